@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * chariot_abi.h - the guest <-> VMM interface, shared by both sides.
+ *
+ * Kept deliberately small so it can be model-checked and fuzzed: a block of
+ * 32-bit I/O ports (identity, discovery of one shared-memory area, a
+ * doorbell, an exit register) and the layout of that shared area.  Every
+ * field the guest writes is untrusted input to the VMM and is validated
+ * there (src/vmm/channel.c).
+ *
+ * Bump CHARIOT_ABI_VERSION on any incompatible change.
+ */
+#ifndef CHARIOT_ABI_H
+#define CHARIOT_ABI_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+#endif
+
+#define CHARIOT_ABI_MAGIC	0x43484152u	/* "CHAR" */
+#define CHARIOT_ABI_VERSION	1u
+
+/* I/O ports, all accessed 32 bits wide except CHARIOT_REG_EXIT. */
+#define CHARIOT_PORT_BASE	0x5c0
+#define CHARIOT_PORT_LEN	0x20
+#define CHARIOT_REG_MAGIC	0x00	/* read: CHARIOT_ABI_MAGIC */
+#define CHARIOT_REG_VERSION	0x04	/* read: the VMM's ABI version */
+#define CHARIOT_REG_SHM_LO	0x08	/* read: guest-physical address of the area */
+#define CHARIOT_REG_SHM_HI	0x0c
+#define CHARIOT_REG_SHM_SIZE	0x10	/* read: its size in bytes */
+#define CHARIOT_REG_DOORBELL	0x14	/* write (8 or 32 bits): an enum chariot_cmd */
+#define CHARIOT_REG_EXIT	0x18	/* write (8 bits): guest command's exit status; ends the run */
+
+enum chariot_cmd {
+	CHARIOT_CMD_ANNOUNCE = 1,	/* shm->announce is filled in */
+	CHARIOT_CMD_PANIC = 2,		/* the guest kernel panics; shm->panic_msg says why */
+	CHARIOT_CMD_INIT = 3,		/* the guest's init has started (boot-to-init) */
+};
+
+#define CHARIOT_RELEASE_LEN	64
+#define CHARIOT_NAME_LEN	56
+#define CHARIOT_PANIC_LEN	256
+
+/* What the guest monitor module tells the VMM when it loads. */
+struct chariot_announce {
+	__u32 magic;		/* CHARIOT_ABI_MAGIC */
+	__u32 abi_version;	/* the version the module was built for */
+	__u32 size;		/* sizeof(struct chariot_announce) */
+	__u32 cpus;		/* online CPUs seen by the guest */
+	__u64 module_base;	/* the monitor module's core layout */
+	__u64 module_size;
+	__u64 kernel_text;	/* _stext .. _etext (trusted kernel code) */
+	__u64 kernel_etext;
+	char kernel_release[CHARIOT_RELEASE_LEN];	/* NUL-terminated */
+	char name[CHARIOT_NAME_LEN];			/* NUL-terminated */
+};
+
+/* The shared area: the VMM zeroes it and fills in the header. */
+struct chariot_shm {
+	__u32 magic;		/* written by the VMM: CHARIOT_ABI_MAGIC */
+	__u32 version;		/* written by the VMM: CHARIOT_ABI_VERSION */
+	__u32 size;		/* written by the VMM: size of the whole area */
+	__u32 reserved;
+	struct chariot_announce announce;
+	char panic_msg[CHARIOT_PANIC_LEN];	/* NUL-terminated */
+};
+
+#define CHARIOT_SHM_SIZE	0x10000u	/* 64 KiB, room for later rings */
+
+#endif /* CHARIOT_ABI_H */

@@ -1,0 +1,349 @@
+/* run.c - `chariot run`: boot the guest, run a command or a shell in it,
+ * report how the run ended. */
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "vmm/machine.h"
+
+#define DEFAULT_APPEND \
+	"console=ttyS0 nokaslr panic=-1 reboot=k quiet pci=off " \
+	"8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+
+static const char help[] =
+"usage: chariot run [OPTIONS] [-- COMMAND [ARGS...]]\n"
+"\n"
+"Boot the guest (Debian's stock kernel and the project's initramfs). With a\n"
+"COMMAND, run it as root in the guest, stream the console to stdout, power\n"
+"off and exit with COMMAND's exit status. Without one, an interactive shell\n"
+"on the console (Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A).\n"
+"\n"
+"options:\n"
+"  --kernel FILE     kernel: ELF vmlinux or bzImage (default build/kernel/vmlinux)\n"
+"  --initrd FILE     initramfs (default build/guest/initramfs.cpio.gz)\n"
+"  --append ARGS     kernel command line, replacing the default:\n"
+"                    \"" DEFAULT_APPEND "\"\n"
+"                    (virtio devices are always added)\n"
+"  --mem MiB         guest RAM (default 512)\n"
+"  --cpus N          vCPUs (default 1)\n"
+"  --disk FILE       a virtio-blk disk backed by FILE, read-write; repeatable:\n"
+"                    /dev/vda, /dev/vdb, ... in order\n"
+"  --net pair        two virtio-net NICs wired back to back in the VMM (eth0,\n"
+"                    eth1); in the guest, chariot-netpair puts eth1 in netns\n"
+"                    'peer' with 10.0.0.1 <-> 10.0.0.2\n"
+"  --net tap:NAME    a virtio-net NIC on host tap interface NAME\n"
+"  --timeout SECS    stop a guest still running after SECS seconds\n"
+"  --json FILE       write a run report (how it ended, status, wall time,\n"
+"                    boot-to-init, VM exits by reason, the guest monitor)\n"
+"  -h, --help        this help\n"
+"\n"
+"exit status:\n"
+"  0-255  the guest COMMAND's exit status (0 after a shell or a power-off)\n"
+"  2      bad input (unknown option, missing or corrupt kernel, missing disk,\n"
+"         bad --cpus/--mem, no usable /dev/kvm): nothing was run\n"
+"  120    the guest kernel panicked\n"
+"  121    the guest triple-faulted or reset\n"
+"  122    KVM internal error or VMM failure\n"
+"  124    --timeout elapsed (guest hung)\n"
+"  130    interrupted (SIGINT/SIGTERM)\n"
+"The --json report's \"end\" tells these apart when COMMAND itself exits\n"
+"with one of these numbers.\n"
+"\n"
+"Without hardware virtualization (no vmx/svm), run through tools/testhost.\n";
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPUS, OPT_DISK,
+       OPT_NET, OPT_TIMEOUT, OPT_JSON };
+
+static const struct option opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct run_opts {
+	struct machine_config cfg;
+	const char *json;
+	char kernel_buf[PATH_MAX];
+	char initrd_buf[PATH_MAX];
+};
+
+static int bad(const char *fmt, const char *arg)
+{
+	fputs("chariot run: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see chariot run --help)\n", stderr);
+	return -1;
+}
+
+static int parse_net(struct run_opts *o, const char *v)
+{
+	if (!strcmp(v, "pair")) {
+		o->cfg.net = NET_PAIR;
+		return 0;
+	}
+	if (!strncmp(v, "tap:", 4) && v[4] && strlen(v + 4) < 16) {
+		o->cfg.net = NET_TAP;
+		o->cfg.tap = v + 4;
+		return 0;
+	}
+	return bad("bad --net '%s': expected pair or tap:NAME", v);
+}
+
+static int parse_opt(struct run_opts *o, int c, const char *v)
+{
+	unsigned long long n;
+
+	switch (c) {
+	case OPT_KERNEL: o->cfg.kernel = v; return 0;
+	case OPT_INITRD: o->cfg.initrd = v; return 0;
+	case OPT_APPEND: o->cfg.append = v; return 0;
+	case OPT_JSON: o->json = v; return 0;
+	case OPT_NET: return parse_net(o, v);
+	case OPT_MEM:
+		if (cli_parse_u64(v, 64, 1ull << 22, &n))
+			return bad("bad --mem '%s': MiB, at least 64", v);
+		o->cfg.mem_mib = n;
+		return 0;
+	case OPT_CPUS:
+		if (cli_parse_u64(v, 1, MACHINE_MAX_CPUS, &n))
+			return bad("bad --cpus '%s': 1 to 64", v);
+		o->cfg.cpus = (int)n;
+		return 0;
+	case OPT_TIMEOUT:
+		if (cli_parse_u64(v, 1, 1000000, &n))
+			return bad("bad --timeout '%s': whole seconds, at least 1", v);
+		o->cfg.timeout_s = (double)n;
+		return 0;
+	case OPT_DISK:
+		if (o->cfg.ndisks == MACHINE_MAX_DISKS)
+			return bad("too many --disk (at most %s)", "8");
+		o->cfg.disks[o->cfg.ndisks++] = v;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int parse(struct run_opts *o, int argc, char **argv)
+{
+	int c;
+
+	o->cfg.mem_mib = 512;
+	o->cfg.cpus = 1;
+	o->cfg.append = DEFAULT_APPEND;
+	o->cfg.console_fd = STDOUT_FILENO;
+	o->cfg.kernel = cli_default_path("kernel/vmlinux", o->kernel_buf,
+					 sizeof(o->kernel_buf));
+	o->cfg.initrd = cli_default_path("guest/initramfs.cpio.gz", o->initrd_buf,
+					 sizeof(o->initrd_buf));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(help, stdout);
+			return 1;
+		}
+		if (c == '?')
+			return bad("unknown or incomplete option '%s'", argv[optind - 1]);
+		if (parse_opt(o, c, optarg))
+			return -1;
+	}
+	o->cfg.argc = argc - optind;
+	o->cfg.argv = argv + optind;
+	return 0;
+}
+
+/* Interactive console: raw terminal, Ctrl-A x quits. */
+struct console {
+	struct machine *m;
+	struct termios saved;
+	int raw;
+	int stop_pipe[2];
+	pthread_t thread;
+};
+
+static void *console_thread(void *arg)
+{
+	struct console *con = arg;
+	int escape = 0;
+
+	for (;;) {
+		struct pollfd p[2] = { { STDIN_FILENO, POLLIN, 0 },
+				       { con->stop_pipe[0], POLLIN, 0 } };
+		uint8_t buf[256], out[256];
+		size_t n = 0;
+		ssize_t r;
+
+		if (poll(p, 2, -1) < 0 || p[1].revents)
+			break;
+		r = read(STDIN_FILENO, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r; i++) {
+			if (escape) {
+				escape = 0;
+				if (buf[i] == 'x') {
+					machine_end(con->m, END_QUIT, -1, "quit from the console");
+					return NULL;
+				}
+				if (buf[i] != 1)
+					continue;
+			} else if (buf[i] == 1) {
+				escape = 1;
+				continue;
+			}
+			out[n++] = buf[i];
+		}
+		machine_console_input(con->m, out, n);
+	}
+	return NULL;
+}
+
+static int console_start(struct console *con, struct machine *m)
+{
+	struct termios t;
+
+	con->m = m;
+	con->raw = 0;
+	if (pipe(con->stop_pipe))
+		return -1;
+	if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &con->saved)) {
+		t = con->saved;
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;
+		if (!tcsetattr(STDIN_FILENO, TCSANOW, &t))
+			con->raw = 1;
+	}
+	return pthread_create(&con->thread, NULL, console_thread, con) ? -1 : 0;
+}
+
+static void console_stop(struct console *con)
+{
+	if (write(con->stop_pipe[1], "x", 1) < 0)
+		perror("console");
+	pthread_join(con->thread, NULL);
+	if (con->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &con->saved);
+	close(con->stop_pipe[0]);
+	close(con->stop_pipe[1]);
+}
+
+/* SIGINT/SIGTERM end the run cleanly: a thread waits for them. */
+struct sigwaiter {
+	struct machine *m;
+	sigset_t set;
+	pthread_t thread;
+	int got;
+};
+
+static void *sig_thread(void *arg)
+{
+	struct sigwaiter *w = arg;
+	int sig;
+
+	if (!sigwait(&w->set, &sig) && sig != SIGUSR2) {
+		w->got = sig;
+		machine_end(w->m, END_QUIT, -1, "interrupted by a signal");
+	}
+	return NULL;
+}
+
+static int exit_code(const struct machine_result *res, int signalled)
+{
+	switch (res->end) {
+	case END_POWEROFF:
+		return res->guest_status >= 0 ? res->guest_status : 0;
+	case END_PANIC: return EXIT_GUEST_PANIC;
+	case END_RESET: return EXIT_GUEST_RESET;
+	case END_TIMEOUT: return EXIT_TIMEOUT;
+	case END_QUIT: return signalled ? EXIT_INTERRUPTED : 0;
+	default: return EXIT_VMM_ERROR;
+	}
+}
+
+static int write_json(const char *path, const struct machine *m,
+		      const struct machine_result *res)
+{
+	FILE *f = fopen(path, "w");
+	int r;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	r = machine_report_json(m, res, f);
+	if (fclose(f) || r) {
+		fprintf(stderr, "chariot run: writing %s failed\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void report_end(const struct machine_result *res)
+{
+	if (res->end == END_POWEROFF || res->end == END_QUIT)
+		return;
+	fprintf(stderr, "chariot: %s\n", res->msg);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static struct run_opts o;
+	static struct machine m;
+	struct machine_result res;
+	struct sigwaiter sw = { .m = &m };
+	struct console con;
+	char err[512] = "";
+	int interactive, r, code;
+
+	r = parse(&o, argc, argv);
+	if (r)
+		return r > 0 ? 0 : EXIT_BAD_INPUT;
+	if (!o.cfg.kernel || !o.cfg.initrd) {
+		fputs("chariot run: cannot locate the default guest\n", stderr);
+		return EXIT_BAD_INPUT;
+	}
+	sigemptyset(&sw.set);
+	sigaddset(&sw.set, SIGINT);
+	sigaddset(&sw.set, SIGTERM);
+	sigaddset(&sw.set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
+	if (machine_create(&m, &o.cfg, err, sizeof(err))) {
+		const char *why = strncmp(err, "bad input: ", 11) ? err : err + 11;
+
+		fprintf(stderr, "chariot run: %s\n", why);
+		machine_destroy(&m);
+		return EXIT_BAD_INPUT;
+	}
+	interactive = o.cfg.argc == 0;
+	pthread_create(&sw.thread, NULL, sig_thread, &sw);
+	if (interactive && console_start(&con, &m))
+		interactive = 0;
+	machine_run(&m, &res);
+	if (interactive)
+		console_stop(&con);
+	pthread_kill(sw.thread, SIGUSR2);
+	pthread_join(sw.thread, NULL);
+	report_end(&res);
+	code = exit_code(&res, sw.got);
+	if (o.json && write_json(o.json, &m, &res) && !code)
+		code = EXIT_VMM_ERROR;
+	machine_destroy(&m);
+	return code;
+}

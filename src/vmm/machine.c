@@ -1,0 +1,547 @@
+/* machine.c - wiring a guest from its configuration, and running it. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chariot_abi.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_mmio.h"
+#include "devices/virtio_net.h"
+#include "vmm/cmdcpio.h"
+#include "vmm/json.h"
+#include "vmm/machine.h"
+
+#define SERIAL_PORT	0x3f8
+#define SERIAL_IRQ	4
+#define I8042_PORT	0x64
+#define VIRTIO_BASE	0xd0000000ull
+#define VIRTIO_SIZE	0x200
+
+/* ISA IRQs free for virtio devices (edge-triggered, from the MP table). */
+static const uint32_t virtio_irqs[MACHINE_MAX_VIRTIO] = {
+	5, 6, 7, 9, 10, 11, 12, 14, 15, 3, 13, 1,
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+const char *machine_end_name(enum machine_end end)
+{
+	static const char *const names[] = {
+		[END_NONE] = "none", [END_POWEROFF] = "poweroff",
+		[END_PANIC] = "panic", [END_RESET] = "reset",
+		[END_TIMEOUT] = "timeout", [END_INTERNAL] = "internal-error",
+		[END_QUIT] = "quit",
+	};
+
+	return names[end];
+}
+
+void machine_end(struct machine *m, enum machine_end end, int status,
+		 const char *msg)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->res.end == END_NONE) {
+		m->res.end = end;
+		if (status >= 0)
+			m->res.guest_status = status;
+		snprintf(m->res.msg, sizeof(m->res.msg), "%s", msg ? msg : "");
+		pthread_cond_broadcast(&m->ended);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The console goes to the user and into a tail kept to recognise a panic
+ * that happens before the guest monitor can report it. */
+static void console_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct machine *m = opaque;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = write(m->cfg.console_fd, buf + off, len - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	pthread_mutex_lock(&m->lock);
+	if (len >= CONSOLE_TAIL) {
+		memcpy(m->tail, buf + len - CONSOLE_TAIL, CONSOLE_TAIL);
+		m->tail_len = CONSOLE_TAIL;
+	} else {
+		if (m->tail_len + len > CONSOLE_TAIL) {
+			size_t drop = m->tail_len + len - CONSOLE_TAIL;
+
+			memmove(m->tail, m->tail + drop, m->tail_len - drop);
+			m->tail_len -= drop;
+		}
+		memcpy(m->tail + m->tail_len, buf, len);
+		m->tail_len += len;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void machine_console_input(struct machine *m, const uint8_t *buf, size_t len)
+{
+	serial_receive(&m->serial, buf, len);
+}
+
+static bool tail_has_panic(struct machine *m)
+{
+	bool r;
+
+	pthread_mutex_lock(&m->lock);
+	r = memmem(m->tail, m->tail_len, "Kernel panic", 12) != NULL;
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+/* The guest resets through the keyboard controller (reboot=k): 0xfe to
+ * port 0x64. Status reads say "nothing pending" so it never waits. */
+static void i8042_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		     bool is_write)
+{
+	struct machine *m = opaque;
+
+	(void)off;
+	if (!is_write) {
+		memset(data, 0, len);
+		return;
+	}
+	if (data[0] == 0xfe) {
+		if (tail_has_panic(m))
+			machine_end(m, END_PANIC, -1, "guest kernel panic");
+		else
+			machine_end(m, END_RESET, -1, "guest reset");
+	}
+}
+
+static void channel_event(void *opaque, enum channel_event ev)
+{
+	struct machine *m = opaque;
+	char msg[CHARIOT_PANIC_LEN + 32];
+
+	switch (ev) {
+	case CHANNEL_EV_INIT:
+		pthread_mutex_lock(&m->lock);
+		m->res.boot_to_init_ms = ms_since(&m->start);
+		pthread_mutex_unlock(&m->lock);
+		break;
+	case CHANNEL_EV_PANIC:
+		snprintf(msg, sizeof(msg), "guest kernel panic: %s",
+			 channel_panic_msg(&m->chan));
+		machine_end(m, END_PANIC, -1, msg);
+		break;
+	case CHANNEL_EV_EXIT:
+		machine_end(m, END_POWEROFF, channel_exit_status(&m->chan),
+			    "guest powered off");
+		break;
+	case CHANNEL_EV_POWEROFF:
+		machine_end(m, END_POWEROFF, -1, "guest powered off");
+		break;
+	default:
+		break;
+	}
+}
+
+static int add_virtio(struct machine *m, struct virtio_mmio *t, void *dev,
+		      void (*destroy)(void *dev))
+{
+	struct virtio_slot *s = &m->virtio[m->nvirtio];
+	int r;
+
+	s->transport = t;
+	s->base = VIRTIO_BASE + (uint64_t)m->nvirtio * VIRTIO_SIZE;
+	s->irq = virtio_irqs[m->nvirtio];
+	s->dev = dev;
+	s->destroy = destroy;
+	r = bus_register(&m->vm.mmio, s->base, VIRTIO_SIZE, virtio_mmio_io, t);
+	if (!r)
+		m->nvirtio++;
+	return r;
+}
+
+static struct irq_line next_irq(struct machine *m)
+{
+	return (struct irq_line){ vm_irq_line, &m->vm, virtio_irqs[m->nvirtio] };
+}
+
+static void destroy_blk(void *d) { virtio_blk_destroy(d); }
+static void destroy_net(void *d) { virtio_net_destroy(d); }
+
+static int add_disks(struct machine *m, char *err, size_t errlen)
+{
+	for (int i = 0; i < m->cfg.ndisks; i++) {
+		struct virtio_blk *b;
+		char e[256] = "";
+		int r = virtio_blk_create(&b, &m->vm.mem, next_irq(m),
+					  m->cfg.disks[i], e, sizeof(e));
+
+		if (r)
+			return fail(err, errlen, r, "bad input: --disk %s: %s",
+				    m->cfg.disks[i], e);
+		r = add_virtio(m, virtio_blk_transport(b), b, destroy_blk);
+		if (r)
+			return fail(err, errlen, r, "too many devices");
+	}
+	return 0;
+}
+
+static int add_net(struct machine *m, char *err, size_t errlen)
+{
+	struct virtio_net *a, *b;
+	char e[256] = "";
+	int r;
+
+	if (m->cfg.net == NET_PAIR) {
+		struct irq_line ia = next_irq(m);
+		struct irq_line ib = { vm_irq_line, &m->vm, virtio_irqs[m->nvirtio + 1] };
+
+		r = virtio_net_pair_create(&a, &b, &m->vm.mem, ia, ib, e, sizeof(e));
+		if (r)
+			return fail(err, errlen, r, "--net pair: %s", e);
+		if (add_virtio(m, virtio_net_transport(a), a, destroy_net) ||
+		    add_virtio(m, virtio_net_transport(b), b, destroy_net))
+			return fail(err, errlen, -ENOSPC, "too many devices");
+	} else if (m->cfg.net == NET_TAP) {
+		r = virtio_net_tap_create(&a, &m->vm.mem, next_irq(m), m->cfg.tap,
+					  e, sizeof(e));
+		if (r)
+			return fail(err, errlen, r, "bad input: --net tap:%s: %s",
+				    m->cfg.tap, e);
+		if (add_virtio(m, virtio_net_transport(a), a, destroy_net))
+			return fail(err, errlen, -ENOSPC, "too many devices");
+	}
+	return 0;
+}
+
+static int add_legacy(struct machine *m, char *err, size_t errlen)
+{
+	struct irq_line irq = { vm_irq_line, &m->vm, SERIAL_IRQ };
+	struct serial_out out = { console_write, m };
+	uint64_t shm_gpa = m->vm.mem.low_size - CHARIOT_SHM_SIZE;
+	void *shm = guest_mem_ptr(&m->vm.mem, shm_gpa, CHARIOT_SHM_SIZE);
+	int r;
+
+	r = serial_init(&m->serial, irq, out);
+	if (!r)
+		r = bus_register(&m->vm.pio, SERIAL_PORT, 8, serial_io, &m->serial);
+	if (!r)
+		r = bus_register(&m->vm.pio, I8042_PORT, 1, i8042_io, m);
+	if (!r)
+		r = channel_init(&m->chan, shm, shm_gpa, CHARIOT_SHM_SIZE,
+				 channel_event, m);
+	if (!r)
+		r = bus_register(&m->vm.pio, CHARIOT_PORT_BASE, CHARIOT_PORT_LEN,
+				 channel_io, &m->chan);
+	return r ? fail(err, errlen, r, "setting up legacy devices: %s",
+			strerror(-r)) : 0;
+}
+
+static int build_cmdline(struct machine *m, char *buf, size_t len)
+{
+	size_t off = (size_t)snprintf(buf, len, "%s", m->cfg.append);
+
+	for (int i = 0; i < m->nvirtio && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off,
+					" virtio_mmio.device=%u@0x%llx:%u",
+					VIRTIO_SIZE,
+					(unsigned long long)m->virtio[i].base,
+					m->virtio[i].irq);
+	return off < len ? 0 : -E2BIG;
+}
+
+static int check_config(const struct machine_config *c, char *err, size_t errlen)
+{
+	struct sysinfo si;
+
+	if (c->cpus < 1 || c->cpus > MACHINE_MAX_CPUS)
+		return fail(err, errlen, -EINVAL, "bad input: --cpus must be 1..%d",
+			    MACHINE_MAX_CPUS);
+	if (c->mem_mib < 64)
+		return fail(err, errlen, -EINVAL, "bad input: --mem must be at least 64 MiB");
+	if (!sysinfo(&si) &&
+	    c->mem_mib > (uint64_t)si.totalram * si.mem_unit >> 20)
+		return fail(err, errlen, -EINVAL,
+			    "bad input: --mem %llu MiB is more than the host's %llu MiB",
+			    (unsigned long long)c->mem_mib,
+			    (unsigned long long)((uint64_t)si.totalram * si.mem_unit >> 20));
+	if (access(c->kernel, R_OK))
+		return fail(err, errlen, -ENOENT, "bad input: kernel %s: %s",
+			    c->kernel, strerror(errno));
+	if (c->initrd && access(c->initrd, R_OK))
+		return fail(err, errlen, -ENOENT, "bad input: initrd %s: %s",
+			    c->initrd, strerror(errno));
+	if (c->ndisks > MACHINE_MAX_DISKS)
+		return fail(err, errlen, -EINVAL, "bad input: at most %d disks",
+			    MACHINE_MAX_DISKS);
+	return 0;
+}
+
+static int load_guest(struct machine *m, char *err, size_t errlen)
+{
+	char cmdline[BOOT_CMDLINE_MAX];
+	uint8_t *cpio = NULL;
+	size_t cpio_len = 0;
+	struct boot_config bc;
+	int r;
+
+	if (build_cmdline(m, cmdline, sizeof(cmdline)))
+		return fail(err, errlen, -E2BIG, "bad input: kernel command line too long");
+	if (m->cfg.argc > 0) {
+		r = cmdcpio_build(m->cfg.argc, m->cfg.argv, &cpio, &cpio_len);
+		if (r)
+			return fail(err, errlen, r, "bad input: guest command: %s",
+				    strerror(-r));
+	}
+	bc = (struct boot_config){
+		.kernel = m->cfg.kernel, .initrd = m->cfg.initrd,
+		.extra = cpio, .extra_len = cpio_len, .cmdline = cmdline,
+		.reserve_top = CHARIOT_SHM_SIZE,
+	};
+	r = boot_load(&m->vm.mem, &bc, &m->img, err, errlen);
+	free(cpio);
+	if (r) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		return fail(err, errlen, r, "bad input: %s", why);
+	}
+	if (x86_build_mptable(&m->vm.mem, m->ncpus))
+		return fail(err, errlen, -EFAULT, "cannot write the MP table");
+	return 0;
+}
+
+static int create_cpus(struct machine *m, char *err, size_t errlen)
+{
+	for (int i = 0; i < m->cfg.cpus; i++) {
+		int r = vcpu_create(&m->cpus[i], &m->vm, i, err, errlen);
+
+		if (r)
+			return r;
+		m->cpus[i].owner = m;
+		m->ncpus++;
+	}
+	if (vcpu_setup_boot(&m->cpus[0], m->img.entry, BOOT_PARAMS_ADDR))
+		return fail(err, errlen, -errno, "setting boot registers: %s",
+			    strerror(errno));
+	return 0;
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg,
+		   char *err, size_t errlen)
+{
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->vm.kvm_fd = m->vm.vm_fd = -1;
+	m->res.guest_status = -1;
+	m->res.boot_to_init_ms = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->ended, NULL);
+	r = check_config(cfg, err, errlen);
+	if (!r)
+		r = vm_open(&m->vm, err, errlen);
+	if (!r)
+		r = vm_create(&m->vm, cfg->mem_mib << 20, err, errlen);
+	if (!r)
+		r = add_legacy(m, err, errlen);
+	if (!r)
+		r = add_disks(m, err, errlen);
+	if (!r)
+		r = add_net(m, err, errlen);
+	m->ncpus = 0;
+	if (!r) {
+		m->ncpus = cfg->cpus;	/* the MP table needs the count */
+		r = load_guest(m, err, errlen);
+		m->ncpus = 0;
+	}
+	if (!r)
+		r = create_cpus(m, err, errlen);
+	return r;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *c = arg;
+	struct machine *m = c->owner;
+
+	while (!m->stopping) {
+		enum vcpu_event ev = vcpu_step(c);
+
+		switch (ev) {
+		case VCPU_CONTINUE:
+		case VCPU_INTERRUPTED:
+			break;
+		case VCPU_SHUTDOWN:
+			machine_end(m, tail_has_panic(m) ? END_PANIC : END_RESET, -1,
+				    tail_has_panic(m) ? "guest kernel panic" :
+				    "guest triple fault (shutdown)");
+			return NULL;
+		case VCPU_RESET:
+			machine_end(m, END_RESET, -1, "guest reset");
+			return NULL;
+		case VCPU_POWEROFF:
+			machine_end(m, END_POWEROFF, -1, "guest powered off");
+			return NULL;
+		case VCPU_INTERNAL_ERROR:
+			machine_end(m, END_INTERNAL, -1, c->err);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Signals only kick vCPU threads out of KVM_RUN; the handler does nothing.
+ * No SA_RESTART, so the ioctl returns EINTR. */
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+static void stop_cpus(struct machine *m)
+{
+	m->stopping = 1;
+	for (int i = 0; i < m->ncpus; i++)
+		m->cpus[i].run->immediate_exit = 1;
+	for (int i = 0; i < m->ncpus; i++)
+		pthread_kill(m->cpus[i].thread, SIGUSR1);
+	for (int i = 0; i < m->ncpus; i++)
+		pthread_join(m->cpus[i].thread, NULL);
+}
+
+static void wait_end(struct machine *m)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	if (m->cfg.timeout_s > 0) {
+		double s = m->cfg.timeout_s;
+
+		dl.tv_sec += (time_t)s;
+		dl.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	while (m->res.end == END_NONE) {
+		int r = m->cfg.timeout_s > 0 ?
+			pthread_cond_timedwait(&m->ended, &m->lock, &dl) :
+			pthread_cond_wait(&m->ended, &m->lock);
+
+		if (r == ETIMEDOUT && m->res.end == END_NONE) {
+			pthread_mutex_unlock(&m->lock);
+			machine_end(m, END_TIMEOUT, -1, "guest timed out");
+			pthread_mutex_lock(&m->lock);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void machine_run(struct machine *m, struct machine_result *res)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	pthread_condattr_t ca;
+
+	/* The timeout is measured on the monotonic clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&m->ended);
+	pthread_cond_init(&m->ended, &ca);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &m->start);
+	for (int i = 0; i < m->ncpus; i++)
+		if (pthread_create(&m->cpus[i].thread, NULL, vcpu_thread, &m->cpus[i])) {
+			machine_end(m, END_INTERNAL, -1, "cannot start vCPU threads");
+			m->ncpus = i;
+			break;
+		}
+	wait_end(m);
+	stop_cpus(m);
+	pthread_mutex_lock(&m->lock);
+	m->res.wall_ms = ms_since(&m->start);
+	for (int i = 0; i < m->ncpus; i++) {
+		for (int r = 0; r < VCPU_EXIT_REASONS; r++)
+			m->res.exits[r] += m->cpus[i].exits[r];
+		m->res.unclaimed_io += m->cpus[i].unclaimed_io;
+	}
+	*res = m->res;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void machine_destroy(struct machine *m)
+{
+	for (int i = 0; i < m->ncpus; i++)
+		vcpu_destroy(&m->cpus[i]);
+	for (int i = 0; i < m->nvirtio; i++)
+		m->virtio[i].destroy(m->virtio[i].dev);
+	vm_destroy(&m->vm);
+}
+
+int machine_report_json(const struct machine *m, const struct machine_result *res,
+			FILE *f)
+{
+	int first = 1;
+
+	fputs("{\n  \"end\": ", f);
+	json_string(f, machine_end_name(res->end));
+	fputs(",\n  \"message\": ", f);
+	json_string(f, res->msg);
+	if (res->guest_status >= 0)
+		fprintf(f, ",\n  \"guest_status\": %d", res->guest_status);
+	else
+		fputs(",\n  \"guest_status\": null", f);
+	fprintf(f, ",\n  \"wall_ms\": %.1f", res->wall_ms);
+	if (res->boot_to_init_ms >= 0)
+		fprintf(f, ",\n  \"boot_to_init_ms\": %.1f", res->boot_to_init_ms);
+	else
+		fputs(",\n  \"boot_to_init_ms\": null", f);
+	fprintf(f, ",\n  \"cpus\": %d,\n  \"mem_mib\": %llu", m->cfg.cpus,
+		(unsigned long long)m->cfg.mem_mib);
+	fputs(",\n  \"exits\": {", f);
+	for (int r = 0; r < VCPU_EXIT_REASONS; r++) {
+		const char *name = vcpu_exit_name(r);
+
+		if (!res->exits[r])
+			continue;
+		fprintf(f, "%s\n    ", first ? "" : ",");
+		if (name)
+			json_string(f, name);
+		else
+			fprintf(f, "\"reason_%d\"", r);
+		fprintf(f, ": %llu", (unsigned long long)res->exits[r]);
+		first = 0;
+	}
+	fprintf(f, "%s},\n  \"unclaimed_io\": %llu", first ? "" : "\n  ",
+		(unsigned long long)res->unclaimed_io);
+	fputs(",\n  \"monitor\": ", f);
+	channel_announce_json(&m->chan, f);
+	fputs("\n}\n", f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,113 @@
+/* machine.h - a whole guest: the VM, its vCPUs, its devices and the guest
+ * channel, wired from a configuration, run to one of a few well-defined
+ * ends. The CLI turns a machine_result into messages and exit codes. */
+#ifndef CHARIOT_MACHINE_H
+#define CHARIOT_MACHINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "devices/serial.h"
+#include "vmm/boot.h"
+#include "vmm/channel.h"
+#include "vmm/kvm.h"
+#include "vmm/vcpu.h"
+
+#define MACHINE_MAX_CPUS	64
+#define MACHINE_MAX_DISKS	8
+#define MACHINE_MAX_VIRTIO	12
+
+enum net_mode { NET_NONE, NET_PAIR, NET_TAP };
+
+struct machine_config {
+	const char *kernel;
+	const char *initrd;
+	const char *append;	/* kernel command line (devices are added) */
+	uint64_t mem_mib;
+	int cpus;
+	const char *disks[MACHINE_MAX_DISKS];
+	int ndisks;
+	enum net_mode net;
+	const char *tap;	/* interface name for NET_TAP */
+	double timeout_s;	/* 0: none */
+	int argc;		/* guest command, argc 0 = interactive shell */
+	char **argv;
+	int console_fd;		/* where the guest console goes */
+};
+
+enum machine_end {
+	END_NONE,
+	END_POWEROFF,		/* the guest powered off (status, if any, set) */
+	END_PANIC,		/* guest kernel panic */
+	END_RESET,		/* triple fault or reset request */
+	END_TIMEOUT,		/* --timeout elapsed */
+	END_INTERNAL,		/* KVM internal error or VMM failure */
+	END_QUIT,		/* the user quit the console (Ctrl-A x) */
+};
+
+struct machine_result {
+	enum machine_end end;
+	int guest_status;	/* the guest command's exit status, or -1 */
+	double wall_ms;
+	double boot_to_init_ms;	/* -1 when init never reported */
+	uint64_t exits[VCPU_EXIT_REASONS];
+	uint64_t unclaimed_io;
+	char msg[320];		/* why it ended, one line */
+};
+
+struct virtio_slot {
+	struct virtio_mmio *transport;
+	uint64_t base;
+	uint32_t irq;
+	void *dev;
+	void (*destroy)(void *dev);
+};
+
+#define CONSOLE_TAIL 4096
+
+struct machine {
+	struct machine_config cfg;
+	struct vm vm;
+	struct vcpu cpus[MACHINE_MAX_CPUS];
+	int ncpus;
+	struct serial serial;
+	struct channel chan;
+	struct virtio_slot virtio[MACHINE_MAX_VIRTIO];
+	int nvirtio;
+	struct boot_image img;
+
+	pthread_mutex_t lock;	/* guards the fields below */
+	pthread_cond_t ended;
+	struct machine_result res;
+	char tail[CONSOLE_TAIL];	/* the last console bytes, for panics */
+	size_t tail_len;
+	struct timespec start;
+	volatile int stopping;
+};
+
+/* Build the whole machine. -errno and a one-line reason on failure; err
+ * starts with "bad input:" when the configuration itself is at fault. */
+int machine_create(struct machine *m, const struct machine_config *cfg,
+		   char *err, size_t errlen);
+
+/* Run until one of the ends; fills *res. */
+void machine_run(struct machine *m, struct machine_result *res);
+
+/* End the run from any thread (first reason wins). */
+void machine_end(struct machine *m, enum machine_end end, int status,
+		 const char *msg);
+
+/* Feed console input (from the host terminal). */
+void machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
+
+void machine_destroy(struct machine *m);
+
+/* Write the run report as JSON. */
+int machine_report_json(const struct machine *m, const struct machine_result *res,
+			FILE *f);
+
+const char *machine_end_name(enum machine_end end);
+
+#endif

@@ -1,0 +1,50 @@
+/* vcpu.h - one virtual CPU: creation, CPUID, the 64-bit boot state, and
+ * one step of the run loop (KVM_RUN plus dispatch of the exit). */
+#ifndef CHARIOT_VCPU_H
+#define CHARIOT_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/kvm.h"
+
+#define VCPU_EXIT_REASONS 64
+
+enum vcpu_event {
+	VCPU_CONTINUE,
+	VCPU_INTERRUPTED,	/* a signal kicked it out; check for stop */
+	VCPU_SHUTDOWN,		/* triple fault */
+	VCPU_RESET,		/* the guest asked for a reset */
+	VCPU_POWEROFF,		/* the guest asked for power off */
+	VCPU_INTERNAL_ERROR,	/* KVM could not go on (c->err says why) */
+};
+
+struct vcpu {
+	int id;
+	int fd;
+	struct kvm_run *run;
+	struct vm *vm;
+	void *owner;			/* the machine running it */
+	pthread_t thread;
+	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM exit reason */
+	uint64_t unclaimed_io;			/* accesses no device took */
+	char err[256];
+};
+
+int vcpu_create(struct vcpu *c, struct vm *vm, int id, char *err, size_t errlen);
+void vcpu_destroy(struct vcpu *c);
+
+/* Long mode, flat segments, identity paging, RIP = entry, RSI = params:
+ * what the Linux 64-bit boot protocol expects. For the boot CPU only; the
+ * others wait for INIT/SIPI from the guest. */
+int vcpu_setup_boot(struct vcpu *c, uint64_t entry, uint64_t params);
+
+/* Run until the next exit and handle it. */
+enum vcpu_event vcpu_step(struct vcpu *c);
+
+/* Name of a KVM exit reason for reports ("io", "mmio", ...). */
+const char *vcpu_exit_name(int reason);
+
+#endif
