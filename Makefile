@@ -34,12 +34,17 @@ guest: all
 testhost-image:
 	tools/mktesthost
 
+# The README's two commands: each does all set-up itself (tools/setup).
 test:
 	tests/run
+
+demo:
+	tools/setup
+	tools/testhost tools/demo
 
 clean:
 	rm -rf $(B)/obj $(B)/chariot $(B)/unit-tests
 	$(MAKE) -C guest clean
 
-.PHONY: all unit guest testhost-image test clean
+.PHONY: all unit guest testhost-image test demo clean
 -include $(OBJS:.o=.d) $(CLIOBJS:.o=.d) $(UNITOBJS:.o=.d)

@@ -13,13 +13,7 @@
 #ifndef CHARIOT_ABI_H
 #define CHARIOT_ABI_H
 
-#ifdef __KERNEL__
-#include <linux/types.h>
-#else
-#include <stdint.h>
-typedef uint32_t __u32;
-typedef uint64_t __u64;
-#endif
+#include <linux/types.h>	/* __u32, __u64 for both the kernel and user space */
 
 #define CHARIOT_ABI_MAGIC	0x43484152u	/* "CHAR" */
 #define CHARIOT_ABI_VERSION	1u

@@ -105,7 +105,16 @@ static void console_write(void *opaque, const uint8_t *buf, size_t len)
 
 void machine_console_input(struct machine *m, const uint8_t *buf, size_t len)
 {
-	serial_receive(&m->serial, buf, len);
+	/* The UART FIFO is small: wait for the guest to drain it, so pasted
+	 * input is not lost (a stopping machine gives up). */
+	while (len && !m->stopping) {
+		size_t n = serial_receive(&m->serial, buf, len);
+
+		buf += n;
+		len -= n;
+		if (len)
+			usleep(1000);
+	}
 }
 
 static bool tail_has_panic(struct machine *m)
@@ -141,8 +150,10 @@ static void i8042_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 static void channel_event(void *opaque, enum channel_event ev)
 {
 	struct machine *m = opaque;
+	struct channel_state st;
 	char msg[CHARIOT_PANIC_LEN + 32];
 
+	channel_state(&m->chan, &st);
 	switch (ev) {
 	case CHANNEL_EV_INIT:
 		pthread_mutex_lock(&m->lock);
@@ -150,16 +161,11 @@ static void channel_event(void *opaque, enum channel_event ev)
 		pthread_mutex_unlock(&m->lock);
 		break;
 	case CHANNEL_EV_PANIC:
-		snprintf(msg, sizeof(msg), "guest kernel panic: %s",
-			 channel_panic_msg(&m->chan));
+		snprintf(msg, sizeof(msg), "guest kernel panic: %s", st.panic_msg);
 		machine_end(m, END_PANIC, -1, msg);
 		break;
 	case CHANNEL_EV_EXIT:
-		machine_end(m, END_POWEROFF, channel_exit_status(&m->chan),
-			    "guest powered off");
-		break;
-	case CHANNEL_EV_POWEROFF:
-		machine_end(m, END_POWEROFF, -1, "guest powered off");
+		machine_end(m, END_POWEROFF, st.exit_status, "guest powered off");
 		break;
 	default:
 		break;
@@ -502,6 +508,7 @@ void machine_destroy(struct machine *m)
 	for (int i = 0; i < m->nvirtio; i++)
 		m->virtio[i].destroy(m->virtio[i].dev);
 	vm_destroy(&m->vm);
+	channel_destroy(&m->chan);
 }
 
 int machine_report_json(const struct machine *m, const struct machine_result *res,

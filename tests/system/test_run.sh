@@ -1,0 +1,48 @@
+# Whole-system: booting the default guest and running commands in it.
+. tests/system/lib.sh
+
+expect_status "command exit status comes back" 7 \
+	$CHARIOT run --timeout 120 -- sh -c 'echo hello-from-guest; exit 7'
+expect_grep "command output is streamed" '^hello-from-guest' "$T/out"
+
+expect_status "arguments pass through quoted" 0 \
+	$CHARIOT run --timeout 120 -- sh -c 'printf "[%s]\n" "$@"' x "a b" "it's" '$HOME'
+expect_grep "argument with a space" '^\[a b\]' "$T/out"
+expect_grep "argument with a quote" "^\[it's\]" "$T/out"
+expect_grep "argument with a dollar" '^\[\$HOME\]' "$T/out"
+
+expect_status "two CPUs" 0 $CHARIOT run --cpus 2 --timeout 120 -- \
+	sh -c 'echo cpus=$(grep -c ^processor /proc/cpuinfo)'
+expect_grep "guest sees 2 CPUs" '^cpus=2' "$T/out"
+
+expect_status "guest mounts proc sys dev debugfs" 0 $CHARIOT run --timeout 120 -- \
+	sh -c 'grep -q " /proc proc" /proc/mounts && grep -q " /sys sysfs" /proc/mounts &&
+	       grep -q " /dev devtmpfs" /proc/mounts && grep -q debugfs /proc/mounts &&
+	       [ "$(id -u 2>/dev/null || echo 0)" = 0 ]'
+
+expect_status "run report" 0 $CHARIOT run --json "$T/r.json" --timeout 120 -- true
+if [ "$(json_get "$T/r.json" 'r["end"]')" = poweroff ] &&
+   [ "$(json_get "$T/r.json" 'r["guest_status"]')" = 0 ] &&
+   [ "$(json_get "$T/r.json" 'r["boot_to_init_ms"] > 0')" = True ] &&
+   [ "$(json_get "$T/r.json" 'r["exits"]["io"] > 0')" = True ] &&
+   [ "$(json_get "$T/r.json" 'r["monitor"]["name"]')" = chariot_monitor ]; then
+	pass "report has end, status, boot-to-init, exits, monitor"
+else
+	fail "report has end, status, boot-to-init, exits, monitor"
+	sed 's/^/    /' "$T/r.json"
+fi
+
+expect_status "guest panic ends with 120" 120 $CHARIOT run --json "$T/p.json" \
+	--timeout 120 -- sh -c 'echo c > /proc/sysrq-trigger'
+[ "$(json_get "$T/p.json" 'r["end"]')" = panic ] && pass "report says panic" ||
+	fail "report says panic"
+
+expect_status "hung guest ends with 124 at --timeout" 124 $CHARIOT run \
+	--json "$T/h.json" --timeout 20 -- sh -c 'while :; do :; done'
+[ "$(json_get "$T/h.json" 'r["end"]')" = timeout ] && pass "report says timeout" ||
+	fail "report says timeout"
+
+expect_status "guest reset ends with 121" 121 $CHARIOT run --timeout 120 -- \
+	sh -c 'echo b > /proc/sysrq-trigger'
+
+finish
