@@ -14,6 +14,8 @@ UNITOBJS:= $(UNIT:%.c=$(B)/obj/%.o)
 
 all: $(B)/chariot
 
+include bench/act.mk
+
 $(B)/chariot: $(OBJS) $(CLIOBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

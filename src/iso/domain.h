@@ -1,0 +1,146 @@
+/* domain.h - the isolation state of one VM: its domains (one per isolated
+ * module: code ranges, ACT, open pages, counters), the trusted code ranges,
+ * and each vCPU's stack of domain entries.
+ *
+ * Code ranges are guest-virtual (a write's source is its RIP); ACT ranges
+ * are guest-physical.  No code byte belongs to two domains or to a domain
+ * and trusted code, so a RIP names at most one writer.  Changes that close
+ * open pages report each through cfg.protect, which the VMM applies to its
+ * memory protection.  Not thread-safe: the VMM holds one lock around all
+ * calls (ring drains and verdicts alike). */
+#ifndef CHARIOT_DOMAIN_H
+#define CHARIOT_DOMAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chariot_ring.h"
+#include "iso/act.h"
+#include "iso/pagecache.h"
+#include "iso/verdict.h"
+
+#define ISO_MAX_DOMAINS		CHARIOT_RING_MAX_DOMAINS
+#define ISO_MAX_VCPUS		64
+#define ISO_MAX_TRUSTED		64
+#define ISO_MAX_NEST		16	/* domain entries stacked on a vCPU */
+#define DOMAIN_MAX_CODE		4	/* e.g. core text and init text */
+#define DOMAIN_NAME_LEN		56	/* the kernel's MODULE_NAME_LEN */
+
+struct iso_range {
+	uint64_t start, end;		/* guest-virtual [start, end) */
+};
+
+struct domain_stats {
+	uint64_t entries;		/* ENTERs */
+	uint64_t trapped_writes;	/* verdicts charged to it */
+	uint64_t allowed;		/* of those, performed (learned too) */
+	uint64_t denied;		/* of those, dropped */
+	uint64_t learned;		/* allowed only by learn mode */
+	uint64_t pages_opened;
+	uint64_t act_entries;		/* filled in by domain_stats() */
+};
+
+struct domain {
+	bool live;
+	unsigned int id;
+	char name[DOMAIN_NAME_LEN];
+	uint64_t name_id;		/* as the guest numbered it */
+	struct iso_range code[DOMAIN_MAX_CODE];
+	unsigned int ncode;
+	struct act act;
+	struct pagecache pages;
+	struct domain_stats stats;
+};
+
+/* One entry into a domain on a vCPU: where recovery unwinds to. */
+struct iso_frame {
+	unsigned int domain;
+	uint64_t frame;			/* guest-virtual recovery frame */
+	uint64_t task;
+};
+
+struct iso_vcpu {
+	unsigned int depth;		/* 0: no domain active */
+	struct iso_frame stack[ISO_MAX_NEST];
+};
+
+struct iso_config {
+	unsigned int vcpus;		/* 1..ISO_MAX_VCPUS */
+	unsigned int act_entries;	/* each domain's ACT pool, > 0 */
+	unsigned int open_pages;	/* each domain's open-page cache */
+	bool learn;			/* allow would-be denials, log them */
+	/* Make page (of domain) writable or trap writes to it again while
+	 * the domain runs; NULL when the caller applies nothing. */
+	void (*protect)(void *opaque, unsigned int domain, uint64_t page,
+			bool writable);
+	void *opaque;
+};
+
+struct iso {
+	struct iso_config cfg;
+	struct domain dom[ISO_MAX_DOMAINS];
+	struct iso_range trusted[ISO_MAX_TRUSTED];
+	unsigned int ntrusted;
+	struct iso_vcpu vcpu[ISO_MAX_VCPUS];
+	struct violation_log log;
+};
+
+/* Returns 0 or -EINVAL. */
+int iso_init(struct iso *iso, const struct iso_config *cfg);
+/* Destroys every domain. */
+void iso_destroy(struct iso *iso);
+
+/* Create domain id (< ISO_MAX_DOMAINS) for the module whose code is
+ * [code, code + len); name NULL: "domain<id>".  Returns 0, -EINVAL,
+ * -EEXIST (id live), -EBUSY (code overlaps another domain's or trusted
+ * code) or -ENOMEM. */
+int iso_domain_create(struct iso *iso, unsigned int id, const char *name,
+		      uint64_t name_id, uint64_t code, uint64_t len);
+/* Another code range of a live domain.  Returns 0, -EINVAL, -ENOENT,
+ * -ENOSPC or -EBUSY. */
+int iso_domain_add_code(struct iso *iso, unsigned int id, uint64_t code,
+			uint64_t len);
+/* Close its open pages, drop its entries from every vCPU, free it.
+ * Returns 0 or -ENOENT. */
+int iso_domain_destroy(struct iso *iso, unsigned int id);
+/* The live domain id, or NULL. */
+struct domain *iso_domain(struct iso *iso, unsigned int id);
+
+/* Trusted code [start, start + len).  Returns 0, -EINVAL, -ENOSPC or
+ * -EBUSY (overlaps a domain's code). */
+int iso_add_trusted(struct iso *iso, uint64_t start, uint64_t len);
+/* The domain whose code holds rip, or NULL. */
+struct domain *iso_domain_of_rip(struct iso *iso, uint64_t rip);
+bool iso_rip_trusted(const struct iso *iso, uint64_t rip);
+
+/* ACT changes of domain id (act.h has the tag rule); revocations close the
+ * open pages they touch.  Return 0 (iso_revoke_cookie: the number of
+ * entries removed), -ENOENT or act.h's errors. */
+int iso_grant(struct iso *iso, unsigned int id, uint64_t gpa, uint64_t len,
+	      enum chariot_grant_kind kind, uint64_t cookie);
+int iso_revoke(struct iso *iso, unsigned int id, uint64_t gpa, uint64_t len);
+int iso_revoke_cookie(struct iso *iso, unsigned int id,
+		      enum chariot_grant_kind kind, uint64_t cookie);
+
+/* Domain id entered on vcpu / left it (it must be the innermost).
+ * Return 0, -EINVAL (vcpu), -ENOENT, -EOVERFLOW (too deep) or -EPROTO
+ * (leaving a domain that is not the innermost). */
+int iso_enter(struct iso *iso, unsigned int vcpu, unsigned int id,
+	      uint64_t frame, uint64_t task);
+int iso_leave(struct iso *iso, unsigned int vcpu, unsigned int id);
+/* The innermost domain on vcpu, or NULL. */
+struct domain *iso_active(struct iso *iso, unsigned int vcpu);
+/* The outermost entry into domain id on vcpu (where recovery unwinds to),
+ * or NULL. */
+const struct iso_frame *iso_outermost(const struct iso *iso, unsigned int vcpu,
+				      unsigned int id);
+
+/* After a write by d allowed as VERDICT_ALLOW_ACT has been performed: open
+ * its page if pagecache.h's rule allows, reporting the open (and any
+ * eviction) through cfg.protect.  Returns 1 when a page was opened. */
+int iso_open_page(struct iso *iso, struct domain *d, uint64_t gpa);
+
+/* d's counters, with act_entries filled in. */
+void domain_stats(const struct domain *d, struct domain_stats *out);
+
+#endif
