@@ -15,7 +15,7 @@
 #include "vmm/machine.h"
 
 #define DEFAULT_APPEND \
-	"console=ttyS0 nokaslr panic=-1 reboot=k quiet pci=off " \
+	"console=ttyS0 nokaslr panic=-1 reboot=k quiet loglevel=3 acpi=off pci=off " \
 	"8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
 
 static const char help[] =

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "chariot_abi.h"
+#include "devices/rtc.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
@@ -136,7 +137,10 @@ static void i8042_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 
 	(void)off;
 	if (!is_write) {
-		memset(data, 0, len);
+		/* Output full, input empty: Linux's i8042 probe flushes,
+		 * sees a stuck controller and gives up at once, and the
+		 * reset path never waits for the input buffer. */
+		memset(data, 0x01, len);
 		return;
 	}
 	if (data[0] == 0xfe) {
@@ -256,6 +260,10 @@ static int add_legacy(struct machine *m, char *err, size_t errlen)
 		r = bus_register(&m->vm.pio, SERIAL_PORT, 8, serial_io, &m->serial);
 	if (!r)
 		r = bus_register(&m->vm.pio, I8042_PORT, 1, i8042_io, m);
+	if (!r) {
+		rtc_init(&m->rtc, NULL);
+		r = bus_register(&m->vm.pio, RTC_PORT, RTC_PORT_LEN, rtc_io, &m->rtc);
+	}
 	if (!r)
 		r = channel_init(&m->chan, shm, shm_gpa, CHARIOT_SHM_SIZE,
 				 channel_event, m);

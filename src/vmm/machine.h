@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "devices/rtc.h"
 #include "devices/serial.h"
 #include "vmm/boot.h"
 #include "vmm/channel.h"
@@ -73,6 +74,7 @@ struct machine {
 	struct vcpu cpus[MACHINE_MAX_CPUS];
 	int ncpus;
 	struct serial serial;
+	struct rtc rtc;
 	struct channel chan;
 	struct virtio_slot virtio[MACHINE_MAX_VIRTIO];
 	int nvirtio;
