@@ -14,15 +14,16 @@ fail() {
 }
 
 # expect_status NAME WANT CMD... : run CMD, compare its exit status.
+# (Helpers use _-prefixed variables: sh has no locals.)
 expect_status() {
-	name=$1 want=$2
+	_name=$1 _want=$2
 	shift 2
 	"$@" >"$T/out" 2>"$T/err"
-	got=$?
-	if [ "$got" = "$want" ]; then
-		pass "$name"
+	_got=$?
+	if [ "$_got" = "$_want" ]; then
+		pass "$_name"
 	else
-		fail "$name" "exit $got, expected $want"
+		fail "$_name" "exit $_got, expected $_want"
 		tail -n 15 "$T/out" "$T/err" | sed 's/^/    /'
 	fi
 }

@@ -2,10 +2,10 @@
 . tests/system/lib.sh
 
 bad() {
-	name=$1 pattern=$2
+	_bname=$1 _pattern=$2
 	shift 2
-	expect_status "$name: exit 2" 2 "$@"
-	expect_grep "$name: says why" "$pattern" "$T/err"
+	expect_status "$_bname: exit 2" 2 "$@"
+	expect_grep "$_bname: says why" "$_pattern" "$T/err"
 }
 
 bad "unknown option" "unknown" $CHARIOT run --frobnicate -- true
