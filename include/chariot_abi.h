@@ -33,6 +33,7 @@ enum chariot_cmd {
 	CHARIOT_CMD_ANNOUNCE = 1,	/* shm->announce is filled in */
 	CHARIOT_CMD_PANIC = 2,		/* the guest kernel panics; shm->panic_msg says why */
 	CHARIOT_CMD_INIT = 3,		/* the guest's init has started (boot-to-init) */
+	CHARIOT_CMD_POWEROFF = 4,	/* the guest kernel powers off (no ACPI here) */
 };
 
 #define CHARIOT_RELEASE_LEN	64

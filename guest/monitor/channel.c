@@ -144,3 +144,14 @@ void chariot_channel_panic(const char *msg)
 	strscpy(shm->panic_msg, msg ? msg : "", sizeof(shm->panic_msg));
 	ring(CHARIOT_CMD_PANIC);
 }
+
+/**
+ * chariot_channel_poweroff() - tell the VMM the guest kernel powers off
+ *
+ * The guest has no ACPI, so without this the kernel would halt forever.
+ */
+void chariot_channel_poweroff(void)
+{
+	if (shm)
+		ring(CHARIOT_CMD_POWEROFF);
+}

@@ -20,11 +20,16 @@ static int __init chariot_monitor_init(void)
 	err = chariot_panic_register();
 	if (err)
 		goto close;
-	err = chariot_announce();
+	err = chariot_poweroff_register();
 	if (err)
 		goto unregister;
+	err = chariot_announce();
+	if (err)
+		goto poweroff;
 	return 0;
 
+poweroff:
+	chariot_poweroff_unregister();
 unregister:
 	chariot_panic_unregister();
 close:
@@ -34,6 +39,7 @@ close:
 
 static void __exit chariot_monitor_exit(void)
 {
+	chariot_poweroff_unregister();
 	chariot_panic_unregister();
 	chariot_channel_close();
 }

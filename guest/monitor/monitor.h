@@ -22,4 +22,8 @@ int chariot_announce(void);
 int chariot_panic_register(void);
 void chariot_panic_unregister(void);
 
+void chariot_channel_poweroff(void);
+int chariot_poweroff_register(void);
+void chariot_poweroff_unregister(void);
+
 #endif /* CHARIOT_MONITOR_H */

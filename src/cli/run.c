@@ -116,7 +116,7 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 	case OPT_JSON: o->json = v; return 0;
 	case OPT_NET: return parse_net(o, v);
 	case OPT_MEM:
-		if (cli_parse_u64(v, 64, 1ull << 22, &n))
+		if (cli_parse_u64(v, 64, 1ull << 40, &n))
 			return bad("bad --mem '%s': MiB, at least 64", v);
 		o->cfg.mem_mib = n;
 		return 0;

@@ -157,6 +157,8 @@ static int doorbell(struct channel *c, uint32_t cmd)
 		clock_gettime(CLOCK_MONOTONIC, &c->st.init_time);
 		c->st.init_seen = true;
 		return CHANNEL_EV_INIT;
+	case CHARIOT_CMD_POWEROFF:
+		return CHANNEL_EV_POWEROFF;
 	default:
 		c->st.bad_accesses++;
 		return NO_EVENT;

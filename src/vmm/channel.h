@@ -23,6 +23,7 @@ enum channel_event {
 	CHANNEL_EV_ANNOUNCE_REJECTED,	/* one was malformed (reason kept) */
 	CHANNEL_EV_PANIC,		/* the guest kernel panics */
 	CHANNEL_EV_EXIT,		/* the guest command ended (status kept) */
+	CHANNEL_EV_POWEROFF,		/* the guest kernel powers off */
 };
 
 /* What the guest has told the VMM so far. */

@@ -171,6 +171,9 @@ static void channel_event(void *opaque, enum channel_event ev)
 	case CHANNEL_EV_EXIT:
 		machine_end(m, END_POWEROFF, st.exit_status, "guest powered off");
 		break;
+	case CHANNEL_EV_POWEROFF:
+		machine_end(m, END_POWEROFF, -1, "guest powered off");
+		break;
 	default:
 		break;
 	}

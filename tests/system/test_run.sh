@@ -45,4 +45,13 @@ expect_status "hung guest ends with 124 at --timeout" 124 $CHARIOT run \
 expect_status "guest reset ends with 121" 121 $CHARIOT run --timeout 120 -- \
 	sh -c 'echo b > /proc/sysrq-trigger'
 
+expect_status "guest power-off without a status ends with 0" 0 $CHARIOT run \
+	--json "$T/o.json" --timeout 120 -- sh -c 'echo bye; poweroff -f; sleep 100'
+[ "$(json_get "$T/o.json" 'r["end"]')" = poweroff ] && pass "report says poweroff" ||
+	fail "report says poweroff"
+
+# The command's output is a byte stream: no \r added by the guest tty.
+expect_status "output without CR" 0 $CHARIOT run --timeout 120 -- echo plain-line
+expect_grep "lines end in LF only" '^plain-line$' "$T/out"
+
 finish

@@ -290,3 +290,14 @@ TEST(channel_bad_accesses_ignored)
 	CHECK_EQ(read32(&fx.ch, CHARIOT_REG_MAGIC), CHARIOT_ABI_MAGIC);
 	teardown(&fx);
 }
+
+TEST(channel_poweroff_event)
+{
+	struct fixture fx;
+
+	CHECK_EQ(setup(&fx), 0);
+	write8(&fx.ch, CHARIOT_REG_DOORBELL, CHARIOT_CMD_POWEROFF);
+	CHECK_EQ(fx.nevents, 1);
+	CHECK_EQ(fx.events[0], CHANNEL_EV_POWEROFF);
+	teardown(&fx);
+}
