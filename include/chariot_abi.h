@@ -34,6 +34,7 @@ enum chariot_cmd {
 	CHARIOT_CMD_PANIC = 2,		/* the guest kernel panics; shm->panic_msg says why */
 	CHARIOT_CMD_INIT = 3,		/* the guest's init has started (boot-to-init) */
 	CHARIOT_CMD_POWEROFF = 4,	/* the guest kernel powers off (no ACPI here) */
+	CHARIOT_CMD_RING = 5,		/* drain the update ring (chariot_ring.h) */
 };
 
 #define CHARIOT_RELEASE_LEN	64
@@ -64,6 +65,12 @@ struct chariot_shm {
 	char panic_msg[CHARIOT_PANIC_LEN];	/* NUL-terminated */
 };
 
-#define CHARIOT_SHM_SIZE	0x10000u	/* 64 KiB, room for later rings */
+#define CHARIOT_SHM_SIZE	0x10000u	/* 64 KiB */
+
+/* The isolation update ring (struct chariot_ring, chariot_ring.h) lives in
+ * the shared area at this offset, CHARIOT_SHM_RING_SIZE bytes long; the
+ * VMM writes its header at start-up. */
+#define CHARIOT_SHM_RING_OFFSET	0x1000u
+#define CHARIOT_SHM_RING_SIZE	0xf000u
 
 #endif /* CHARIOT_ABI_H */
