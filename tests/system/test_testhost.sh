@@ -1,6 +1,6 @@
 #!/bin/sh
 # The nested test host (tools/testhost).  One line per case: "PASS: name" or
-# "FAIL: name" (a reason may follow on the next lines); exits non-zero if a
+# "FAIL: name" (the reason follows, indented); exits non-zero if a
 # case failed.
 #
 # Two sets of cases:
@@ -18,7 +18,7 @@ pass() { echo "PASS: $1"; }
 fail() {
 	echo "FAIL: $1"
 	shift
-	[ $# -eq 0 ] || printf '  %s\n' "$@"
+	[ -z "$*" ] || printf '%s\n' "$@" | sed 's/^/    /'
 	failed=1
 }
 check() { # check NAME COMMAND...: PASS if COMMAND succeeds
