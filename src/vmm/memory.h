@@ -1,4 +1,4 @@
-/* memory.h - guest RAM: one memfd, mapped once, split around the 32-bit
+/* memory.h - guest RAM: one anonymous mapping, split around the 32-bit
  * MMIO hole. Every guest-physical access made by the VMM goes through
  * guest_mem_ptr(), which bounds-checks it. */
 #ifndef CHARIOT_MEMORY_H
@@ -11,7 +11,8 @@
 #define GUEST_HIGH_START	0x100000000ull	/* 4 GiB: RAM beyond the hole */
 
 struct guest_mem {
-	int fd;			/* memfd backing all of RAM */
+	int fd;			/* -1: anonymous memory */
+	int owned;		/* host mapping allocated here */
 	uint8_t *host;		/* its mapping in the VMM */
 	uint64_t size;		/* total RAM bytes */
 	uint64_t low_size;	/* bytes mapped at GPA 0 */

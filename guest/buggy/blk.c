@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blk.c - /dev/chariot_buggy0, a 1 MiB RAM-backed blk-mq block device with
+ * no bugs of its own: it shows an isolated chariot_buggy still serves I/O
+ * after its scenarios ran.  Requests are served synchronously in
+ * ->queue_rq(), one hardware queue; no partitions, no write cache, no
+ * discard.  The copies (memcpy_{from,to}_bvec()) are inlined by GCC
+ * (rep movsq): as in brd, the stores are this module's own, into its
+ * vmalloc'd store and into the request's pages, so an isolated
+ * chariot_buggy needs both granted to serve I/O.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/module.h>
+#include <linux/sizes.h>
+#include <linux/vmalloc.h>
+
+#include "buggy.h"
+
+#define BUGGY_BYTES	SZ_1M
+#define BUGGY_DEPTH	16
+
+static struct blk_mq_tag_set buggy_set;
+static struct gendisk *buggy_disk;
+static u8 *buggy_data;
+
+/* Copy one segment between the request's pages and buggy_data at pos. */
+static blk_status_t buggy_copy(struct request *rq, struct bio_vec *bv,
+			       loff_t pos)
+{
+	if (pos + bv->bv_len > BUGGY_BYTES)
+		return BLK_STS_IOERR;
+	if (rq_data_dir(rq) == WRITE)
+		memcpy_from_bvec(buggy_data + pos, bv);
+	else
+		memcpy_to_bvec(bv, buggy_data + pos);
+	return BLK_STS_OK;
+}
+
+static blk_status_t buggy_queue_rq(struct blk_mq_hw_ctx *hctx,
+				   const struct blk_mq_queue_data *qd)
+{
+	struct request *rq = qd->rq;
+	loff_t pos = (loff_t)blk_rq_pos(rq) << SECTOR_SHIFT;
+	blk_status_t status = BLK_STS_OK;
+	struct req_iterator iter;
+	struct bio_vec bv;
+
+	blk_mq_start_request(rq);
+	if (req_op(rq) != REQ_OP_READ && req_op(rq) != REQ_OP_WRITE) {
+		status = BLK_STS_NOTSUPP;
+		goto end;
+	}
+	rq_for_each_segment(bv, rq, iter) {
+		status = buggy_copy(rq, &bv, pos);
+		if (status != BLK_STS_OK)
+			break;
+		pos += bv.bv_len;
+	}
+end:
+	blk_mq_end_request(rq, status);
+	return BLK_STS_OK;
+}
+
+static const struct blk_mq_ops buggy_mq_ops = {
+	.queue_rq = buggy_queue_rq,
+};
+
+static const struct block_device_operations buggy_fops = {
+	.owner = THIS_MODULE,
+};
+
+/* The disk takes its device number from the extended dev_t space
+ * (major 259): no register_blkdev(). */
+static int buggy_disk_add(void)
+{
+	int err;
+
+	buggy_disk = blk_mq_alloc_disk(&buggy_set, NULL);
+	if (IS_ERR(buggy_disk))
+		return PTR_ERR(buggy_disk);
+	buggy_disk->fops = &buggy_fops;
+	buggy_disk->flags |= GENHD_FL_NO_PART;
+	strscpy(buggy_disk->disk_name, KBUILD_MODNAME "0",
+		sizeof(buggy_disk->disk_name));
+	set_capacity(buggy_disk, BUGGY_BYTES >> SECTOR_SHIFT);
+	err = add_disk(buggy_disk);
+	if (err)
+		put_disk(buggy_disk);
+	return err;
+}
+
+/**
+ * buggy_blk_init() - allocate the backing store, register the disk
+ *
+ * Return: 0 or -errno (nothing left registered).
+ */
+int buggy_blk_init(void)
+{
+	int err;
+
+	buggy_data = vzalloc(BUGGY_BYTES);
+	if (!buggy_data)
+		return -ENOMEM;
+	buggy_set.ops = &buggy_mq_ops;
+	buggy_set.nr_hw_queues = 1;
+	buggy_set.queue_depth = BUGGY_DEPTH;
+	buggy_set.numa_node = NUMA_NO_NODE;
+	buggy_set.flags = BLK_MQ_F_SHOULD_MERGE;
+	err = blk_mq_alloc_tag_set(&buggy_set);
+	if (err)
+		goto free_data;
+	err = buggy_disk_add();
+	if (err)
+		goto free_set;
+	return 0;
+
+free_set:
+	blk_mq_free_tag_set(&buggy_set);
+free_data:
+	vfree(buggy_data);
+	return err;
+}
+
+/**
+ * buggy_blk_exit() - unregister the disk and free what it used
+ */
+void buggy_blk_exit(void)
+{
+	del_gendisk(buggy_disk);
+	put_disk(buggy_disk);
+	blk_mq_free_tag_set(&buggy_set);
+	vfree(buggy_data);
+}

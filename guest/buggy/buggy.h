@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * buggy.h - what the parts of chariot_buggy share.
+ *
+ * main.c loads the module and owns the debugfs trigger file; blk.c is the
+ * RAM-backed block device /dev/chariot_buggy0; scenarios.c holds the
+ * deliberate bugs, each run from this module's own code.
+ */
+#ifndef CHARIOT_BUGGY_H
+#define CHARIOT_BUGGY_H
+
+int buggy_blk_init(void);
+void buggy_blk_exit(void);
+
+int buggy_scenario_run(const char *name);
+
+#endif /* CHARIOT_BUGGY_H */

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * scenarios.c - the deliberate bugs of chariot_buggy.
+ *
+ * Each scenario is its own noinline function named buggy_<scenario>, so a
+ * trapped write's RIP names the scenario that made it (tests map the RIPs
+ * of a run report to these symbols through /proc/kallsyms).  Every store
+ * that matters is a plain mov in this module's code (WRITE_ONCE through a
+ * pointer, in poke*() inlined into the scenario), never memset or memcpy,
+ * which are kernel code.  Each illegal-write scenario logs one line
+ *
+ *	chariot_buggy: <scenario> landed=<0|1>
+ *
+ * landed=1 when the value read back after the store is the value stored;
+ * "ok" logs "chariot_buggy: ok done run=N sum=S landed=<0|1>" (landed=1:
+ * all its legal stores read back, S is the same on every run).
+ * An illegal store that landed is undone at once (a second store of the
+ * old value, itself illegal), so learn mode and an unisolated run leave
+ * the guest as it was; dropped stores (enforce) need no undoing.
+ *
+ * The illegal targets, none of them ever granted to this module:
+ *  wild_write     the u32 at init_task.comm[12..15]: the idle task's name
+ *                 is "swapper/0" (9 characters and a NUL), so these bytes
+ *                 are past its end, read by nothing; init_task is kernel
+ *                 .data (exported), plainly not the driver's.
+ *  overflow       the first 8 bytes past a kmalloc(64) object: the start
+ *                 of its neighbour in the same kmalloc-64 slab page (live
+ *                 or free; SLUB keeps a free object's link at offset 32).
+ *  uaf_write      the first 8 bytes of a kmalloc(64) object this module
+ *                 has just freed (the grant is revoked by the free).
+ *  foreign_write  brd's module parameter rd_size (brd.ko's .data), found
+ *                 with kallsyms_lookup_name("brd:rd_size"); brd reads it
+ *                 only when it creates a disk.  Needs brd loaded.
+ *  null_deref     a store to address 0: an oops, the writer is killed.
+ *  hang           a busy loop with interrupts on that never returns nor
+ *                 yields (soft lockup).
+ * The race left: another CPU using the neighbour or the freed object in
+ * the few instructions between the store and its undoing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compiler.h>
+#include <linux/kfence.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "buggy.h"
+
+#define BUGGY_PATTERN	0xc4a210bad0c0ffeeULL
+#define OBJ_SIZE	64
+#define MAX_TRIES	8
+
+/* Module data: the "ok" scenario's legal static store. */
+static u64 buggy_ok_runs;
+
+/*
+ * Store v at p, read it back, undo it if it landed.  old == v would make
+ * "landed" meaningless: store ~v then.  Returns whether it landed.
+ */
+static __always_inline bool poke64(u64 *p, u64 v)
+{
+	u64 old = READ_ONCE(*p);
+	bool landed;
+
+	if (old == v)
+		v = ~v;
+	WRITE_ONCE(*p, v);
+	landed = READ_ONCE(*p) == v;
+	if (landed)
+		WRITE_ONCE(*p, old);
+	return landed;
+}
+
+static __always_inline bool poke32(u32 *p, u32 v)
+{
+	u32 old = READ_ONCE(*p);
+	bool landed;
+
+	if (old == v)
+		v = ~v;
+	WRITE_ONCE(*p, v);
+	landed = READ_ONCE(*p) == v;
+	if (landed)
+		WRITE_ONCE(*p, old);
+	return landed;
+}
+
+static void report(const char *name, bool landed)
+{
+	pr_info("%s landed=%d\n", name, landed);
+}
+
+/* Legal stores only: a kmalloc'd buffer, the stack, module data. */
+static noinline int buggy_ok(void)
+{
+	volatile u64 stack[16];
+	u64 *buf, sum = 0;
+	bool good = true;
+	int i;
+
+	buf = kmalloc(32 * sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < 32; i++)
+		WRITE_ONCE(buf[i], BUGGY_PATTERN * (i + 1));
+	for (i = 0; i < 16; i++)
+		stack[i] = BUGGY_PATTERN ^ i;
+	WRITE_ONCE(buggy_ok_runs, READ_ONCE(buggy_ok_runs) + 1);
+	for (i = 0; i < 32; i++) {
+		good &= READ_ONCE(buf[i]) == BUGGY_PATTERN * (i + 1);
+		sum += READ_ONCE(buf[i]);
+	}
+	for (i = 0; i < 16; i++) {
+		good &= stack[i] == (BUGGY_PATTERN ^ i);
+		sum ^= stack[i];
+	}
+	kfree(buf);
+	pr_info("ok done run=%llu sum=%#llx landed=%d\n",
+		READ_ONCE(buggy_ok_runs), sum, good);
+	return 0;
+}
+
+static noinline int buggy_wild_write(void)
+{
+	char *comm = init_task.comm;
+
+	BUILD_BUG_ON(sizeof(init_task.comm) != 16);
+	if (strnlen(comm, sizeof(init_task.comm)) >= 12 ||
+	    memchr_inv(comm + 12, 0, 4)) {
+		pr_info("wild_write: init_task.comm \"%.16s\" leaves no room\n",
+			comm);
+		return -EBUSY;
+	}
+	report("wild_write", poke32((u32 *)(comm + 12), (u32)BUGGY_PATTERN));
+	return 0;
+}
+
+/* A kmalloc(OBJ_SIZE) object whose neighbour lies in the same page (not
+ * the last of its slab), not a KFENCE one.  The rejects, chained through
+ * their first word (no stack array: it would be zeroed with rep stos), are
+ * freed. */
+static u8 *alloc_with_neighbour(void)
+{
+	void **rejects = NULL;
+	u8 *obj = NULL;
+	int i;
+
+	for (i = 0; i < MAX_TRIES && !obj; i++) {
+		void **p = kmalloc(OBJ_SIZE, GFP_KERNEL);
+
+		if (!p)
+			break;
+		if (!is_kfence_address(p) &&
+		    offset_in_page(p) + 2 * OBJ_SIZE <= PAGE_SIZE) {
+			obj = (u8 *)p;
+		} else {
+			WRITE_ONCE(*p, rejects);
+			rejects = p;
+		}
+	}
+	while (rejects) {
+		void **next = *rejects;
+
+		kfree(rejects);
+		rejects = next;
+	}
+	return obj;
+}
+
+static noinline int buggy_overflow(void)
+{
+	u8 *obj = alloc_with_neighbour();
+	bool landed;
+
+	if (!obj)
+		return -ENOMEM;
+	landed = poke64((u64 *)(obj + OBJ_SIZE), BUGGY_PATTERN);
+	kfree(obj);
+	report("overflow", landed);
+	return 0;
+}
+
+static noinline int buggy_uaf_write(void)
+{
+	u64 *obj = kmalloc(OBJ_SIZE, GFP_KERNEL);
+
+	if (!obj)
+		return -ENOMEM;
+	kfree(obj);
+	report("uaf_write", poke64(obj, BUGGY_PATTERN));
+	return 0;
+}
+
+/*
+ * kallsyms_lookup_name() is not exported in 6.1, but kprobes resolve it:
+ * a probe placed on it tells its address.  Returns 0 when that fails.
+ */
+static unsigned long lookup_name(const char *name)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long (*lookup)(const char *name);
+
+	if (register_kprobe(&kp) < 0)
+		return 0;
+	lookup = (unsigned long (*)(const char *))kp.addr;
+	unregister_kprobe(&kp);
+	return lookup ? lookup(name) : 0;
+}
+
+static noinline int buggy_foreign_write(void)
+{
+	u64 *rd_size = (u64 *)lookup_name("brd:rd_size");
+
+	if (!rd_size) {
+		pr_info("foreign_write: no brd:rd_size (is brd loaded?)\n");
+		return -ENOENT;
+	}
+	report("foreign_write", poke64(rd_size, BUGGY_PATTERN));
+	return 0;
+}
+
+static noinline int buggy_null_deref(void)
+{
+	u64 *p = NULL;
+
+	OPTIMIZER_HIDE_VAR(p);	/* a real store, not a trap the compiler made */
+	pr_info("null_deref: storing to NULL\n");
+	WRITE_ONCE(*p, BUGGY_PATTERN);	/* no read first: the fault is a write */
+	report("null_deref", READ_ONCE(*p) == BUGGY_PATTERN);
+	return 0;
+}
+
+static noinline int buggy_hang(void)
+{
+	pr_info("hang: spinning forever\n");
+	for (;;)
+		cpu_relax();
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(void);
+} scenarios[] = {
+	{ "ok", buggy_ok },
+	{ "wild_write", buggy_wild_write },
+	{ "overflow", buggy_overflow },
+	{ "uaf_write", buggy_uaf_write },
+	{ "foreign_write", buggy_foreign_write },
+	{ "null_deref", buggy_null_deref },
+	{ "hang", buggy_hang },
+};
+
+/**
+ * buggy_scenario_run() - run the scenario called name
+ * @name: "ok", "wild_write", ...
+ *
+ * Return: the scenario's result (0 or -errno), -EINVAL for an unknown name.
+ */
+int buggy_scenario_run(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(scenarios); i++)
+		if (!strcmp(name, scenarios[i].name))
+			return scenarios[i].run();
+	pr_info("unknown scenario \"%s\"\n", name);
+	return -EINVAL;
+}
