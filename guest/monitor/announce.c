@@ -6,34 +6,18 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cpumask.h>
-#include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
 
 #include "monitor.h"
 
-/*
- * kallsyms_lookup_name() is not exported in 6.1, but kprobes resolve it:
- * a probe placed on it tells its address.  Returns 0 when that fails.
- */
-static unsigned long lookup_name(const char *name)
-{
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
-	unsigned long (*lookup)(const char *name);
-
-	if (register_kprobe(&kp) < 0)
-		return 0;
-	lookup = (unsigned long (*)(const char *))kp.addr;
-	unregister_kprobe(&kp);
-	return lookup ? lookup(name) : 0;
-}
-
 /* _stext .. _etext, or 0 .. 0 when they cannot be found or make no sense
  * (a kernel function that is surely inside must be). */
 static void kernel_text(u64 *start, u64 *end)
 {
-	unsigned long s = lookup_name("_stext"), e = lookup_name("_etext");
+	unsigned long s = chariot_lookup_name("_stext");
+	unsigned long e = chariot_lookup_name("_etext");
 	unsigned long inside = (unsigned long)panic;
 
 	if (!s || s >= e || inside < s || inside >= e) {

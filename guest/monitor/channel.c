@@ -16,6 +16,7 @@
 #include "monitor.h"
 
 static struct chariot_shm *shm;
+static u32 shm_size;
 static struct resource *ports;
 
 static u32 reg_read(unsigned int reg)
@@ -25,8 +26,13 @@ static u32 reg_read(unsigned int reg)
 
 static void ring(enum chariot_cmd cmd)
 {
-	/* outl() is no compiler barrier: order the shm stores before it. */
-	wmb();
+	/*
+	 * outl() is no compiler barrier: order the shm stores before it.  The
+	 * CPU keeps them before it (x86 never reorders stores with I/O
+	 * instructions), so no fence: an sfence here also ran while the vCPU
+	 * was write-protected, where KVM, which cannot emulate fences, failed.
+	 */
+	barrier();
 	outl(cmd, CHARIOT_PORT_BASE + CHARIOT_REG_DOORBELL);
 }
 
@@ -53,6 +59,7 @@ static int map_shm(void)
 		shm = NULL;
 		return -EPROTO;
 	}
+	shm_size = size;
 	return 0;
 }
 
@@ -114,6 +121,7 @@ void chariot_channel_close(void)
 	if (shm)
 		memunmap(shm);
 	shm = NULL;
+	shm_size = 0;
 	if (ports)
 		release_region(CHARIOT_PORT_BASE, CHARIOT_PORT_LEN);
 	ports = NULL;
@@ -154,4 +162,32 @@ void chariot_channel_poweroff(void)
 {
 	if (shm)
 		ring(CHARIOT_CMD_POWEROFF);
+}
+
+/**
+ * chariot_channel_area() - a part of the shared area
+ * @offset: its offset in the area
+ * @len:    its length
+ *
+ * Return: its address in the mapping, or NULL when the channel is closed
+ * or the area is too small to hold it.
+ */
+void *chariot_channel_area(u32 offset, u32 len)
+{
+	if (!shm || offset > shm_size || len > shm_size - offset)
+		return NULL;
+	return (char *)shm + offset;
+}
+
+/**
+ * chariot_channel_doorbell() - ring the doorbell with a command
+ * @cmd: the command
+ *
+ * Orders the caller's stores to the shared area before the port write.
+ * Safe in any context: it neither sleeps nor takes a lock.
+ */
+void chariot_channel_doorbell(enum chariot_cmd cmd)
+{
+	if (shm)
+		ring(cmd);
 }

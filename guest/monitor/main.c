@@ -3,12 +3,84 @@
  * main.c - the Chariot guest monitor module: finds the Chariot VMM,
  * announces itself and reports panics.  It refuses to load (-ENODEV)
  * anywhere else, so the same initramfs boots under QEMU.
+ *
+ * With isolate=MOD1,MOD2 it also isolates those modules: it posts their
+ * domains, code, grants and entries to the VMM through the update ring.
+ * When the VMM offers no usable ring, the module loads with isolation
+ * disabled and says so; when it set up no ring at all, loopback=1 lays
+ * one out and drains it locally instead (to test the records without
+ * the VMM's consumer).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 
 #include "monitor.h"
+
+static char *isolate = "";
+module_param(isolate, charp, 0444);
+MODULE_PARM_DESC(isolate, "modules to isolate: NAME[,NAME...]");
+
+static bool loopback;
+module_param(loopback, bool, 0444);
+MODULE_PARM_DESC(loopback, "without a VMM ring, drain a local one (testing)");
+
+static bool isolating;
+
+/*
+ * Our own code is trusted: the handlers write while a domain is active.
+ * The kernel's text the VMM trusts from the announcement already.
+ */
+static void post_trusted(void)
+{
+	struct chariot_batch b;
+
+	chariot_batch_init(&b);
+	chariot_post_trusted(&b, (unsigned long)THIS_MODULE->core_layout.base,
+			     THIS_MODULE->core_layout.text_size);
+	chariot_batch_flush(&b);
+}
+
+static void isolation_stop(void)
+{
+	if (!isolating)
+		return;
+	chariot_domains_stop();
+	chariot_alloc_stop();
+	chariot_ctx_stop();
+	chariot_ring_close();
+	isolating = false;
+}
+
+/* Isolation is optional: any failure here leaves it off, not the module. */
+static void isolation_start(void)
+{
+	int err;
+
+	if (!*isolate) {
+		pr_info("isolation: no module named (isolate=)\n");
+		return;
+	}
+	err = chariot_ring_open(loopback);
+	if (err) {
+		pr_warn("isolation disabled: no usable update ring (%d); %s not isolated\n",
+			err, isolate);
+		return;
+	}
+	isolating = true;
+	post_trusted();
+	err = chariot_ctx_start();
+	if (!err)
+		err = chariot_alloc_start();
+	if (!err)
+		err = chariot_domains_start(isolate);
+	if (err) {
+		pr_err("isolation disabled: set-up failed (%d)\n", err);
+		isolation_stop();
+		return;
+	}
+	pr_info("isolating: %s\n", isolate);
+}
 
 static int __init chariot_monitor_init(void)
 {
@@ -26,6 +98,8 @@ static int __init chariot_monitor_init(void)
 	err = chariot_announce();
 	if (err)
 		goto poweroff;
+	isolation_start();
+	chariot_debugfs_start();
 	return 0;
 
 poweroff:
@@ -39,6 +113,8 @@ close:
 
 static void __exit chariot_monitor_exit(void)
 {
+	chariot_debugfs_stop();
+	isolation_stop();
 	chariot_poweroff_unregister();
 	chariot_panic_unregister();
 	chariot_channel_close();
@@ -48,4 +124,4 @@ module_init(chariot_monitor_init);
 module_exit(chariot_monitor_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Chariot guest monitor: the guest's end of the VMM channel");
+MODULE_DESCRIPTION("Chariot guest monitor: the guest's end of the VMM channel and the driver monitor");

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * alloc.c - grant what is allocated on a domain's behalf, revoke it when
+ * it is freed.
+ *
+ * kretprobes on the allocators' entry points see every allocation.  One is
+ * made on a domain's behalf when the context that makes it is inside the
+ * domain (its innermost entry, ctx.c), or, outside every domain, when the
+ * allocator's caller is the domain's code (the return address, or the
+ * caller the *_track_caller and vmalloc entry points are given, so that
+ * devm_kzalloc(), kstrdup() and vzalloc() called by a driver count as the
+ * driver's).  Only the outermost allocator call of a context is granted:
+ * what vmalloc() or kmalloc_large() allocate inside for themselves is
+ * theirs.  The object is granted whole (kmalloc: ksize(); kmem_cache: the
+ * cache's object size; vmalloc: its pages one by one; pages: PAGE_SIZE <<
+ * order, and their struct pages; DMA: the size asked; per-CPU: every
+ * CPU's copy), with its start address as cookie.
+ *
+ * Frees are kprobes on kfree, kmem_cache_free(_bulk), vfree(_atomic),
+ * free_pages, __free_pages, dma_free_attrs and free_percpu: a freed
+ * address that is in the set of cookies granted (a small hash set,
+ * preallocated) is revoked by cookie; any other free posts nothing.
+ *
+ * ioremap() is not followed: MMIO is not guest RAM, so the VMM neither
+ * traps nor judges writes there.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-mapping.h>
+#include <linux/gfp.h>
+#include <linux/hash.h>
+#include <linux/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/vmalloc.h>
+
+#include "monitor.h"
+
+#define MAXACTIVE	64
+#define SET_BITS	12
+#define SET_ENTRIES	16384
+
+enum how {
+	H_KMALLOC,	/* returns the object; ksize() */
+	H_CACHE,	/* arg 0 is the cache */
+	H_VMALLOC,	/* arg 0 is the size */
+	H_PAGES,	/* returns a struct page *; arg 1 is the order */
+	H_GFP,		/* returns an address; arg 1 is the order */
+	H_DMA,		/* returns an address; arg 1 is the size */
+	H_PERCPU,	/* returns a per-CPU pointer; arg 0 is the size */
+};
+
+struct alloc_probe {
+	struct kretprobe rp;
+	const char *sym;
+	u8 how;
+	s8 caller;		/* the argument naming the caller, or -1 */
+	bool registered;
+};
+
+struct alloc_data {
+	unsigned long arg;
+	struct chariot_ctx *ctx;
+	unsigned int domain;
+};
+
+static struct alloc_probe allocs[] = {
+	{ .sym = "kmalloc_trace", .how = H_KMALLOC, .caller = -1 },
+	{ .sym = "kmalloc_node_trace", .how = H_KMALLOC, .caller = -1 },
+	{ .sym = "__kmalloc", .how = H_KMALLOC, .caller = -1 },
+	{ .sym = "__kmalloc_node", .how = H_KMALLOC, .caller = -1 },
+	{ .sym = "__kmalloc_node_track_caller", .how = H_KMALLOC, .caller = 3 },
+	{ .sym = "kmalloc_large", .how = H_KMALLOC, .caller = -1 },
+	{ .sym = "kmalloc_large_node", .how = H_KMALLOC, .caller = -1 },
+	{ .sym = "kmem_cache_alloc", .how = H_CACHE, .caller = -1 },
+	{ .sym = "kmem_cache_alloc_lru", .how = H_CACHE, .caller = -1 },
+	{ .sym = "kmem_cache_alloc_node", .how = H_CACHE, .caller = -1 },
+	{ .sym = "__vmalloc_node_range", .how = H_VMALLOC, .caller = 8 },
+	{ .sym = "alloc_pages", .how = H_PAGES, .caller = -1 },
+	{ .sym = "__get_free_pages", .how = H_GFP, .caller = -1 },
+	{ .sym = "dma_alloc_attrs", .how = H_DMA, .caller = -1 },
+	{ .sym = "__alloc_percpu", .how = H_PERCPU, .caller = -1 },
+	{ .sym = "__alloc_percpu_gfp", .how = H_PERCPU, .caller = -1 },
+};
+
+enum free_how {
+	F_PTR,		/* the argument is the address */
+	F_PAGE,		/* the argument is a struct page * */
+	F_BULK,		/* kmem_cache_free_bulk(s, n, p[]) */
+};
+
+struct free_probe {
+	struct kprobe kp;
+	const char *sym;
+	u8 arg;
+	u8 how;
+	bool registered;
+};
+
+static struct free_probe frees[] = {
+	{ .sym = "kfree", .arg = 0, .how = F_PTR },
+	{ .sym = "kmem_cache_free", .arg = 1, .how = F_PTR },
+	{ .sym = "kmem_cache_free_bulk", .arg = 2, .how = F_BULK },
+	{ .sym = "vfree", .arg = 0, .how = F_PTR },
+	{ .sym = "vfree_atomic", .arg = 0, .how = F_PTR },
+	{ .sym = "free_pages", .arg = 0, .how = F_PTR },
+	{ .sym = "__free_pages", .arg = 0, .how = F_PAGE },
+	{ .sym = "dma_free_attrs", .arg = 2, .how = F_PTR },
+	{ .sym = "free_percpu", .arg = 0, .how = F_PTR },
+};
+
+static const u8 kind_of[] = {
+	[H_KMALLOC] = CHARIOT_GRANT_KMALLOC,
+	[H_CACHE] = CHARIOT_GRANT_KMEM_CACHE,
+	[H_VMALLOC] = CHARIOT_GRANT_VMALLOC,
+	[H_PAGES] = CHARIOT_GRANT_PAGES,
+	[H_GFP] = CHARIOT_GRANT_PAGES,
+	[H_DMA] = CHARIOT_GRANT_DMA,
+	[H_PERCPU] = CHARIOT_GRANT_KMALLOC,
+};
+
+/* ---- the set of cookies granted ---- */
+
+struct set_ent {
+	u64 cookie;
+	u16 domain;
+	u8 kind;
+	struct set_ent *next;
+};
+
+static DEFINE_RAW_SPINLOCK(set_lock);
+static struct set_ent *buckets[1 << SET_BITS];
+static struct set_ent *pool, *free_ents;
+static atomic_t set_count;
+static bool started;
+
+static struct set_ent **bucket(u64 cookie)
+{
+	return &buckets[hash_64(cookie, SET_BITS)];
+}
+
+/* Remember that cookie was granted to domain as kind. */
+static void set_add(u64 cookie, unsigned int domain, u8 kind)
+{
+	struct set_ent **head = bucket(cookie), *e;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&set_lock, flags);
+	for (e = *head; e; e = e->next)
+		if (e->cookie == cookie && e->domain == domain && e->kind == kind)
+			goto out;
+	e = free_ents;
+	if (!e) {
+		chariot_count(alloc_untracked);
+		goto out;
+	}
+	free_ents = e->next;
+	*e = (struct set_ent){ .cookie = cookie, .domain = domain, .kind = kind,
+			       .next = *head };
+	WRITE_ONCE(*head, e);
+	atomic_inc(&set_count);
+out:
+	raw_spin_unlock_irqrestore(&set_lock, flags);
+}
+
+/* A freed address: revoke every grant made under it. */
+static void set_revoke(u64 cookie)
+{
+	struct set_ent **head = bucket(cookie), **pp, *e;
+	struct chariot_batch b;
+	unsigned long flags;
+
+	if (!READ_ONCE(*head))
+		return;
+	chariot_batch_init(&b);
+	raw_spin_lock_irqsave(&set_lock, flags);
+	for (pp = head; (e = *pp);) {
+		if (e->cookie != cookie) {
+			pp = &e->next;
+			continue;
+		}
+		*pp = e->next;
+		chariot_post_revoke(&b, e->domain, e->kind, cookie);
+		chariot_count(alloc_revokes);
+		e->next = free_ents;
+		free_ents = e;
+		atomic_dec(&set_count);
+	}
+	raw_spin_unlock_irqrestore(&set_lock, flags);
+	chariot_batch_flush(&b);
+}
+
+/**
+ * chariot_alloc_forget() - drop a destroyed domain's grants from the set
+ * @domain: its id
+ */
+void chariot_alloc_forget(unsigned int domain)
+{
+	struct set_ent **pp, *e;
+	unsigned long flags;
+	unsigned int i;
+
+	if (!pool)
+		return;
+	raw_spin_lock_irqsave(&set_lock, flags);
+	for (i = 0; i < ARRAY_SIZE(buckets); i++) {
+		for (pp = &buckets[i]; (e = *pp);) {
+			if (e->domain != domain) {
+				pp = &e->next;
+				continue;
+			}
+			*pp = e->next;
+			e->next = free_ents;
+			free_ents = e;
+			atomic_dec(&set_count);
+		}
+	}
+	raw_spin_unlock_irqrestore(&set_lock, flags);
+}
+
+/* ---- allocations ---- */
+
+static struct alloc_probe *alloc_of(struct kretprobe_instance *ri)
+{
+	return container_of(get_kretprobe(ri), struct alloc_probe, rp);
+}
+
+static int alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct alloc_probe *ap = alloc_of(ri);
+	struct alloc_data *a = (struct alloc_data *)ri->data;
+	int level = chariot_probe_level(&ap->rp.kp), dom;
+	struct chariot_ctx *c;
+	unsigned long caller;
+
+	if (level < 0 || !chariot_domain_count())
+		return 1;
+	c = chariot_ctx_current(level, false);
+	if (c && c->alloc_depth)
+		return 1;	/* the allocator's own */
+	if (c && c->nframes) {
+		dom = c->frames[c->nframes - 1].domain;
+	} else {
+		caller = ap->caller < 0 ? *(unsigned long *)regs->sp :
+			 regs_get_kernel_argument(regs, ap->caller);
+		dom = chariot_domain_of_code(caller);
+		if (dom < 0)
+			return 1;
+	}
+	a->domain = dom;
+	a->ctx = c;
+	a->arg = ap->how == H_PAGES || ap->how == H_GFP || ap->how == H_DMA ?
+		 regs->si : regs->di;
+	if (c)
+		c->alloc_depth++;
+	return 0;
+}
+
+/* Grant what an allocator returned. */
+static void grant_object(struct chariot_batch *b, unsigned int domain,
+			 enum how how, unsigned long ret, unsigned long arg)
+{
+	u8 kind = kind_of[how];
+	struct page *page = NULL;
+	void *va = (void *)ret;
+	unsigned int cpu;
+
+	switch (how) {
+	case H_KMALLOC:
+		chariot_post_grant(b, domain, kind, ret, va, ksize(va));
+		return;
+	case H_CACHE:
+		chariot_post_grant(b, domain, kind, ret, va,
+				   kmem_cache_size((struct kmem_cache *)arg));
+		return;
+	case H_VMALLOC:
+		chariot_post_grant(b, domain, kind, ret, va, PAGE_ALIGN(arg));
+		return;
+	case H_DMA:
+		chariot_post_grant(b, domain, kind, ret, va, arg);
+		return;
+	case H_PERCPU:
+		for_each_possible_cpu(cpu)
+			chariot_post_grant(b, domain, kind, ret,
+					   per_cpu_ptr((void __percpu *)ret, cpu),
+					   arg);
+		return;
+	case H_PAGES:
+		page = (struct page *)ret;
+		va = page_address(page);
+		break;
+	case H_GFP:
+		page = virt_to_page(va);
+		break;
+	}
+	/* The pages, and their struct pages (drivers set ->private, ...). */
+	chariot_post_grant(b, domain, kind, (unsigned long)va, va,
+			   PAGE_SIZE << arg);
+	chariot_post_grant(b, domain, kind, (unsigned long)va, page,
+			   sizeof(*page) << arg);
+}
+
+/* The cookie a free will name: the address, for pages the mapped one. */
+static unsigned long cookie_of(enum how how, unsigned long ret)
+{
+	return how == H_PAGES ? (unsigned long)page_address((struct page *)ret)
+			      : ret;
+}
+
+static int alloc_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct alloc_probe *ap = alloc_of(ri);
+	struct alloc_data *a = (struct alloc_data *)ri->data;
+	unsigned long ret = regs_return_value(regs);
+	struct chariot_batch b;
+	unsigned long flags;
+
+	if (a->ctx)
+		a->ctx->alloc_depth--;
+	if (ZERO_OR_NULL_PTR((void *)ret) || IS_ERR((void *)ret) ||
+	    !cookie_of(ap->how, ret))
+		return 0;
+	local_irq_save(flags);
+	chariot_batch_init(&b);
+	grant_object(&b, a->domain, ap->how, ret, a->arg);
+	chariot_batch_flush(&b);
+	local_irq_restore(flags);
+	set_add(cookie_of(ap->how, ret), a->domain, kind_of[ap->how]);
+	chariot_count(alloc_grants);
+	return 0;
+}
+
+/* ---- frees ---- */
+
+static int free_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct free_probe *fp = container_of(p, struct free_probe, kp);
+	unsigned long arg;
+	void **objs;
+	size_t n, i;
+
+	if (!atomic_read(&set_count) || chariot_probe_level(p) < 0)
+		return 0;
+	arg = regs_get_kernel_argument(regs, fp->arg);
+	switch (fp->how) {
+	case F_PTR:
+		set_revoke(arg);
+		break;
+	case F_PAGE:
+		if (arg)
+			set_revoke((unsigned long)page_address((struct page *)arg));
+		break;
+	case F_BULK:
+		objs = (void **)arg;
+		n = regs->si;
+		for (i = 0; i < n; i++)
+			set_revoke((unsigned long)objs[i]);
+		break;
+	}
+	return 0;
+}
+
+/* ---- start, stop, show ---- */
+
+static void stop_probes(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(frees); i++)
+		if (frees[i].registered)
+			unregister_kprobe(&frees[i].kp);
+	for (i = 0; i < ARRAY_SIZE(allocs); i++)
+		if (allocs[i].registered)
+			unregister_kretprobe(&allocs[i].rp);
+	for (i = 0; i < ARRAY_SIZE(frees); i++)
+		frees[i].registered = false;
+	for (i = 0; i < ARRAY_SIZE(allocs); i++)
+		allocs[i].registered = false;
+}
+
+/**
+ * chariot_alloc_start() - follow allocations and frees
+ *
+ * May sleep.  Entry points this kernel lacks or kprobes refuses are
+ * skipped (and shown in debugfs).
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int chariot_alloc_start(void)
+{
+	unsigned int i, na = 0, nf = 0;
+
+	pool = vzalloc(array_size(SET_ENTRIES, sizeof(*pool)));
+	if (!pool)
+		return -ENOMEM;
+	for (i = 0; i < SET_ENTRIES; i++) {
+		pool[i].next = free_ents;
+		free_ents = &pool[i];
+	}
+	for (i = 0; i < ARRAY_SIZE(frees); i++) {
+		struct free_probe *fp = &frees[i];
+
+		fp->kp = (struct kprobe){ .symbol_name = fp->sym,
+					  .pre_handler = free_pre };
+		fp->registered = !register_kprobe(&fp->kp);
+		nf += fp->registered;
+	}
+	for (i = 0; i < ARRAY_SIZE(allocs); i++) {
+		struct alloc_probe *ap = &allocs[i];
+
+		ap->rp = (struct kretprobe){
+			.kp.symbol_name = ap->sym,
+			.entry_handler = alloc_entry,
+			.handler = alloc_return,
+			.data_size = sizeof(struct alloc_data),
+			.maxactive = MAXACTIVE,
+		};
+		ap->registered = !register_kretprobe(&ap->rp);
+		na += ap->registered;
+	}
+	started = true;
+	pr_info("allocations: %u of %zu allocators, %u of %zu frees probed\n",
+		na, ARRAY_SIZE(allocs), nf, ARRAY_SIZE(frees));
+	return 0;
+}
+
+/**
+ * chariot_alloc_stop() - stop following allocations; forget the set
+ *
+ * May sleep.
+ */
+void chariot_alloc_stop(void)
+{
+	if (!started)
+		return;
+	stop_probes();
+	started = false;
+	memset(buckets, 0, sizeof(buckets));
+	free_ents = NULL;
+	atomic_set(&set_count, 0);
+	vfree(pool);
+	pool = NULL;
+}
+
+/**
+ * chariot_alloc_show() - print the allocation probes and the set
+ * @m: the seq_file
+ */
+void chariot_alloc_show(struct seq_file *m)
+{
+	unsigned int i;
+
+	if (!started) {
+		seq_puts(m, "allocations: not followed\n");
+		return;
+	}
+	seq_printf(m, "allocations: %d granted now (of %d tracked at most)\nallocators:",
+		   atomic_read(&set_count), SET_ENTRIES);
+	for (i = 0; i < ARRAY_SIZE(allocs); i++)
+		seq_printf(m, " %s%s", allocs[i].sym,
+			   allocs[i].registered ? "" : "(absent)");
+	seq_puts(m, "\nfrees:");
+	for (i = 0; i < ARRAY_SIZE(frees); i++)
+		seq_printf(m, " %s%s", frees[i].sym,
+			   frees[i].registered ? "" : "(absent)");
+	seq_puts(m, "\n");
+}

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iface.c - grant a driver the objects the kernel hands it.
+ *
+ * The rule: a function's name proposes what it is (its base name, before
+ * any ".constprop"-like suffix, ends with one of the names below), and
+ * the kernel's own ops table confirms it: the object handed in must lead,
+ * through the kernel's structures, to an ops table whose entry is this
+ * very function (hctx->queue->mq_ops->queue_rq, bio->bi_bdev->bd_disk->
+ * fops->submit_bio, dev->netdev_ops->ndo_start_xmit, napi->poll, the
+ * bound virtio/PCI/platform driver's probe or remove...).  Every pointer
+ * on the way is read with copy_from_kernel_nofault(), so a wrong guess
+ * reads nothing it should not and grants nothing.  When confirmed, the
+ * objects are granted (kind IFACE, cookie = the object) for this call and
+ * revoked by probes.c when it returns:
+ *
+ *   *_queue_rq(hctx, bd)       the request and its driver PDU; for a
+ *                              read, its data pages (a RAM disk copies
+ *                              into them)
+ *   *_queue_rqs(rqlist)        the same for every request of the list
+ *   *_request_done(rq), *_complete(_rq)(rq)  (blk-mq ->complete) the
+ *                              request and its PDU
+ *   *_submit_bio(bio)          the bio; for a read, its data pages
+ *   *start_xmit(skb, dev)      the sk_buff, its data and shared info, the
+ *                              net_device's private area
+ *   *poll*(napi, budget)       the napi_struct
+ *   *_probe(dev), *_remove(dev) the virtio_device, pci_dev or
+ *                              platform_device
+ *   *_open(bdev, mode)         the gendisk; *_open(ndev): the private area
+ *   *_release(disk, mode)      the gendisk
+ *   *_getgeo(bdev, geo)        the hd_geometry being filled in
+ *   *_ioctl(bdev, ...)         the gendisk
+ *   *_stop(ndev), *_close(ndev) the private area
+ *
+ * Limits: other buses and ops (char devices, SCSI, USB, ...) grant
+ * nothing; a function reached only through an ops table under another
+ * name is not recognised; a net_device private area is granted only when
+ * the net_device was kmalloc'd (not vmalloc'd).
+ */
+#include <linux/bio.h>
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/hdreg.h>
+#include <linux/netdevice.h>
+#include <linux/pci.h>
+#include <linux/platform_device.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/virtio.h>
+
+#include "monitor.h"
+
+#define RD(val, ptr) \
+	(!copy_from_kernel_nofault(&(val), (const void *)(ptr), sizeof(val)))
+
+struct role_name {
+	const char *suffix;
+	enum chariot_role role;
+};
+
+/* Checked in order: the first suffix that fits wins. */
+static const struct role_name role_names[] = {
+	{ "_queue_rqs", CHARIOT_ROLE_QUEUE_RQS },
+	{ "_queue_rq", CHARIOT_ROLE_QUEUE_RQ },
+	{ "_request_done", CHARIOT_ROLE_COMPLETE },
+	{ "_complete_rq", CHARIOT_ROLE_COMPLETE },
+	{ "_complete", CHARIOT_ROLE_COMPLETE },
+	{ "_submit_bio", CHARIOT_ROLE_SUBMIT_BIO },
+	{ "start_xmit", CHARIOT_ROLE_START_XMIT },
+	{ "_poll", CHARIOT_ROLE_POLL },
+	{ "_poll_tx", CHARIOT_ROLE_POLL },
+	{ "_poll_rx", CHARIOT_ROLE_POLL },
+	{ "_probe", CHARIOT_ROLE_PROBE },
+	{ "_remove", CHARIOT_ROLE_REMOVE },
+	{ "_open", CHARIOT_ROLE_OPEN },
+	{ "_release", CHARIOT_ROLE_RELEASE },
+	{ "_getgeo", CHARIOT_ROLE_GETGEO },
+	{ "_ioctl", CHARIOT_ROLE_IOCTL },
+	{ "_stop", CHARIOT_ROLE_STOP },
+	{ "_close", CHARIOT_ROLE_STOP },
+};
+
+static const char *const names[CHARIOT_ROLES] = {
+	[CHARIOT_ROLE_NONE] = "-",
+	[CHARIOT_ROLE_QUEUE_RQ] = "queue_rq",
+	[CHARIOT_ROLE_QUEUE_RQS] = "queue_rqs",
+	[CHARIOT_ROLE_COMPLETE] = "complete",
+	[CHARIOT_ROLE_SUBMIT_BIO] = "submit_bio",
+	[CHARIOT_ROLE_START_XMIT] = "start_xmit",
+	[CHARIOT_ROLE_POLL] = "poll",
+	[CHARIOT_ROLE_PROBE] = "probe",
+	[CHARIOT_ROLE_REMOVE] = "remove",
+	[CHARIOT_ROLE_OPEN] = "open",
+	[CHARIOT_ROLE_RELEASE] = "release",
+	[CHARIOT_ROLE_GETGEO] = "getgeo",
+	[CHARIOT_ROLE_IOCTL] = "ioctl",
+	[CHARIOT_ROLE_STOP] = "stop",
+};
+
+/**
+ * chariot_role_name() - a role's name
+ * @role: the role
+ *
+ * Return: "queue_rq", ...; "?" for an unknown value.
+ */
+const char *chariot_role_name(enum chariot_role role)
+{
+	return role < CHARIOT_ROLES ? names[role] : "?";
+}
+
+/**
+ * chariot_iface_role() - what a function's name says it may be
+ * @name: its symbol name
+ *
+ * Return: the role to confirm at each call, or CHARIOT_ROLE_NONE.
+ */
+enum chariot_role chariot_iface_role(const char *name)
+{
+	size_t len = strcspn(name, "."), n;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(role_names); i++) {
+		n = strlen(role_names[i].suffix);
+		if (len >= n && !strncmp(name + len - n, role_names[i].suffix, n))
+			return role_names[i].role;
+	}
+	return CHARIOT_ROLE_NONE;
+}
+
+/* Grant [va, va + len) for this call under cookie. */
+static void grant(struct chariot_entry *e, struct chariot_batch *b,
+		  unsigned int domain, const void *cookie, const void *va,
+		  unsigned long len)
+{
+	u64 c = (unsigned long)cookie;
+	unsigned int i;
+
+	for (i = 0; i < e->ncookies && e->cookies[i] != c; i++)
+		;
+	if (i == CHARIOT_IFACE_MAX)
+		return;
+	if (i == e->ncookies) {
+		e->cookies[e->ncookies++] = c;
+		chariot_count(iface_grants);
+	}
+	chariot_post_grant(b, domain, CHARIOT_GRANT_IFACE, c, va, len);
+}
+
+/*
+ * The pages a read fills in, one grant per physically contiguous run: of
+ * bio, and with chain of the bios after it (a request's).
+ */
+static void grant_read_pages(struct chariot_batch *b, unsigned int id,
+			     const void *cookie, struct bio *bio, bool chain)
+{
+	phys_addr_t run = 0, run_end = 0, pa;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	for (; bio; bio = chain ? bio->bi_next : NULL) {
+		if (bio_data_dir(bio) != READ || !bio_has_data(bio))
+			continue;
+		bio_for_each_segment(bv, bio, iter) {
+			pa = page_to_phys(bv.bv_page) + bv.bv_offset;
+			if (run_end == pa) {
+				run_end += bv.bv_len;
+				continue;
+			}
+			if (run_end)
+				chariot_post_grant_phys(b, id, CHARIOT_GRANT_IFACE,
+							(unsigned long)cookie,
+							run, run_end - run);
+			run = pa;
+			run_end = pa + bv.bv_len;
+		}
+	}
+	if (run_end)
+		chariot_post_grant_phys(b, id, CHARIOT_GRANT_IFACE,
+					(unsigned long)cookie, run,
+					run_end - run);
+}
+
+static bool rq_size(struct request_queue *q, unsigned long *size)
+{
+	struct blk_mq_tag_set *set;
+	unsigned int cmd;
+
+	if (!RD(set, &q->tag_set) || !RD(cmd, &set->cmd_size))
+		return false;
+	*size = sizeof(struct request) + cmd;
+	return true;
+}
+
+static bool on_queue_rq(struct pt_regs *regs, unsigned long fn,
+			unsigned int id, struct chariot_entry *e,
+			struct chariot_batch *b)
+{
+	struct blk_mq_hw_ctx *hctx = (void *)regs->di;
+	struct blk_mq_queue_data *bd = (void *)regs->si;
+	const struct blk_mq_ops *ops;
+	struct request_queue *q;
+	struct request *rq;
+	unsigned long f, size;
+
+	if (!RD(q, &hctx->queue) || !RD(ops, &q->mq_ops) ||
+	    !RD(f, &ops->queue_rq) || f != fn || !RD(rq, &bd->rq) ||
+	    !rq_size(q, &size))
+		return false;
+	grant(e, b, id, rq, rq, size);
+	grant_read_pages(b, id, rq, rq->bio, true);
+	return true;
+}
+
+/* The list is the call's: one cookie (the list head) for all of it. */
+static bool on_queue_rqs(struct pt_regs *regs, unsigned long fn,
+			 unsigned int id, struct chariot_entry *e,
+			 struct chariot_batch *b)
+{
+	struct request **list = (void *)regs->di;
+	const struct blk_mq_ops *ops;
+	struct request_queue *q;
+	struct request *rq;
+	unsigned long f, size;
+
+	if (!RD(rq, list) || !rq || !RD(q, &rq->q) || !RD(ops, &q->mq_ops) ||
+	    !RD(f, &ops->queue_rqs) || f != fn || !rq_size(q, &size))
+		return false;
+	for (; rq; rq = rq->rq_next) {
+		grant(e, b, id, list, rq, size);
+		grant_read_pages(b, id, list, rq->bio, true);
+	}
+	return true;
+}
+
+static bool on_complete(struct pt_regs *regs, unsigned long fn,
+			unsigned int id, struct chariot_entry *e,
+			struct chariot_batch *b)
+{
+	struct request *rq = (void *)regs->di;
+	const struct blk_mq_ops *ops;
+	struct request_queue *q;
+	unsigned long f, size;
+
+	if (!RD(q, &rq->q) || !RD(ops, &q->mq_ops) ||
+	    !RD(f, &ops->complete) || f != fn || !rq_size(q, &size))
+		return false;
+	grant(e, b, id, rq, rq, size);
+	return true;
+}
+
+static bool on_submit_bio(struct pt_regs *regs, unsigned long fn,
+			  unsigned int id, struct chariot_entry *e,
+			  struct chariot_batch *b)
+{
+	struct bio *bio = (void *)regs->di;
+	const struct block_device_operations *fops;
+	struct block_device *bdev;
+	struct gendisk *disk;
+	unsigned long f;
+
+	if (!RD(bdev, &bio->bi_bdev) || !RD(disk, &bdev->bd_disk) ||
+	    !RD(fops, &disk->fops) || !RD(f, &fops->submit_bio) || f != fn)
+		return false;
+	grant(e, b, id, bio, bio, sizeof(*bio));
+	grant_read_pages(b, id, bio, bio, false);
+	return true;
+}
+
+/* The private area of a kmalloc'd net_device, to the allocation's end. */
+static void netdev_priv_grant(struct net_device *dev, unsigned int id,
+			      struct chariot_entry *e, struct chariot_batch *b)
+{
+	unsigned short padded;
+	char *p, *priv;
+	size_t total;
+
+	if (!RD(padded, &dev->padded))
+		return;
+	p = (char *)dev - padded;
+	priv = netdev_priv(dev);
+	if (is_vmalloc_addr(p) || !virt_addr_valid(p))
+		return;
+	total = ksize(p);
+	if (p + total > priv)
+		grant(e, b, id, dev, priv, p + total - priv);
+}
+
+static bool ndo_is(struct net_device *dev, unsigned long fn,
+		   enum chariot_role role)
+{
+	const struct net_device_ops *ops;
+	unsigned long f;
+
+	if (!RD(ops, &dev->netdev_ops))
+		return false;
+	switch (role) {
+	case CHARIOT_ROLE_START_XMIT:
+		return RD(f, &ops->ndo_start_xmit) && f == fn;
+	case CHARIOT_ROLE_OPEN:
+		return RD(f, &ops->ndo_open) && f == fn;
+	case CHARIOT_ROLE_STOP:
+		return RD(f, &ops->ndo_stop) && f == fn;
+	default:
+		return false;
+	}
+}
+
+static bool on_start_xmit(struct pt_regs *regs, unsigned long fn,
+			  unsigned int id, struct chariot_entry *e,
+			  struct chariot_batch *b)
+{
+	struct sk_buff *skb = (void *)regs->di;
+	struct net_device *dev = (void *)regs->si;
+
+	if (!ndo_is(dev, fn, CHARIOT_ROLE_START_XMIT))
+		return false;
+	grant(e, b, id, skb, skb, sizeof(*skb));
+	grant(e, b, id, skb, skb->head,
+	      skb_end_offset(skb) + sizeof(struct skb_shared_info));
+	netdev_priv_grant(dev, id, e, b);
+	return true;
+}
+
+static bool on_napi_poll(struct pt_regs *regs, unsigned long fn,
+			 unsigned int id, struct chariot_entry *e,
+			 struct chariot_batch *b)
+{
+	struct napi_struct *napi = (void *)regs->di;
+	unsigned long f;
+
+	if (!RD(f, &napi->poll) || f != fn)
+		return false;
+	grant(e, b, id, napi, napi, sizeof(*napi));
+	return true;
+}
+
+/* Is bus's name "virtio"?  The virtio bus type is not exported. */
+static bool virtio_bus(const struct bus_type *bus)
+{
+	const char *name;
+	char s[8];
+
+	return RD(name, &bus->name) && RD(s, name) && !memcmp(s, "virtio", 7);
+}
+
+/* The driver callback of the device's bus the role names, or 0. */
+static unsigned long bus_callback(struct device *dev, enum chariot_role role,
+				  size_t *size)
+{
+	const struct bus_type *bus;
+	struct device_driver *drv;
+	unsigned long f = 0;
+	bool probe = role == CHARIOT_ROLE_PROBE;
+
+	if (!RD(bus, &dev->bus) || !RD(drv, &dev->driver) || !bus || !drv)
+		return 0;
+	if (virtio_bus(bus)) {
+		struct virtio_driver *v = container_of(drv, struct virtio_driver,
+						       driver);
+
+		*size = sizeof(struct virtio_device);
+		if (!RD(f, probe ? (void *)&v->probe : (void *)&v->remove))
+			return 0;
+	} else if (bus == &pci_bus_type) {
+		struct pci_driver *p = to_pci_driver(drv);
+
+		*size = sizeof(struct pci_dev);
+		if (!RD(f, probe ? (void *)&p->probe : (void *)&p->remove))
+			return 0;
+	} else if (bus == &platform_bus_type) {
+		struct platform_driver *p = to_platform_driver(drv);
+
+		*size = sizeof(struct platform_device);
+		if (!RD(f, probe ? (void *)&p->probe : (void *)&p->remove))
+			return 0;
+	}
+	return f;
+}
+
+static bool on_probe_remove(struct pt_regs *regs, unsigned long fn,
+			    unsigned int id, enum chariot_role role,
+			    struct chariot_entry *e, struct chariot_batch *b)
+{
+	void *obj = (void *)regs->di;
+	size_t size = 0;
+
+	/* Each bus type in turn: its device struct holds a struct device. */
+	if (bus_callback(obj + offsetof(struct virtio_device, dev), role,
+			 &size) == fn && size == sizeof(struct virtio_device))
+		goto found;
+	if (bus_callback(obj + offsetof(struct pci_dev, dev), role, &size) == fn &&
+	    size == sizeof(struct pci_dev))
+		goto found;
+	if (bus_callback(obj + offsetof(struct platform_device, dev), role,
+			 &size) == fn && size == sizeof(struct platform_device))
+		goto found;
+	return false;
+
+found:
+	grant(e, b, id, obj, obj, size);
+	return true;
+}
+
+/* The gendisk of bdev (or disk itself) when its fops has fn in the slot. */
+static struct gendisk *disk_with(struct block_device *bdev,
+				 struct gendisk *disk, unsigned long fn,
+				 enum chariot_role role)
+{
+	const struct block_device_operations *fops;
+	unsigned long f;
+	bool ok;
+
+	if (bdev && !RD(disk, &bdev->bd_disk))
+		return NULL;
+	if (!RD(fops, &disk->fops))
+		return NULL;
+	switch (role) {
+	case CHARIOT_ROLE_OPEN:
+		ok = RD(f, &fops->open);
+		break;
+	case CHARIOT_ROLE_RELEASE:
+		ok = RD(f, &fops->release);
+		break;
+	case CHARIOT_ROLE_GETGEO:
+		ok = RD(f, &fops->getgeo);
+		break;
+	case CHARIOT_ROLE_IOCTL:
+		ok = RD(f, &fops->ioctl);
+		break;
+	default:
+		ok = false;
+	}
+	return ok && f == fn ? disk : NULL;
+}
+
+static bool on_blk_or_net(struct pt_regs *regs, unsigned long fn,
+			  unsigned int id, enum chariot_role role,
+			  struct chariot_entry *e, struct chariot_batch *b)
+{
+	void *arg0 = (void *)regs->di;
+	struct gendisk *disk;
+
+	if (role == CHARIOT_ROLE_RELEASE)
+		disk = disk_with(NULL, arg0, fn, role);
+	else if (role != CHARIOT_ROLE_STOP)
+		disk = disk_with(arg0, NULL, fn, role);
+	else
+		disk = NULL;
+	if (disk && role == CHARIOT_ROLE_GETGEO) {
+		grant(e, b, id, (void *)regs->si, (void *)regs->si,
+		      sizeof(struct hd_geometry));
+		return true;
+	}
+	if (disk) {
+		grant(e, b, id, disk, disk, sizeof(*disk));
+		return true;
+	}
+	if ((role == CHARIOT_ROLE_OPEN || role == CHARIOT_ROLE_STOP) &&
+	    ndo_is(arg0, fn, role)) {
+		netdev_priv_grant(arg0, id, e, b);
+		return true;
+	}
+	return false;
+}
+
+/**
+ * chariot_iface_grant() - grant what a call of an interface function gets
+ * @role:   what its name says it is
+ * @fn:     the function
+ * @regs:   the registers at its entry (its arguments)
+ * @domain: its domain
+ * @e:      the entry's data: the cookies granted are added there
+ * @b:      the batch to add the grants to
+ *
+ * Runs in the entry kprobe handler; reads nothing it cannot fault on.
+ */
+void chariot_iface_grant(enum chariot_role role, unsigned long fn,
+			 struct pt_regs *regs, unsigned int domain,
+			 struct chariot_entry *e, struct chariot_batch *b)
+{
+	bool ok;
+
+	switch (role) {
+	case CHARIOT_ROLE_QUEUE_RQ:
+		ok = on_queue_rq(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_QUEUE_RQS:
+		ok = on_queue_rqs(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_COMPLETE:
+		ok = on_complete(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_SUBMIT_BIO:
+		ok = on_submit_bio(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_START_XMIT:
+		ok = on_start_xmit(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_POLL:
+		ok = on_napi_poll(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_PROBE:
+	case CHARIOT_ROLE_REMOVE:
+		ok = on_probe_remove(regs, fn, domain, role, e, b);
+		break;
+	default:
+		ok = on_blk_or_net(regs, fn, domain, role, e, b);
+	}
+	if (ok) {
+		struct chariot_domain *d = chariot_domain_get(domain);
+
+		if (d)
+			atomic64_inc(&d->ifaces);
+	} else {
+		chariot_count(iface_rejected);
+	}
+}

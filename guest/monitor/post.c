@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * post.c - build update records (chariot_ring.h) into a batch on the
+ * stack and post it through ring.c.  Grants are guest-physical: a
+ * guest-virtual range is translated here, one record per physically
+ * contiguous run (the direct map is contiguous; anything else - vmalloc'd
+ * memory, module memory, VMAP_STACK stacks, the vmemmap - is walked page
+ * by page through the kernel's page tables).
+ */
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/pfn.h>
+#include <linux/vmalloc.h>
+
+#include <asm/pgtable.h>
+
+#include "monitor.h"
+
+/**
+ * chariot_batch_flush() - post what the batch holds
+ * @b: the batch; empty afterwards
+ *
+ * Rings the doorbell if what was added since the last flush asks for it.
+ */
+void chariot_batch_flush(struct chariot_batch *b)
+{
+	chariot_ring_post(b->rec, b->n, b->why);
+	b->n = 0;
+	b->why = 0;
+}
+
+/* Post a full batch as a part of the event, keeping its why. */
+static void post_part(struct chariot_batch *b)
+{
+	if (chariot_ring_post(b->rec, b->n, b->why | CHARIOT_WHY_MORE))
+		b->why |= CHARIOT_WHY_OPENED;
+	b->n = 0;
+}
+
+static void add(struct chariot_batch *b, u8 type, u8 kind, u16 flags,
+		unsigned int domain, unsigned int vcpu, u32 len, u64 addr,
+		u64 cookie)
+{
+	struct chariot_ring_rec *r;
+
+	if (b->n == CHARIOT_BATCH)
+		post_part(b);
+	r = &b->rec[b->n++];
+	*r = (struct chariot_ring_rec){
+		.type = type, .kind = kind, .flags = flags, .domain = domain,
+		.vcpu = vcpu, .len = len, .addr = addr, .cookie = cookie,
+	};
+}
+
+/* A range of up to 4 GiB - 1 bytes per record. */
+static void add_ranges(struct chariot_batch *b, u8 type, unsigned int domain,
+		       u64 addr, u64 len, u64 cookie)
+{
+	while (len) {
+		u32 n = min_t(u64, len, U32_MAX & PAGE_MASK);
+
+		add(b, type, 0, 0, domain, 0, n, addr, cookie);
+		addr += n;
+		len -= n;
+	}
+}
+
+/**
+ * chariot_post_create() - add DOMAIN_CREATE
+ * @b:       the batch
+ * @domain:  its id
+ * @code:    start of its (core) code, guest-virtual
+ * @len:     its length
+ * @name_id: what the VMM names it by: its place in the isolate list
+ */
+void chariot_post_create(struct chariot_batch *b, unsigned int domain,
+			 unsigned long code, unsigned long len, u64 name_id)
+{
+	add(b, CHARIOT_REC_DOMAIN_CREATE, 0, 0, domain, 0, len, code, name_id);
+}
+
+/**
+ * chariot_post_code() - add DOMAIN_CODE: more code of a domain
+ * @b:      the batch
+ * @domain: its id
+ * @code:   start, guest-virtual
+ * @len:    length
+ */
+void chariot_post_code(struct chariot_batch *b, unsigned int domain,
+		       unsigned long code, unsigned long len)
+{
+	add_ranges(b, CHARIOT_REC_DOMAIN_CODE, domain, code, len, 0);
+}
+
+/**
+ * chariot_post_destroy() - add DOMAIN_DESTROY
+ * @b:      the batch
+ * @domain: its id
+ */
+void chariot_post_destroy(struct chariot_batch *b, unsigned int domain)
+{
+	add(b, CHARIOT_REC_DOMAIN_DESTROY, 0, 0, domain, 0, 0, 0, 0);
+}
+
+/**
+ * chariot_post_trusted() - add TRUSTED_RANGE: code whose writes are the
+ * kernel's
+ * @b:    the batch
+ * @code: start, guest-virtual
+ * @len:  length
+ */
+void chariot_post_trusted(struct chariot_batch *b, unsigned long code,
+			  unsigned long len)
+{
+	if (!len)
+		return;
+	add_ranges(b, CHARIOT_REC_TRUSTED_RANGE, 0, code, len, 0);
+	chariot_count(trusted);
+}
+
+/**
+ * chariot_post_grant_phys() - add GRANT of a guest-physical range
+ * @b:      the batch
+ * @domain: the domain granted
+ * @kind:   who grants
+ * @cookie: the tag a REVOKE BY_COOKIE names
+ * @pa:     start
+ * @len:    length (may exceed 4 GiB: several records)
+ */
+void chariot_post_grant_phys(struct chariot_batch *b, unsigned int domain,
+			     enum chariot_grant_kind kind, u64 cookie,
+			     phys_addr_t pa, unsigned long len)
+{
+	while (len) {
+		u32 n = min_t(u64, len, U32_MAX & PAGE_MASK);
+
+		add(b, CHARIOT_REC_GRANT, kind, 0, domain, 0, n, pa, cookie);
+		chariot_count(grants[kind]);
+		pa += n;
+		len -= n;
+	}
+}
+
+/* The page frame behind a kernel virtual address, at any mapping level. */
+static bool kva_pfn(unsigned long va, unsigned long *pfn)
+{
+	unsigned int level;
+	pte_t *pte = lookup_address(va, &level);
+
+	if (!pte || !pte_present(*pte))
+		return false;
+	switch (level) {
+	case PG_LEVEL_4K:
+		*pfn = pte_pfn(*pte);
+		return true;
+	case PG_LEVEL_2M:
+		*pfn = pmd_pfn(*(pmd_t *)pte) + ((va & ~PMD_MASK) >> PAGE_SHIFT);
+		return true;
+	case PG_LEVEL_1G:
+		*pfn = pud_pfn(*(pud_t *)pte) + ((va & ~PUD_MASK) >> PAGE_SHIFT);
+		return true;
+	}
+	return false;
+}
+
+/* [va, va + len) walked page by page, one grant per contiguous run. */
+static int grant_pages(struct chariot_batch *b, unsigned int domain,
+		       enum chariot_grant_kind kind, u64 cookie,
+		       unsigned long va, unsigned long len)
+{
+	unsigned long end = va + len, next, pfn;
+	phys_addr_t run = 0, run_end = 0, pa;
+	int missing = 0;
+
+	for (; va < end; va = next) {
+		next = min((va & PAGE_MASK) + PAGE_SIZE, end);
+		if (!kva_pfn(va, &pfn)) {
+			missing++;
+			continue;
+		}
+		pa = PFN_PHYS(pfn) + offset_in_page(va);
+		if (run_end && pa == run_end) {
+			run_end += next - va;
+			continue;
+		}
+		if (run_end)
+			chariot_post_grant_phys(b, domain, kind, cookie, run,
+						run_end - run);
+		run = pa;
+		run_end = pa + (next - va);
+	}
+	if (run_end)
+		chariot_post_grant_phys(b, domain, kind, cookie, run,
+					run_end - run);
+	return missing ? -EFAULT : 0;
+}
+
+/**
+ * chariot_post_grant() - add GRANT of a guest-virtual range
+ * @b:      the batch
+ * @domain: the domain granted
+ * @kind:   who grants
+ * @cookie: the tag a REVOKE BY_COOKIE names (not 0 if it is to be revoked
+ *          that way)
+ * @va:     start: any mapped kernel address
+ * @len:    length
+ *
+ * Safe in atomic context.
+ *
+ * Return: 0, or -EFAULT when a part of the range has no physical page (that
+ * part is not granted and counted as untranslatable).
+ */
+int chariot_post_grant(struct chariot_batch *b, unsigned int domain,
+		       enum chariot_grant_kind kind, u64 cookie,
+		       const void *va, unsigned long len)
+{
+	unsigned long a = (unsigned long)va;
+
+	if (!len)
+		return 0;
+	if (a + len < a)
+		goto fault;
+	if (virt_addr_valid(va) && virt_addr_valid((void *)(a + len - 1))) {
+		chariot_post_grant_phys(b, domain, kind, cookie,
+					virt_to_phys((void *)va), len);
+		return 0;
+	}
+	if (!grant_pages(b, domain, kind, cookie, a, len))
+		return 0;
+
+fault:
+	chariot_count(untranslatable);
+	return -EFAULT;
+}
+
+/**
+ * chariot_post_revoke() - add REVOKE BY_COOKIE
+ * @b:      the batch
+ * @domain: the domain
+ * @kind:   the kind it was granted as
+ * @cookie: its cookie (not 0)
+ */
+void chariot_post_revoke(struct chariot_batch *b, unsigned int domain,
+			 enum chariot_grant_kind kind, u64 cookie)
+{
+	add(b, CHARIOT_REC_REVOKE, kind, CHARIOT_REVOKE_BY_COOKIE, domain, 0, 0,
+	    0, cookie);
+	chariot_count(revokes[kind]);
+	b->why |= CHARIOT_WHY_REVOKE;
+}
+
+/**
+ * chariot_post_enter() - add ENTER
+ * @b:      the batch
+ * @domain: the domain entered
+ * @cpu:    the CPU (vCPU) it runs on
+ * @frame:  its recovery frame
+ * @task:   the task
+ */
+void chariot_post_enter(struct chariot_batch *b, unsigned int domain,
+			unsigned int cpu, const void *frame,
+			const struct task_struct *task)
+{
+	add(b, CHARIOT_REC_ENTER, 0, 0, domain, cpu, 0, (unsigned long)frame,
+	    (unsigned long)task);
+	b->why |= CHARIOT_WHY_ENTER;
+}
+
+/**
+ * chariot_post_leave() - add LEAVE
+ * @b:      the batch
+ * @domain: the domain left (the innermost one on @cpu)
+ * @cpu:    the CPU
+ */
+void chariot_post_leave(struct chariot_batch *b, unsigned int domain,
+			unsigned int cpu)
+{
+	add(b, CHARIOT_REC_LEAVE, 0, 0, domain, cpu, 0, 0, 0);
+	b->why |= CHARIOT_WHY_LEAVE;
+}
