@@ -41,8 +41,19 @@ static const char help[] =
 "                    'peer' with 10.0.0.1 <-> 10.0.0.2\n"
 "  --net tap:NAME    a virtio-net NIC on host tap interface NAME\n"
 "  --timeout SECS    stop a guest still running after SECS seconds\n"
+"  --isolate MOD[,MOD...]\n"
+"                    isolate these guest kernel modules (at most 16, names of\n"
+"                    letters, digits, _ and -; - is taken as _; repeatable):\n"
+"                    while one of them runs on a vCPU, guest RAM is\n"
+"                    write-protected for that vCPU and every write it traps is\n"
+"                    judged against the module's authorization table; the guest\n"
+"                    monitor learns the names as chariot_monitor.isolate=...\n"
+"  --policy enforce  drop the writes a module may not make (default)\n"
+"  --policy learn    perform them, and only report them as violations\n"
 "  --json FILE       write a run report (how it ended, status, wall time,\n"
-"                    boot-to-init, VM exits by reason, the guest monitor)\n"
+"                    boot-to-init, VM exits by reason, the guest monitor; with\n"
+"                    --isolate the mechanism, each module's counters and the\n"
+"                    violations)\n"
 "  -h, --help        this help\n"
 "\n"
 "exit status:\n"
@@ -57,10 +68,14 @@ static const char help[] =
 "The --json report's \"end\" tells these apart when COMMAND itself exits\n"
 "with one of these numbers.\n"
 "\n"
+"Write protection uses KVM's second (SMM) address space where KVM has one,\n"
+"else makes all of RAM read-only while any vCPU runs an isolated module;\n"
+"CHARIOT_ISO_MECH=smm-view|readonly-all forces one (for tests).\n"
+"\n"
 "Without hardware virtualization (no vmx/svm), run through tools/testhost.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPUS, OPT_DISK,
-       OPT_NET, OPT_TIMEOUT, OPT_JSON };
+       OPT_NET, OPT_TIMEOUT, OPT_JSON, OPT_ISOLATE, OPT_POLICY };
 
 static const struct option opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -72,6 +87,8 @@ static const struct option opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "isolate", required_argument, NULL, OPT_ISOLATE },
+	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -81,6 +98,7 @@ struct run_opts {
 	const char *json;
 	char kernel_buf[PATH_MAX];
 	char initrd_buf[PATH_MAX];
+	char isolate[ENGINE_MAX_MODULES][DOMAIN_NAME_LEN];
 };
 
 static int bad(const char *fmt, const char *arg)
@@ -105,6 +123,51 @@ static int parse_net(struct run_opts *o, const char *v)
 	return bad("bad --net '%s': expected pair or tap:NAME", v);
 }
 
+/* One module name of --isolate, [start, end) of the argument. */
+static int add_module(struct run_opts *o, const char *arg, const char *start,
+		      const char *end)
+{
+	size_t len = (size_t)(end - start);
+	char *name;
+
+	if (!len || len >= DOMAIN_NAME_LEN)
+		return bad("bad --isolate '%s': module names are 1 to 55 characters", arg);
+	if (o->cfg.nisolate == ENGINE_MAX_MODULES)
+		return bad("too many --isolate modules (at most %s)", "16");
+	name = o->isolate[o->cfg.nisolate];
+	for (size_t i = 0; i < len; i++) {
+		char ch = start[i];
+
+		if (ch == '-')
+			ch = '_';	/* as the kernel names modules */
+		else if (ch != '_' && (ch < '0' || ch > '9') &&
+			 (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z'))
+			return bad("bad --isolate '%s': letters, digits, _ and - only", arg);
+		name[i] = ch;
+	}
+	name[len] = '\0';
+	for (int i = 0; i < o->cfg.nisolate; i++)
+		if (!strcmp(o->cfg.isolate[i], name))
+			return bad("--isolate names module '%s' twice", name);
+	o->cfg.isolate[o->cfg.nisolate++] = name;
+	return 0;
+}
+
+static int parse_isolate(struct run_opts *o, const char *v)
+{
+	const char *start = v;
+
+	for (const char *p = v;; p++) {
+		if (*p && *p != ',')
+			continue;
+		if (add_module(o, v, start, p))
+			return -1;
+		if (!*p)
+			return 0;
+		start = p + 1;
+	}
+}
+
 static int parse_opt(struct run_opts *o, int c, const char *v)
 {
 	unsigned long long n;
@@ -115,6 +178,12 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 	case OPT_APPEND: o->cfg.append = v; return 0;
 	case OPT_JSON: o->json = v; return 0;
 	case OPT_NET: return parse_net(o, v);
+	case OPT_ISOLATE: return parse_isolate(o, v);
+	case OPT_POLICY:
+		if (strcmp(v, "enforce") && strcmp(v, "learn"))
+			return bad("bad --policy '%s': enforce or learn", v);
+		o->cfg.learn = !strcmp(v, "learn");
+		return 0;
 	case OPT_MEM:
 		if (cli_parse_u64(v, 64, 1ull << 40, &n))
 			return bad("bad --mem '%s': MiB, at least 64", v);
@@ -138,6 +207,22 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 	default:
 		return -1;
 	}
+}
+
+/* CHARIOT_ISO_MECH forces a protection mechanism (tests). */
+static int parse_mech(struct run_opts *o)
+{
+	const char *v = getenv("CHARIOT_ISO_MECH");
+
+	if (!v || !*v)
+		return 0;
+	for (int m = 0; m < PROTECT_MECHS; m++)
+		if (!strcmp(v, protect_mech_name(m))) {
+			o->cfg.iso_mech_forced = true;
+			o->cfg.iso_mech = m;
+			return 0;
+		}
+	return bad("bad CHARIOT_ISO_MECH '%s': smm-view or readonly-all", v);
 }
 
 static int parse(struct run_opts *o, int argc, char **argv)
@@ -166,7 +251,7 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	}
 	o->cfg.argc = argc - optind;
 	o->cfg.argv = argv + optind;
-	return 0;
+	return parse_mech(o);
 }
 
 /* Interactive console: raw terminal, Ctrl-A x quits. */
@@ -302,6 +387,14 @@ static void report_end(const struct machine_result *res)
 	fprintf(stderr, "chariot: %s\n", res->msg);
 }
 
+static void report_isolation(struct machine *m)
+{
+	for (int i = 0; m->iso && i < m->cfg.nisolate; i++)
+		if (!engine_module_loaded(m->iso, (unsigned int)i))
+			fprintf(stderr, "chariot: --isolate %s: module never "
+				"loaded in the guest\n", m->cfg.isolate[i]);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static struct run_opts o;
@@ -341,6 +434,7 @@ int cmd_run(int argc, char **argv)
 	pthread_kill(sw.thread, SIGUSR2);
 	pthread_join(sw.thread, NULL);
 	report_end(&res);
+	report_isolation(&m);
 	code = exit_code(&res, sw.got);
 	if (o.json && write_json(o.json, &m, &res) && !code)
 		code = EXIT_VMM_ERROR;

@@ -22,6 +22,8 @@
 #define I8042_PORT	0x64
 #define VIRTIO_BASE	0xd0000000ull
 #define VIRTIO_SIZE	0x200
+/* A protected vCPU silent this long may be stuck delivering an event. */
+#define ISO_WATCHDOG_MS	10
 
 /* ISA IRQs free for virtio devices (edge-triggered, from the MP table). */
 static const uint32_t virtio_irqs[MACHINE_MAX_VIRTIO] = {
@@ -159,6 +161,11 @@ static void channel_event(void *opaque, enum channel_event ev)
 
 	channel_state(&m->chan, &st);
 	switch (ev) {
+	case CHANNEL_EV_ANNOUNCE:
+		if (m->iso)
+			engine_announce(m->iso, st.announce.kernel_text,
+					st.announce.kernel_etext);
+		break;
 	case CHANNEL_EV_INIT:
 		pthread_mutex_lock(&m->lock);
 		m->res.boot_to_init_ms = ms_since(&m->start);
@@ -281,6 +288,11 @@ static int build_cmdline(struct machine *m, char *buf, size_t len)
 {
 	size_t off = (size_t)snprintf(buf, len, "%s", m->cfg.append);
 
+	for (int i = 0; i < m->cfg.nisolate && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+					i ? "," : " chariot_monitor.isolate=",
+					m->cfg.isolate[i]);
+
 	for (int i = 0; i < m->nvirtio && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off,
 					" virtio_mmio.device=%u@0x%llx:%u",
@@ -314,6 +326,10 @@ static int check_config(const struct machine_config *c, char *err, size_t errlen
 	if (c->ndisks > MACHINE_MAX_DISKS)
 		return fail(err, errlen, -EINVAL, "bad input: at most %d disks",
 			    MACHINE_MAX_DISKS);
+	if (c->nisolate < 0 || c->nisolate > ENGINE_MAX_MODULES)
+		return fail(err, errlen, -EINVAL,
+			    "bad input: at most %d --isolate modules",
+			    ENGINE_MAX_MODULES);
 	return 0;
 }
 
@@ -367,6 +383,70 @@ static int create_cpus(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* Leave KVM_RUN soon: the flag covers a vCPU about to enter it, the
+ * signal one inside. */
+static void kick_vcpu(void *opaque, unsigned int id)
+{
+	struct machine *m = opaque;
+	struct vcpu *c = &m->cpus[id];
+
+	__atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_RELAXED);
+	pthread_kill(c->thread, SIGUSR1);
+}
+
+static int event_pages(void *opaque, unsigned int id, uint64_t *gpa,
+		       unsigned int max)
+{
+	struct machine *m = opaque;
+
+	return vcpu_event_frame_pages(&m->cpus[id], gpa, max);
+}
+
+static int table_pages(void *opaque, unsigned int id, uint64_t *cr3,
+		       uint64_t *gpa, unsigned int max)
+{
+	struct machine *m = opaque;
+
+	return vcpu_page_table_pages(&m->cpus[id], cr3, gpa, max);
+}
+
+static int create_engine(struct machine *m, char *err, size_t errlen)
+{
+	uint64_t shm_gpa = m->vm.mem.low_size - CHARIOT_SHM_SIZE;
+	struct engine_config ec = {
+		.vcpus = (unsigned int)m->ncpus,
+		.nmodules = (unsigned int)m->cfg.nisolate,
+		.learn = m->cfg.learn,
+		.mech = m->cfg.iso_mech_forced ? m->cfg.iso_mech
+					       : protect_probe(m->vm.vm_fd),
+		.mem = &m->vm.mem,
+		.shm = guest_mem_ptr(&m->vm.mem, shm_gpa, CHARIOT_SHM_SIZE),
+		.shm_gpa = shm_gpa, .shm_size = CHARIOT_SHM_SIZE,
+		.vm_fd = m->vm.vm_fd,
+		.kick = kick_vcpu, .event_pages = event_pages,
+		.table_pages = table_pages, .opaque = m,
+		.watchdog_ms = ISO_WATCHDOG_MS,
+	};
+	int r;
+
+	for (int i = 0; i < m->cfg.nisolate; i++)
+		ec.modules[i] = m->cfg.isolate[i];
+	for (int i = 0; i < m->ncpus; i++)
+		ec.vcpu_fd[i] = m->cpus[i].fd;
+	m->iso = calloc(1, sizeof(*m->iso));
+	if (!m->iso)
+		return fail(err, errlen, -ENOMEM, "isolation: out of memory");
+	r = engine_init(m->iso, &ec, err, errlen);
+	if (r) {
+		free(m->iso);
+		m->iso = NULL;
+		return r;
+	}
+	for (int i = 0; i < m->ncpus; i++)
+		m->cpus[i].iso = m->iso;
+	return 0;
+}
+
 int machine_create(struct machine *m, const struct machine_config *cfg,
 		   char *err, size_t errlen)
 {
@@ -398,6 +478,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	}
 	if (!r)
 		r = create_cpus(m, err, errlen);
+	if (!r && cfg->nisolate > 0)
+		r = create_engine(m, err, errlen);
 	return r;
 }
 
@@ -446,8 +528,18 @@ static void stop_cpus(struct machine *m)
 		m->cpus[i].run->immediate_exit = 1;
 	for (int i = 0; i < m->ncpus; i++)
 		pthread_kill(m->cpus[i].thread, SIGUSR1);
-	for (int i = 0; i < m->ncpus; i++)
-		pthread_join(m->cpus[i].thread, NULL);
+	for (int i = 0; i < m->ncpus; i++) {
+		struct timespec dl;
+
+		/* A vCPU thread stuck in a device must not hang the VMM: the
+		 * run has ended, report it (the process exits after). */
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 5;
+		if (pthread_timedjoin_np(m->cpus[i].thread, NULL, &dl)) {
+			fprintf(stderr, "chariot: vCPU %d did not stop within 5 s\n", i);
+			m->stuck = 1;
+		}
+	}
 }
 
 static void wait_end(struct machine *m)
@@ -514,6 +606,13 @@ void machine_run(struct machine *m, struct machine_result *res)
 
 void machine_destroy(struct machine *m)
 {
+	if (m->stuck)	/* a vCPU thread may still use all of it */
+		return;
+	if (m->iso) {
+		engine_destroy(m->iso);
+		free(m->iso);
+		m->iso = NULL;
+	}
 	for (int i = 0; i < m->ncpus; i++)
 		vcpu_destroy(&m->cpus[i]);
 	for (int i = 0; i < m->nvirtio; i++)
@@ -560,6 +659,7 @@ int machine_report_json(const struct machine *m, const struct machine_result *re
 		(unsigned long long)res->unclaimed_io);
 	fputs(",\n  \"monitor\": ", f);
 	channel_announce_json(&m->chan, f);
+	engine_report_json(m->iso, f);
 	fputs("\n}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

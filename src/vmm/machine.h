@@ -11,6 +11,7 @@
 
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "iso/engine.h"
 #include "vmm/boot.h"
 #include "vmm/channel.h"
 #include "vmm/kvm.h"
@@ -36,6 +37,13 @@ struct machine_config {
 	int argc;		/* guest command, argc 0 = interactive shell */
 	char **argv;
 	int console_fd;		/* where the guest console goes */
+	/* Isolation: the modules (at most ENGINE_MAX_MODULES, none: off),
+	 * passed to the guest monitor as chariot_monitor.isolate=A,B. */
+	const char *isolate[ENGINE_MAX_MODULES];
+	int nisolate;
+	bool learn;		/* --policy learn */
+	bool iso_mech_forced;	/* use iso_mech, do not probe */
+	enum protect_mech iso_mech;
 };
 
 enum machine_end {
@@ -79,6 +87,7 @@ struct machine {
 	struct virtio_slot virtio[MACHINE_MAX_VIRTIO];
 	int nvirtio;
 	struct boot_image img;
+	struct engine *iso;	/* the isolation engine, or NULL */
 
 	pthread_mutex_t lock;	/* guards the fields below */
 	pthread_cond_t ended;
@@ -87,6 +96,7 @@ struct machine {
 	size_t tail_len;
 	struct timespec start;
 	volatile int stopping;
+	int stuck;		/* a vCPU thread did not stop */
 };
 
 /* Build the whole machine. -errno and a one-line reason on failure; err

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "iso/engine.h"
 #include "vmm/vcpu.h"
 #include "vmm/x86.h"
 
@@ -17,11 +18,14 @@ static int setup_cpuid(struct vcpu *c)
 	size_t sz = sizeof(struct kvm_cpuid2) +
 		    CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *cpuid = calloc(1, sz);
+	bool tsc_deadline;
 	int r = 0;
 
 	if (!cpuid)
 		return -ENOMEM;
 	cpuid->nent = CPUID_MAX_ENTRIES;
+	tsc_deadline = ioctl(c->vm->kvm_fd, KVM_CHECK_EXTENSION,
+			     KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	if (ioctl(c->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
 		r = -errno;
 		goto out;
@@ -34,6 +38,12 @@ static int setup_cpuid(struct vcpu *c)
 			/* Initial APIC id, and "running under a hypervisor". */
 			e->ebx = (e->ebx & 0x00ffffffu) | ((uint32_t)c->id << 24);
 			e->ecx |= 1u << 31;
+			/* The in-kernel LAPIC emulates the TSC-deadline timer,
+			 * but KVM leaves the bit for the VMM to set. Without it
+			 * Linux calibrates the LAPIC timer against the PIT,
+			 * which fails under emulation ("APIC timer disabled"). */
+			if (tsc_deadline)
+				e->ecx |= 1u << 24;
 			break;
 		case 0xb:
 		case 0x1f:
@@ -134,25 +144,226 @@ int vcpu_setup_boot(struct vcpu *c, uint64_t entry, uint64_t params)
 	return 0;
 }
 
-static void handle_io(struct vcpu *c)
+static enum vcpu_event iso_failed(struct vcpu *c, int err)
+{
+	const char *why = engine_error(c->iso);
+
+	snprintf(c->err, sizeof(c->err), "vCPU %d: %s", c->id,
+		 why ? why : strerror(-err));
+	return VCPU_INTERNAL_ERROR;
+}
+
+static enum vcpu_event handle_io(struct vcpu *c)
 {
 	struct kvm_run *run = c->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool wr = run->io.direction == KVM_EXIT_IO_OUT;
 
 	/* A rep ins/outs arrives as count back-to-back elements. */
-	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (c->iso && wr) {
+			int r = engine_port_write(c->iso, (unsigned int)c->id,
+						  run->io.port, data,
+						  run->io.size);
+
+			if (r < 0)
+				return iso_failed(c, r);
+			if (r)
+				continue;
+		}
 		if (bus_dispatch(&c->vm->pio, run->io.port, data, run->io.size, wr))
 			c->unclaimed_io++;
+	}
+	return VCPU_CONTINUE;
 }
 
-static void handle_mmio(struct vcpu *c)
+/* An MMIO exit inside guest RAM: a write trapped by a read-only slot, the
+ * writing instruction at RIP; or a read, which only a slot missing for a
+ * moment explains, served from RAM. */
+static enum vcpu_event handle_ram(struct vcpu *c)
+{
+	struct kvm_run *run = c->run;
+	struct kvm_regs regs;
+	int r;
+
+	if (!run->mmio.is_write) {
+		engine_ram_read(c->iso, run->mmio.phys_addr, run->mmio.data,
+				run->mmio.len);
+		return VCPU_CONTINUE;
+	}
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+		return iso_failed(c, -errno);
+	r = engine_ram_write(c->iso, (unsigned int)c->id, regs.rip,
+			     run->mmio.phys_addr, run->mmio.data,
+			     run->mmio.len, NULL);
+	return r ? iso_failed(c, r) : VCPU_CONTINUE;
+}
+
+static enum vcpu_event handle_mmio(struct vcpu *c)
 {
 	struct kvm_run *run = c->run;
 
+	if (c->iso && guest_mem_ptr(&c->vm->mem, run->mmio.phys_addr,
+				    run->mmio.len))
+		return handle_ram(c);
 	if (bus_dispatch(&c->vm->mmio, run->mmio.phys_addr, run->mmio.data,
 			 run->mmio.len, run->mmio.is_write))
 		c->unclaimed_io++;
+	return VCPU_CONTINUE;
+}
+
+/* Guest-physical page of guest-virtual gva, through c's page tables. */
+static int gva_to_gpa(struct vcpu *c, uint64_t gva, uint64_t *gpa)
+{
+	struct kvm_translation t = { .linear_address = gva };
+
+	if (ioctl(c->fd, KVM_TRANSLATE, &t) < 0)
+		return -errno;
+	if (!t.valid)
+		return -EFAULT;
+	*gpa = t.physical_address;
+	return 0;
+}
+
+static int read_gva(struct vcpu *c, uint64_t gva, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+
+	while (len) {
+		size_t n = 4096 - (gva & 4095);
+		uint64_t gpa = 0;
+		void *p;
+		int r;
+
+		if (n > len)
+			n = len;
+		r = gva_to_gpa(c, gva, &gpa);
+		if (r)
+			return r;
+		p = guest_mem_ptr(&c->vm->mem, gpa, n);
+		if (!p)
+			return -EFAULT;
+		memcpy(out, p, n);
+		out += n;
+		gva += n;
+		len -= n;
+	}
+	return 0;
+}
+
+#define TSS_RSP0	4
+#define TSS_IST1	36
+
+/* The 64-bit delivery: a gate with an IST index switches to that stack;
+ * else a change from CPL 3 to the TSS's RSP0; else the current stack.
+ * RSP is aligned down to 16 bytes, then SS, RSP, RFLAGS, CS, RIP and an
+ * error code are pushed. */
+int vcpu_event_frame_pages(struct vcpu *c, uint64_t *gpa, unsigned int max)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs s;
+	struct kvm_regs regs;
+	uint64_t top, lo, ends[2];
+	unsigned int vector, frame = 40, n = 0;
+	uint8_t gate[16];
+	int r;
+
+	if (ioctl(c->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	if (ev.nmi.injected) {
+		vector = 2;
+	} else if (ev.exception.injected || ev.exception.pending) {
+		vector = ev.exception.nr;
+		frame += ev.exception.has_error_code ? 8 : 0;
+	} else if (ev.interrupt.injected) {
+		vector = ev.interrupt.nr;
+	} else {
+		return 0;
+	}
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0 ||
+	    ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+		return -errno;
+	if (!(s.efer & EFER_LMA) || 16 * vector + 15 > s.idt.limit)
+		return -EINVAL;
+	r = read_gva(c, s.idt.base + 16 * vector, gate, sizeof(gate));
+	if (!r && (gate[4] & 7))
+		r = read_gva(c, s.tr.base + TSS_IST1 + 8 * ((gate[4] & 7) - 1),
+			     &top, 8);
+	else if (!r && (s.cs.selector & 3))
+		r = read_gva(c, s.tr.base + TSS_RSP0, &top, 8);
+	else
+		top = regs.rsp;
+	if (r)
+		return r;
+	top &= ~0xfull;
+	lo = top - frame;
+	ends[0] = lo;
+	ends[1] = top - 1;
+	for (int i = 0; i < 2 && n < max; i++) {
+		uint64_t page = 0;
+
+		if (i && (ends[1] >> 12) == (ends[0] >> 12))
+			break;
+		r = gva_to_gpa(c, ends[i], &page);
+		if (r)
+			return r;
+		gpa[n++] = page & ~4095ull;
+	}
+	return (int)n;
+}
+
+#define PTE_PRESENT	0x1ull
+#define PTE_HUGE	0x80ull
+#define PTE_ADDR	0x000ffffffffff000ull
+#define CR4_LA57	(1ull << 12)
+
+struct walk {
+	const struct guest_mem *mem;
+	uint64_t *gpa;
+	unsigned int n, max;
+};
+
+static bool walked(const struct walk *w, uint64_t table)
+{
+	for (unsigned int i = 0; i < w->n; i++)
+		if (w->gpa[i] == table)
+			return true;
+	return false;
+}
+
+/* Collect table (at level 3 = PML4 .. 0 = PT) and the tables below it,
+ * each once (a table can hang under several entries). */
+static void walk_table(struct walk *w, uint64_t table, int level)
+{
+	const uint64_t *e = guest_mem_ptr(w->mem, table, 4096);
+
+	if (!e || w->n == w->max || walked(w, table))
+		return;
+	w->gpa[w->n++] = table;
+	for (int i = 0; level && i < 512 && w->n < w->max; i++) {
+		if (!(e[i] & PTE_PRESENT) || (level < 3 && (e[i] & PTE_HUGE)))
+			continue;
+		walk_table(w, e[i] & PTE_ADDR, level - 1);
+	}
+}
+
+int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, uint64_t *gpa,
+			  unsigned int max)
+{
+	struct walk w = { &c->vm->mem, gpa, 0, max };
+	struct kvm_sregs s;
+	uint64_t root;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	if (!(s.efer & EFER_LMA) || (s.cr4 & CR4_LA57))
+		return -EINVAL;
+	root = s.cr3 & PTE_ADDR;
+	if (root == *cr3)
+		return 0;
+	*cr3 = root;
+	walk_table(&w, root, 3);
+	return (int)w.n;
 }
 
 static enum vcpu_event system_event(struct vcpu *c)
@@ -174,6 +385,13 @@ static enum vcpu_event internal_error(struct vcpu *c)
 	struct kvm_regs regs;
 	unsigned long long rip = 0;
 
+	/* Newer KVMs stop an event whose frame hits a read-only page here
+	 * (6.1 retries it forever: the engine's watchdog finds it). */
+	if (c->iso && c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+	    c->run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV &&
+	    engine_event_blocked(c->iso, (unsigned int)c->id) > 0)
+		return VCPU_CONTINUE;
+
 	if (!ioctl(c->fd, KVM_GET_REGS, &regs))
 		rip = regs.rip;
 	if (c->run->exit_reason == KVM_EXIT_FAIL_ENTRY)
@@ -188,29 +406,45 @@ static enum vcpu_event internal_error(struct vcpu *c)
 	return VCPU_INTERNAL_ERROR;
 }
 
+/* KVM_RUN failed with err.  After a kick (EINTR) immediate_exit is
+ * cleared here: a stop request sets it after the machine's stopping flag,
+ * which the caller checks next. */
+static enum vcpu_event run_failed(struct vcpu *c, int err)
+{
+	if (err == EINTR || err == EAGAIN) {
+		__atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_RELAXED);
+		c->exits[KVM_EXIT_INTR]++;
+		return VCPU_INTERRUPTED;
+	}
+	snprintf(c->err, sizeof(c->err), "vCPU %d: KVM_RUN: %s", c->id,
+		 strerror(err));
+	return VCPU_INTERNAL_ERROR;
+}
+
 enum vcpu_event vcpu_step(struct vcpu *c)
 {
 	uint32_t reason;
+	int r, err;
 
-	if (ioctl(c->fd, KVM_RUN, 0) < 0) {
-		if (errno == EINTR || errno == EAGAIN) {
-			c->exits[KVM_EXIT_INTR]++;
-			return VCPU_INTERRUPTED;
-		}
-		snprintf(c->err, sizeof(c->err), "vCPU %d: KVM_RUN: %s", c->id,
-			 strerror(errno));
-		return VCPU_INTERNAL_ERROR;
+	if (c->iso) {
+		err = engine_run_begin(c->iso, (unsigned int)c->id);
+		if (err)
+			return iso_failed(c, err);
 	}
+	r = ioctl(c->fd, KVM_RUN, 0);
+	err = errno;
+	if (c->iso)
+		engine_run_end(c->iso, (unsigned int)c->id);
+	if (r < 0)
+		return run_failed(c, err);
 	reason = c->run->exit_reason;
 	if (reason < VCPU_EXIT_REASONS)
 		c->exits[reason]++;
 	switch (reason) {
 	case KVM_EXIT_IO:
-		handle_io(c);
-		return VCPU_CONTINUE;
+		return handle_io(c);
 	case KVM_EXIT_MMIO:
-		handle_mmio(c);
-		return VCPU_CONTINUE;
+		return handle_mmio(c);
 	case KVM_EXIT_INTR:
 		return VCPU_INTERRUPTED;
 	case KVM_EXIT_HLT:

@@ -12,6 +12,8 @@
 
 #define VCPU_EXIT_REASONS 64
 
+struct engine;
+
 enum vcpu_event {
 	VCPU_CONTINUE,
 	VCPU_INTERRUPTED,	/* a signal kicked it out; check for stop */
@@ -27,6 +29,7 @@ struct vcpu {
 	struct kvm_run *run;
 	struct vm *vm;
 	void *owner;			/* the machine running it */
+	struct engine *iso;		/* the isolation engine, or NULL */
 	pthread_t thread;
 	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM exit reason */
 	uint64_t unclaimed_io;			/* accesses no device took */
@@ -41,8 +44,27 @@ void vcpu_destroy(struct vcpu *c);
  * others wait for INIT/SIPI from the guest. */
 int vcpu_setup_boot(struct vcpu *c, uint64_t entry, uint64_t params);
 
-/* Run until the next exit and handle it. */
+/* Run until the next exit and handle it.  With an isolation engine,
+ * KVM_RUN is bracketed by its hooks, the ring doorbell goes to it, and an
+ * MMIO exit inside guest RAM (a write trapped by a read-only slot) is
+ * judged by it instead of reaching the device bus. */
 enum vcpu_event vcpu_step(struct vcpu *c);
+
+/* The guest-physical pages (at most max, into gpa) the CPU writes when it
+ * delivers the event pending on c: the interrupt or exception frame, on
+ * the stack the IDT gate and privilege level select (IST, TSS RSP0, or the
+ * current RSP).  0 when no event is pending (or a soft exception, which
+ * KVM does not report), -errno when the guest's tables cannot be read.
+ * From c's own thread, between runs. */
+int vcpu_event_frame_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
+
+/* The guest-physical pages of c's page tables (4-level long mode) reachable
+ * from its CR3: the top table and every table below it, not the pages
+ * they map; at most max, into gpa.  0 when *cr3 already names this CR3's
+ * tables (else it is set to them).  Returns how many, or -errno.  From
+ * c's own thread, between runs. */
+int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, uint64_t *gpa,
+			  unsigned int max);
 
 /* Name of a KVM exit reason for reports ("io", "mmio", ...). */
 const char *vcpu_exit_name(int reason);

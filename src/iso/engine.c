@@ -1,0 +1,862 @@
+/* engine.c - the isolation engine: one lock around the isolation state,
+ * the ring, the protected view and the counters; the vCPU threads call in
+ * at their exits (engine.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chariot_abi.h"
+#include "iso/engine.h"
+#include "vmm/json.h"
+
+#define CLOSE_BATCH	32
+#define PAUSE_RETRY_NS	2000000	/* re-kick a vCPU that did not leave */
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void set_error(struct engine *e, int err, const char *what)
+{
+	if (e->err)
+		return;
+	e->err = err;
+	snprintf(e->errmsg, sizeof(e->errmsg), "isolation: %s: %s", what,
+		 strerror(-err));
+}
+
+const char *engine_error(struct engine *e)
+{
+	const char *msg;
+
+	pthread_mutex_lock(&e->lock);
+	msg = e->err ? e->errmsg : NULL;
+	pthread_mutex_unlock(&e->lock);
+	return msg;
+}
+
+static bool smm_view(const struct engine *e)
+{
+	return e->cfg.mech == PROTECT_SMM_VIEW;
+}
+
+static struct engine_module *module_of(struct engine *e, const struct domain *d)
+{
+	return d && d->name_id < e->cfg.nmodules ? &e->mod[d->name_id] : NULL;
+}
+
+static void kick(struct engine *e, unsigned int vcpu)
+{
+	if (!e->cfg.kick ||
+	    !__atomic_load_n(&e->vcpu[vcpu].started, __ATOMIC_ACQUIRE))
+		return;
+	e->cfg.kick(e->cfg.opaque, vcpu);
+	e->stats.kicks++;
+}
+
+/* ---- open pages ---- */
+
+/* iso's report of a page of domain opened or closed. */
+static void on_page(void *opaque, unsigned int domain, uint64_t page,
+		    bool writable)
+{
+	struct engine *e = opaque;
+	struct engine_module *m;
+
+	if (!writable) {
+		protect_close(&e->prot, page);
+		return;
+	}
+	/* Refused only beyond every cache's capacity: it stays trapped. */
+	if (protect_open(&e->prot, page))
+		return;
+	m = module_of(e, iso_domain(&e->iso, domain));
+	if (m)
+		m->stats.pages_opened++;
+}
+
+/* Hand the view's open pages to domain id: close the others'. */
+static void make_owner(struct engine *e, unsigned int id)
+{
+	uint64_t pages[CLOSE_BATCH];
+	uint32_t n;
+
+	if (e->owner == (int)id)
+		return;
+	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
+		struct domain *d = iso_domain(&e->iso, i);
+
+		if (!d || i == id)
+			continue;
+		while ((n = pagecache_close_range(&d->pages, 0, 0, pages,
+						  CLOSE_BATCH)))
+			for (uint32_t k = 0; k < n; k++)
+				protect_close(&e->prot, pages[k]);
+	}
+	e->owner = (int)id;
+	e->stats.owner_switches++;
+}
+
+static void update_kick_revoke(struct engine *e)
+{
+	bool any = false;
+
+	for (unsigned int i = 0; i < ISO_MAX_DOMAINS && !any; i++) {
+		struct domain *d = iso_domain(&e->iso, i);
+
+		any = d && pagecache_count(&d->pages);
+	}
+	if (any != e->kick_revoke) {
+		ring_kick_on_revoke(&e->ring, any);
+		e->kick_revoke = any;
+	}
+}
+
+/* A page the CPU writes itself: writable in the view from now on, until
+ * ENGINE_SYS_PAGES newer ones push it out. */
+static unsigned int add_sys_page(struct engine *e, uint64_t page)
+{
+	for (unsigned int i = 0; i < e->nsys_pages; i++)
+		if (e->sys_page[i] == page)
+			return 0;
+	if (e->nsys_pages == ENGINE_SYS_PAGES)
+		protect_close(&e->prot, e->sys_page[e->sys_next]);
+	else
+		e->nsys_pages++;
+	e->sys_page[e->sys_next] = page;
+	e->sys_next = (e->sys_next + 1) % ENGINE_SYS_PAGES;
+	if (protect_open(&e->prot, page))
+		return 0;
+	e->stats.sys_pages++;
+	return 1;
+}
+
+/* vcpu's page tables, unless walked for this CR3 already (force: walk
+ * anyway).  On vcpu's thread. */
+static int add_tables(struct engine *e, unsigned int vcpu, bool force)
+{
+	int n, added = 0;
+
+	if (!e->cfg.table_pages)
+		return 0;
+	if (force)
+		e->vcpu[vcpu].cr3 = 0;
+	n = e->cfg.table_pages(e->cfg.opaque, vcpu, &e->vcpu[vcpu].cr3,
+			       e->walk, ENGINE_SYS_PAGES);
+	if (n > 0)
+		e->stats.table_walks++;
+	for (int i = 0; i < n; i++)
+		added += (int)add_sys_page(e, e->walk[i]);
+	return n < 0 ? n : added;
+}
+
+/* ---- after a drain ---- */
+
+/* Name new loads after their module and carry the counters the ring
+ * changes (entries, ACT size) into the module's totals.  A slot that is
+ * live with another name id or code, or fewer entries, is a new load. */
+static void track_domains(struct engine *e)
+{
+	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
+		struct domain *d = &e->iso.dom[i];
+		struct engine_track *t = &e->track[i];
+		struct engine_module *m = d->live ? module_of(e, d) : NULL;
+		bool same = t->live && d->live && d->name_id == t->name_id &&
+			    d->code[0].start == t->code &&
+			    d->stats.entries >= t->entries;
+
+		if (d->live && !same) {
+			*t = (struct engine_track){ .name_id = d->name_id,
+						    .code = d->code[0].start };
+			if (m) {
+				m->loaded = true;
+				snprintf(d->name, sizeof(d->name), "%s",
+					 m->name);
+			}
+		}
+		if (d->live && m) {
+			m->stats.entries += d->stats.entries - t->entries;
+			m->stats.act_entries = act_count(&d->act);
+		}
+		t->live = d->live;
+		if (d->live)
+			t->entries = d->stats.entries;
+	}
+}
+
+/* Which vCPUs are inside a domain now.  In the SMM view only a vCPU's own
+ * thread may switch it: another one is kicked to switch at its next
+ * engine_run_begin(). */
+static void track_vcpus(struct engine *e, unsigned int self)
+{
+	for (unsigned int v = 0; v < e->cfg.vcpus; v++) {
+		struct engine_vcpu *ev = &e->vcpu[v];
+		struct domain *d = iso_active(&e->iso, v);
+		int top = d ? (int)d->id : -1;
+		int err;
+
+		if (top == ev->top)
+			continue;
+		if (v != self)
+			e->stats.vcpu_mismatch++;
+		ev->top = top;
+		__atomic_store_n(&ev->want, top >= 0, __ATOMIC_RELEASE);
+		if (top >= 0)
+			make_owner(e, (unsigned int)top);
+		if (!smm_view(e)) {
+			err = protect_vcpu(&e->prot, self, v, top >= 0);
+			if (err)
+				set_error(e, err, "protecting a vCPU");
+		} else if (v != self && top >= 0) {
+			kick(e, v);
+		}
+	}
+}
+
+/* Is self switching into the view (its page tables must be writable
+ * there first)?  Under read-only-all, every run in the view is. */
+static bool entering_view(struct engine *e, unsigned int self)
+{
+	if (self >= e->cfg.vcpus)
+		return false;
+	if (smm_view(e))
+		return e->vcpu[self].want && !protect_is_on(&e->prot, self);
+	return e->prot.non > 0;
+}
+
+/* Apply what changed, in one view edit: self's page tables if it enters
+ * the view, the carve-outs; then self's switch, then the flag that asks
+ * the guest to ring after a revocation. */
+static int settle(struct engine *e, unsigned int self)
+{
+	int err = e->err;
+
+	if (!err && entering_view(e, self))
+		add_tables(e, self, false);
+	if (!err) {
+		err = protect_commit(&e->prot, self);
+		if (err)
+			set_error(e, err, "changing the protected view");
+	}
+	if (!err && smm_view(e) && self < e->cfg.vcpus) {
+		err = protect_vcpu(&e->prot, self, self, e->vcpu[self].want);
+		if (err)
+			set_error(e, err, "switching a vCPU's view");
+	}
+	__atomic_store_n(&e->view_on, e->prot.non > 0, __ATOMIC_RELAXED);
+	update_kick_revoke(e);
+	return err;
+}
+
+static void drain(struct engine *e, unsigned int self)
+{
+	ring_drain(&e->ring, &e->iso);
+	track_domains(e);
+	track_vcpus(e, self);
+}
+
+/* ---- the hooks ---- */
+
+int engine_port_write(struct engine *e, unsigned int vcpu, uint64_t port,
+		      const uint8_t *data, uint32_t len)
+{
+	uint32_t cmd;
+	int err;
+
+	/* As channel.c takes the doorbell: 8 or 32 bits, little-endian. */
+	if (port != CHARIOT_PORT_BASE + CHARIOT_REG_DOORBELL ||
+	    (len != 1 && len != 4))
+		return 0;
+	cmd = data[0];
+	if (len == 4)
+		cmd |= (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+		       (uint32_t)data[3] << 24;
+	if (cmd != CHARIOT_CMD_RING)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	e->stats.doorbells++;
+	drain(e, vcpu);
+	err = settle(e, vcpu);
+	pthread_mutex_unlock(&e->lock);
+	return err ? err : 1;
+}
+
+/* Aligned stores of 2, 4 and 8 bytes are single-copy atomic, as the
+ * guest's own would have been. */
+static void store(uint8_t *p, const uint8_t *data, uint32_t len)
+{
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	if (len == 2 && !((uintptr_t)p & 1)) {
+		memcpy(&v16, data, 2);
+		__atomic_store_n((uint16_t *)p, v16, __ATOMIC_RELAXED);
+	} else if (len == 4 && !((uintptr_t)p & 3)) {
+		memcpy(&v32, data, 4);
+		__atomic_store_n((uint32_t *)p, v32, __ATOMIC_RELAXED);
+	} else if (len == 8 && !((uintptr_t)p & 7)) {
+		memcpy(&v64, data, 8);
+		__atomic_store_n((uint64_t *)p, v64, __ATOMIC_RELAXED);
+	} else {
+		memcpy(p, data, len);
+	}
+}
+
+/* "MODULE+0xOFF" in a domain's code (its first range; "MODULE.N+0xOFF"
+ * in range N), "kernel+0xOFF" in kernel text, else "". */
+static void symbolize(struct engine *e, uint64_t rip, char *buf, size_t len)
+{
+	struct domain *d = iso_domain_of_rip(&e->iso, rip);
+
+	buf[0] = '\0';
+	for (unsigned int c = 0; d && c < d->ncode; c++) {
+		const struct iso_range *r = &d->code[c];
+
+		if (rip < r->start || rip >= r->end)
+			continue;
+		if (c)
+			snprintf(buf, len, "%s.%u+0x%llx", d->name, c,
+				 (unsigned long long)(rip - r->start));
+		else
+			snprintf(buf, len, "%s+0x%llx", d->name,
+				 (unsigned long long)(rip - r->start));
+		return;
+	}
+	if (!d && rip >= e->kernel_text && rip < e->kernel_etext)
+		snprintf(buf, len, "kernel+0x%llx",
+			 (unsigned long long)(rip - e->kernel_text));
+}
+
+static void account(struct engine *e, const struct verdict *v, uint64_t rip,
+		    unsigned int logged)
+{
+	struct domain *d = v->domain >= 0 ? iso_domain(&e->iso, v->domain)
+					  : NULL;
+	struct engine_module *m = module_of(e, d);
+
+	if (m) {
+		m->stats.trapped_writes++;
+		if (v->allow)
+			m->stats.allowed++;
+		else
+			m->stats.denied++;
+		if (v->learned)
+			m->stats.learned++;
+	}
+	if (e->iso.log.n == logged)
+		return;
+	snprintf(e->vmod[logged], sizeof(e->vmod[logged]), "%s",
+		 d ? d->name : "");
+	symbolize(e, rip, e->vsym[logged], sizeof(e->vsym[logged]));
+}
+
+int engine_ram_write(struct engine *e, unsigned int vcpu, uint64_t rip,
+		     uint64_t gpa, const uint8_t *data, uint32_t len,
+		     struct verdict *out)
+{
+	uint64_t t0 = now_ns();
+	unsigned int logged;
+	struct verdict v;
+	uint8_t *p;
+	int err;
+
+	pthread_mutex_lock(&e->lock);
+	e->stats.trapped_writes++;
+	drain(e, vcpu);
+	logged = e->iso.log.n;
+	v = verdict_judge(&e->iso, vcpu, rip, gpa, len);
+	if (v.allow) {
+		p = guest_mem_ptr(e->cfg.mem, gpa, len);
+		if (p && len <= 8)
+			store(p, data, len);
+		else
+			e->stats.write_errors++;
+	}
+	account(e, &v, rip, logged);
+	if (v.allow && v.reason == VERDICT_ALLOW_ACT) {
+		make_owner(e, (unsigned int)v.domain);
+		iso_open_page(&e->iso, iso_domain(&e->iso, v.domain), gpa);
+	}
+	err = settle(e, vcpu);
+	e->stats.trap_ns += now_ns() - t0;
+	pthread_mutex_unlock(&e->lock);
+	if (out)
+		*out = v;
+	return err;
+}
+
+void engine_ram_read(struct engine *e, uint64_t gpa, uint8_t *data,
+		     uint32_t len)
+{
+	const uint8_t *p = guest_mem_ptr(e->cfg.mem, gpa, len);
+
+	if (p)
+		memcpy(data, p, len);
+	else
+		memset(data, 0xff, len);
+	pthread_mutex_lock(&e->lock);
+	e->stats.ram_reads++;
+	pthread_mutex_unlock(&e->lock);
+}
+
+int engine_event_blocked(struct engine *e, unsigned int vcpu)
+{
+	uint64_t pages[2];
+	int n = 0, added = 0;
+
+	if (e->cfg.event_pages)
+		n = e->cfg.event_pages(e->cfg.opaque, vcpu, pages, 2);
+	pthread_mutex_lock(&e->lock);
+	if (n > 0)
+		e->stats.events_blocked++;
+	for (int i = 0; i < n; i++)
+		added += (int)add_sys_page(e, pages[i]);
+	n = add_tables(e, vcpu, true);
+	if (n > 0)
+		added += n;
+	if (settle(e, vcpu))
+		added = -EIO;
+	pthread_mutex_unlock(&e->lock);
+	return added;
+}
+
+/* Is vcpu about to run in the protected view? */
+static bool in_view(struct engine *e, unsigned int vcpu)
+{
+	if (smm_view(e))
+		return protect_is_on(&e->prot, vcpu);
+	return __atomic_load_n(&e->view_on, __ATOMIC_RELAXED);
+}
+
+int engine_run_begin(struct engine *e, unsigned int vcpu)
+{
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+	int err = 0;
+
+	if (!ev->started)
+		__atomic_store_n(&ev->started, true, __ATOMIC_RELEASE);
+	if (__atomic_exchange_n(&ev->suspect, false, __ATOMIC_ACQ_REL) &&
+	    engine_event_blocked(e, vcpu) == -EIO)
+		return e->err;
+	/* on[vcpu] changes only on this thread: read it unlocked. */
+	if (smm_view(e) ? __atomic_load_n(&ev->want, __ATOMIC_ACQUIRE) !=
+			  protect_is_on(&e->prot, vcpu)
+			: __atomic_load_n(&e->view_on, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&e->lock);
+		err = settle(e, vcpu);
+		pthread_mutex_unlock(&e->lock);
+	}
+	if (err)
+		return err;
+	if (!smm_view(e) || protect_is_on(&e->prot, vcpu)) {
+		pthread_rwlock_rdlock(&e->run_lock);
+		ev->held = true;
+	}
+	if (in_view(e, vcpu))
+		__atomic_store_n(&ev->run_since, now_ns(), __ATOMIC_RELAXED);
+	return 0;
+}
+
+void engine_run_end(struct engine *e, unsigned int vcpu)
+{
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+
+	__atomic_store_n(&ev->run_since, 0, __ATOMIC_RELAXED);
+	if (ev->held) {
+		ev->held = false;
+		pthread_rwlock_unlock(&e->run_lock);
+	}
+}
+
+/* protect's pause: every other vCPU that may run in the view (all of them
+ * under read-only-all, the protected ones in the SMM view) leaves KVM_RUN
+ * and waits in engine_run_begin() until the view is whole again.  A vCPU
+ * whose thread started after the kicks is kicked at the next retry. */
+static void pause_vcpus(void *opaque, unsigned int self, bool stop)
+{
+	struct engine *e = opaque;
+	struct timespec dl;
+
+	if (!stop) {
+		pthread_rwlock_unlock(&e->run_lock);
+		return;
+	}
+	for (;;) {
+		for (unsigned int v = 0; v < e->cfg.vcpus; v++)
+			if (v != self && (!smm_view(e) ||
+					  protect_is_on(&e->prot, v)))
+				kick(e, v);
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += PAUSE_RETRY_NS;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		if (!pthread_rwlock_timedwrlock(&e->run_lock, &dl))
+			return;
+	}
+}
+
+void engine_announce(struct engine *e, uint64_t text, uint64_t etext)
+{
+	pthread_mutex_lock(&e->lock);
+	if (text && etext > text && text != e->kernel_text &&
+	    !iso_add_trusted(&e->iso, text, etext - text)) {
+		e->kernel_text = text;
+		e->kernel_etext = etext;
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+bool engine_module_loaded(struct engine *e, unsigned int i)
+{
+	bool loaded;
+
+	pthread_mutex_lock(&e->lock);
+	loaded = i < e->cfg.nmodules && e->mod[i].loaded;
+	pthread_mutex_unlock(&e->lock);
+	return loaded;
+}
+
+/* Kick the vCPUs that have been in KVM_RUN in the view too long: they
+ * may be stuck delivering an event (engine.h). */
+static void watch(struct engine *e)
+{
+	uint64_t limit = (uint64_t)e->cfg.watchdog_ms * 1000000, now = now_ns();
+
+	for (unsigned int v = 0; v < e->cfg.vcpus; v++) {
+		struct engine_vcpu *ev = &e->vcpu[v];
+		uint64_t since = __atomic_load_n(&ev->run_since,
+						 __ATOMIC_RELAXED);
+
+		if (!since || now - since < limit ||
+		    __atomic_exchange_n(&ev->suspect, true, __ATOMIC_ACQ_REL))
+			continue;
+		e->cfg.kick(e->cfg.opaque, v);
+		__atomic_add_fetch(&e->stats.watchdog_kicks, 1,
+				   __ATOMIC_RELAXED);
+	}
+}
+
+static void *watchdog(void *arg)
+{
+	struct engine *e = arg;
+	struct timespec dl;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->watchdog_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += (long)e->cfg.watchdog_ms * 500000;
+		dl.tv_sec += dl.tv_nsec / 1000000000L;
+		dl.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&e->watchdog_cond, &e->lock, &dl);
+		if (!e->watchdog_stop)
+			watch(e);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+static int start_watchdog(struct engine *e)
+{
+	pthread_condattr_t a;
+	int r;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	r = pthread_cond_init(&e->watchdog_cond, &a);
+	pthread_condattr_destroy(&a);
+	if (r)
+		return -r;
+	if (!e->cfg.watchdog_ms || !e->cfg.kick)
+		return 0;
+	r = pthread_create(&e->watchdog, NULL, watchdog, e);
+	e->watchdog_on = !r;
+	return -r;
+}
+
+/* ---- set-up ---- */
+
+static bool ram_ok(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct engine *e = opaque;
+
+	return len && guest_mem_ptr(e->cfg.mem, gpa, len);
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *what)
+{
+	snprintf(err, errlen, "isolation: %s: %s", what, strerror(-rc));
+	return rc;
+}
+
+static int check_config(const struct engine_config *c)
+{
+	if (!c->vcpus || c->vcpus > ISO_MAX_VCPUS ||
+	    c->nmodules > ENGINE_MAX_MODULES || !c->mem || !c->shm ||
+	    c->shm_size < CHARIOT_SHM_RING_OFFSET + CHARIOT_SHM_RING_SIZE ||
+	    (unsigned int)c->mech >= PROTECT_MECHS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < c->nmodules; i++)
+		if (!c->modules[i] || !*c->modules[i] ||
+		    strlen(c->modules[i]) >= DOMAIN_NAME_LEN)
+			return -EINVAL;
+	return 0;
+}
+
+static int init_locks(struct engine *e)
+{
+	pthread_rwlockattr_t a;
+	int r;
+
+	r = pthread_mutex_init(&e->lock, NULL);
+	if (r)
+		return -r;
+	/* Writer first: new readers wait while a view change is pending. */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a,
+		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	r = pthread_rwlock_init(&e->run_lock, &a);
+	pthread_rwlockattr_destroy(&a);
+	if (r)
+		pthread_mutex_destroy(&e->lock);
+	return -r;
+}
+
+static int init_protect(struct engine *e)
+{
+	const struct guest_mem *m = e->cfg.mem;
+	struct protect_config pc = {
+		.mech = e->cfg.mech, .vcpus = e->cfg.vcpus,
+		.region = { { 0, m->low_size, 0 } }, .nregion = 1,
+		.fixed = { { e->cfg.shm_gpa, e->cfg.shm_gpa + e->cfg.shm_size } },
+		.nfixed = 1,
+		.max_open = ISO_MAX_DOMAINS * e->cfg.open_pages +
+			    ENGINE_SYS_PAGES,
+		.ops = e->cfg.ops,
+		.pause = pause_vcpus, .pause_opaque = e,
+	};
+	int err;
+
+	if (m->high_size)
+		pc.region[pc.nregion++] = (struct pt_region){
+			GUEST_HIGH_START, m->high_size, m->low_size };
+	if (!pc.ops) {
+		e->kvm = (struct protect_kvm){ e->cfg.vm_fd, e->cfg.vcpu_fd,
+					       e->cfg.vcpus, m->host };
+		e->kvm_ops = protect_kvm_ops(&e->kvm);
+		pc.ops = &e->kvm_ops;
+		pc.max_slots = protect_kvm_max_slots(e->cfg.vm_fd);
+		if (pc.mech == PROTECT_SMM_VIEW) {
+			err = protect_kvm_set_smbase(&e->kvm, ENGINE_SMBASE);
+			if (err)
+				return err;
+		}
+	}
+	return protect_init(&e->prot, &pc);
+}
+
+int engine_init(struct engine *e, const struct engine_config *cfg,
+		char *err, size_t errlen)
+{
+	struct iso_config ic;
+	struct ring_config rc = { .gpa_ok = ram_ok, .opaque = e };
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = check_config(cfg);
+	if (r)
+		return fail(err, errlen, r, "configuration");
+	e->cfg = *cfg;
+	if (!e->cfg.open_pages)
+		e->cfg.open_pages = ENGINE_OPEN_PAGES;
+	if (!e->cfg.act_entries)
+		e->cfg.act_entries = ENGINE_ACT_ENTRIES;
+	for (unsigned int i = 0; i < cfg->nmodules; i++) {
+		snprintf(e->mod[i].name, sizeof(e->mod[i].name), "%s",
+			 cfg->modules[i]);
+		e->cfg.modules[i] = e->mod[i].name;
+	}
+	e->owner = -1;
+	for (unsigned int v = 0; v < ISO_MAX_VCPUS; v++)
+		e->vcpu[v].top = -1;
+	ic = (struct iso_config){
+		.vcpus = cfg->vcpus, .act_entries = e->cfg.act_entries,
+		.open_pages = e->cfg.open_pages, .learn = cfg->learn,
+		.protect = on_page, .opaque = e,
+	};
+	r = init_locks(e);
+	if (r)
+		return fail(err, errlen, r, "locks");
+	r = iso_init(&e->iso, &ic);
+	if (!r)
+		r = ring_init(&e->ring, (uint8_t *)cfg->shm +
+			      CHARIOT_SHM_RING_OFFSET, CHARIOT_SHM_RING_SIZE,
+			      &rc);
+	if (r) {
+		engine_destroy(e);
+		return fail(err, errlen, r, "the update ring");
+	}
+	r = init_protect(e);
+	if (r) {
+		engine_destroy(e);
+		return fail(err, errlen, r, "setting up the protected view");
+	}
+	r = start_watchdog(e);
+	if (r) {
+		engine_destroy(e);
+		return fail(err, errlen, r, "starting the watchdog");
+	}
+	return 0;
+}
+
+void engine_destroy(struct engine *e)
+{
+	if (e->watchdog_on) {
+		pthread_mutex_lock(&e->lock);
+		e->watchdog_stop = true;
+		pthread_cond_signal(&e->watchdog_cond);
+		pthread_mutex_unlock(&e->lock);
+		pthread_join(e->watchdog, NULL);
+		e->watchdog_on = false;
+	}
+	pthread_cond_destroy(&e->watchdog_cond);
+	iso_destroy(&e->iso);
+	protect_destroy(&e->prot);
+	pthread_rwlock_destroy(&e->run_lock);
+	pthread_mutex_destroy(&e->lock);
+}
+
+/* ---- the report ---- */
+
+static double mean_us(uint64_t ns, uint64_t n)
+{
+	return n ? (double)ns / 1e3 / (double)n : 0.0;
+}
+
+static void json_hex(FILE *f, const char *key, uint64_t v)
+{
+	fprintf(f, "\"%s\": \"0x%llx\"", key, (unsigned long long)v);
+}
+
+static void report_isolation(struct engine *e, FILE *f)
+{
+	const struct protect_stats *ps = &e->prot.stats;
+	const struct ring_stats *rs = &e->ring.stats;
+
+	fputs(",\n  \"isolation\": {\"mechanism\": ", f);
+	json_string(f, protect_mech_name(e->cfg.mech));
+	fprintf(f, ", \"policy\": \"%s\",\n    ",
+		e->cfg.learn ? "learn" : "enforce");
+	fprintf(f, "\"doorbells\": %llu, \"trapped_writes\": %llu, "
+		"\"trap_us_mean\": %.1f, \"ram_reads\": %llu, "
+		"\"write_errors\": %llu,\n    ",
+		(unsigned long long)e->stats.doorbells,
+		(unsigned long long)e->stats.trapped_writes,
+		mean_us(e->stats.trap_ns, e->stats.trapped_writes),
+		(unsigned long long)e->stats.ram_reads,
+		(unsigned long long)e->stats.write_errors);
+	fprintf(f, "\"switches\": %llu, \"switch_us_mean\": %.1f, "
+		"\"view_edits\": %llu, \"slots_created\": %llu, "
+		"\"slots_deleted\": %llu, \"view_edit_us_mean\": %.1f, "
+		"\"pauses\": %llu, \"kicks\": %llu, \"slots\": %u, "
+		"\"max_slots\": %u,\n    ",
+		(unsigned long long)ps->switches,
+		mean_us(ps->switch_ns, ps->switches),
+		(unsigned long long)ps->apply.edits,
+		(unsigned long long)ps->apply.created,
+		(unsigned long long)ps->apply.deleted,
+		mean_us(ps->apply.ns, ps->apply.edits),
+		(unsigned long long)ps->pauses,
+		(unsigned long long)e->stats.kicks, e->prot.view.n,
+		ps->max_slots);
+	fprintf(f, "\"watchdog_kicks\": %llu, \"events_blocked\": %llu, "
+		"\"table_walks\": %llu, \"sys_pages\": %llu, "
+		"\"vcpu_mismatch\": %llu, \"owner_switches\": %llu,\n    "
+		"\"violations_dropped\": %llu, \"error\": ",
+		(unsigned long long)e->stats.watchdog_kicks,
+		(unsigned long long)e->stats.events_blocked,
+		(unsigned long long)e->stats.table_walks,
+		(unsigned long long)e->stats.sys_pages,
+		(unsigned long long)e->stats.vcpu_mismatch,
+		(unsigned long long)e->stats.owner_switches,
+		(unsigned long long)e->iso.log.dropped);
+	json_string(f, e->err ? e->errmsg : NULL);
+	fprintf(f, ",\n    \"ring\": {\"drains\": %llu, \"applied\": %llu, "
+		"\"rejected\": {", (unsigned long long)rs->drains,
+		(unsigned long long)rs->applied);
+	for (int r = RING_OK + 1; r < RING_ERRS; r++)
+		fprintf(f, "%s\"%s\": %llu", r > RING_OK + 1 ? ", " : "",
+			ring_err_name(r), (unsigned long long)rs->rejected[r]);
+	fputs("}}}", f);
+}
+
+static void report_domains(struct engine *e, FILE *f)
+{
+	fputs(",\n  \"domains\": [", f);
+	for (unsigned int i = 0; i < e->cfg.nmodules; i++) {
+		const struct engine_module *m = &e->mod[i];
+		const struct domain_stats *s = &m->stats;
+
+		fprintf(f, "%s\n    {\"module\": ", i ? "," : "");
+		json_string(f, m->name);
+		fprintf(f, ", \"loaded\": %s, \"entries\": %llu, "
+			"\"trapped_writes\": %llu, \"allowed\": %llu, "
+			"\"denied\": %llu, \"learned\": %llu, "
+			"\"pages_opened\": %llu, \"act_entries\": %llu}",
+			m->loaded ? "true" : "false",
+			(unsigned long long)s->entries,
+			(unsigned long long)s->trapped_writes,
+			(unsigned long long)s->allowed,
+			(unsigned long long)s->denied,
+			(unsigned long long)s->learned,
+			(unsigned long long)s->pages_opened,
+			(unsigned long long)s->act_entries);
+	}
+	fputs(e->cfg.nmodules ? "\n  ]" : "]", f);
+}
+
+static void report_violations(struct engine *e, FILE *f)
+{
+	const struct violation_log *log = &e->iso.log;
+
+	fputs(",\n  \"violations\": [", f);
+	for (unsigned int i = 0; i < log->n; i++) {
+		const struct violation *v = &log->v[i];
+
+		fprintf(f, "%s\n    {\"module\": ", i ? "," : "");
+		json_string(f, e->vmod[i][0] ? e->vmod[i] : NULL);
+		fprintf(f, ", \"vcpu\": %u, ", v->vcpu);
+		json_hex(f, "rip", v->rip);
+		fputs(", \"symbol\": ", f);
+		json_string(f, e->vsym[i][0] ? e->vsym[i] : NULL);
+		fputs(", ", f);
+		json_hex(f, "gpa", v->gpa);
+		fprintf(f, ", \"len\": %u, \"verdict\": \"%s\", \"reason\": ",
+			v->len, v->learned ? "learned" : "denied");
+		json_string(f, verdict_reason_name(v->reason));
+		fputc('}', f);
+	}
+	fputs(log->n ? "\n  ]" : "]", f);
+}
+
+int engine_report_json(struct engine *e, FILE *f)
+{
+	if (!e) {
+		fputs(",\n  \"isolation\": null,\n  \"domains\": [],"
+		      "\n  \"violations\": []", f);
+		return ferror(f) ? -EIO : 0;
+	}
+	pthread_mutex_lock(&e->lock);
+	report_isolation(e, f);
+	report_domains(e, f);
+	report_violations(e, f);
+	pthread_mutex_unlock(&e->lock);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,220 @@
+/* engine.h - the isolation engine of one VM: the isolation state
+ * (domain.h), the update ring (ring.h), the write protection (protect.h)
+ * and what was seen (per-module counters, violations with symbols), behind
+ * one mutex, driven by the vCPU threads at their exits.
+ *
+ * The hooks, all on the thread of the vCPU that took the exit:
+ *  - engine_port_write(): the CHARIOT_CMD_RING doorbell;
+ *  - engine_ram_write(): a write trapped in guest RAM (KVM_EXIT_MMIO at a
+ *    RAM address), judged, performed or dropped, maybe opening its page;
+ *  - engine_run_begin()/engine_run_end() around KVM_RUN.
+ * Each one that takes the lock first drains the ring, then brings the
+ * protection of the exiting vCPU in line with the isolation state: on
+ * while a domain is active on it (iso_active()), off otherwise.  A drain
+ * that changes another vCPU's state (its records reached the VMM through
+ * someone else's exit) counts a mismatch and, if it must now be protected,
+ * kicks it out of KVM_RUN to switch.
+ *
+ * The protected view is shared by the vCPUs in it, so it holds the open
+ * pages of one domain at a time (the owner): when another domain becomes
+ * active on a vCPU or opens a page, the other domains' open pages are
+ * closed first.  Precision is kept; two isolated drivers running at once
+ * on two vCPUs take turns at having pages open.
+ *
+ * Pages the CPU itself writes stay writable in the view ("system pages",
+ * at most ENGINE_SYS_PAGES, the oldest closed first; a driver's writes to
+ * them are not trapped):
+ *  - guest page tables: a walk that sets an accessed or dirty bit writes
+ *    them, and QEMU's emulated nested paging (the test host) asks for
+ *    write access to every table on every walk.  On a read-only table the
+ *    vCPU stalls inside KVM.  When a vCPU switches into the view, the
+ *    tables reachable from its CR3 are found (cfg.table_pages; once per
+ *    CR3);
+ *  - interrupt and exception frames: the stack a frame is pushed to may
+ *    be read-only (the entry stack under user mode, an IST or IRQ stack, a
+ *    stack page not written yet); KVM 6.1 re-injects and faults again
+ *    without ever exiting (newer KVMs exit with
+ *    KVM_INTERNAL_ERROR_DELIVERY_EV).
+ * A watchdog kicks a vCPU that stayed in KVM_RUN in the view longer than
+ * cfg.watchdog_ms; its thread then asks where the pending event's frame
+ * goes (cfg.event_pages) and walks its page tables again.
+ *
+ * Writes the VMM performs for a protected vCPU are plain stores (aligned
+ * ones single-copy atomic): a locked read-modify-write (lock cmpxchg,
+ * xchg, lock add) that KVM emulated into a trapped write loses its
+ * atomicity against other vCPUs.  Only those writes are affected; writes
+ * to open pages and by unprotected vCPUs run natively. */
+#ifndef CHARIOT_ENGINE_H
+#define CHARIOT_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "iso/domain.h"
+#include "iso/protect.h"
+#include "iso/ring.h"
+#include "vmm/memory.h"
+
+#define ENGINE_MAX_MODULES	CHARIOT_RING_MAX_DOMAINS
+#define ENGINE_SYMBOL_LEN	(DOMAIN_NAME_LEN + 24)
+#define ENGINE_OPEN_PAGES	64	/* per domain, by default */
+#define ENGINE_ACT_ENTRIES	4096	/* per domain, by default */
+#define ENGINE_SYS_PAGES	1024	/* page tables and frame stacks */
+/* SMBASE points where no RAM is: an RSM in the SMM view fails (an
+ * emulation error ends the run) instead of leaving the view. */
+#define ENGINE_SMBASE		0xf0000000ull
+
+struct engine_config {
+	unsigned int vcpus;
+	/* The modules to isolate: the guest numbers module i (name id in
+	 * DOMAIN_CREATE) by its place in this list. */
+	const char *modules[ENGINE_MAX_MODULES];
+	unsigned int nmodules;
+	bool learn;			/* allow and log what would be denied */
+	enum protect_mech mech;
+	struct guest_mem *mem;		/* the VMM's (writable) mapping */
+	void *shm;			/* the shared area (chariot_abi.h) */
+	uint64_t shm_gpa, shm_size;
+	unsigned int open_pages;	/* per domain; 0: ENGINE_OPEN_PAGES */
+	unsigned int act_entries;	/* per domain; 0: ENGINE_ACT_ENTRIES */
+	/* NULL: KVM through vm_fd and vcpu_fd (which must stay open). */
+	const struct protect_ops *ops;
+	int vm_fd;
+	int vcpu_fd[ISO_MAX_VCPUS];
+	/* Make vcpu leave KVM_RUN soon (immediate_exit, then a signal). */
+	void (*kick)(void *opaque, unsigned int vcpu);
+	/* From vcpu's thread: the pages the event pending on it will be
+	 * pushed to (vcpu_event_frame_pages()), and its page tables unless
+	 * *cr3 names them already (vcpu_page_table_pages()). */
+	int (*event_pages)(void *opaque, unsigned int vcpu, uint64_t *gpa,
+			   unsigned int max);
+	int (*table_pages)(void *opaque, unsigned int vcpu, uint64_t *cr3,
+			   uint64_t *gpa, unsigned int max);
+	void *opaque;			/* for the three above */
+	unsigned int watchdog_ms;	/* 0: no watchdog */
+};
+
+/* What one requested module did, over all its loads. */
+struct engine_module {
+	char name[DOMAIN_NAME_LEN];
+	bool loaded;
+	struct domain_stats stats;	/* act_entries: now, or at unload */
+};
+
+struct engine_stats {
+	uint64_t doorbells;
+	uint64_t trapped_writes;	/* write exits in guest RAM */
+	uint64_t trap_ns;		/* time the VMM spent on them */
+	uint64_t ram_reads;		/* read exits in guest RAM: none due */
+	uint64_t vcpu_mismatch;		/* state of a vCPU changed at the
+					 * exit of another */
+	uint64_t kicks;
+	uint64_t owner_switches;	/* open pages handed to a domain */
+	uint64_t write_errors;		/* allowed, but not performable */
+	uint64_t watchdog_kicks;	/* protected vCPUs silent too long */
+	uint64_t events_blocked;	/* frames found going to a closed page */
+	uint64_t table_walks;
+	uint64_t sys_pages;		/* made writable for either */
+};
+
+/* Per vCPU; want and started are read by other threads (atomics). */
+struct engine_vcpu {
+	int top;			/* innermost domain after the last
+					 * drain, or -1 */
+	bool want;			/* should be protected */
+	bool started;			/* its thread runs */
+	bool held;			/* holds run_lock (own thread only) */
+	uint64_t run_since;		/* ns, in KVM_RUN in the view; or 0 */
+	bool suspect;			/* the watchdog kicked it */
+	uint64_t cr3;			/* tables last walked */
+};
+
+/* A domain slot as the last drain left it (to tell a reload). */
+struct engine_track {
+	bool live;
+	uint64_t name_id, code;
+	uint64_t entries;
+};
+
+struct engine {
+	pthread_mutex_t lock;		/* guards everything below */
+	pthread_rwlock_t run_lock;	/* read: in KVM_RUN in the view */
+	struct engine_config cfg;
+	struct iso iso;
+	struct ring ring;
+	struct protect prot;
+	struct protect_kvm kvm;
+	struct protect_ops kvm_ops;
+	struct engine_vcpu vcpu[ISO_MAX_VCPUS];
+	struct engine_track track[ISO_MAX_DOMAINS];
+	struct engine_module mod[ENGINE_MAX_MODULES];
+	int owner;			/* domain with pages open, or -1 */
+	bool view_on;			/* read-only-all: RAM protected */
+	uint64_t sys_page[ENGINE_SYS_PAGES];	/* a FIFO */
+	unsigned int nsys_pages, sys_next;
+	uint64_t walk[ENGINE_SYS_PAGES];	/* scratch */
+	pthread_t watchdog;
+	bool watchdog_on, watchdog_stop;
+	pthread_cond_t watchdog_cond;	/* with lock */
+	bool kick_revoke;
+	uint64_t kernel_text, kernel_etext;
+	/* Beside iso.log's entries: module and symbol at the time. */
+	char vmod[VIOLATION_LOG_MAX][DOMAIN_NAME_LEN];
+	char vsym[VIOLATION_LOG_MAX][ENGINE_SYMBOL_LEN];
+	struct engine_stats stats;
+	int err;			/* first protection failure */
+	char errmsg[128];
+};
+
+/* Set the engine up: the ring header in the shared area, the protected
+ * view, the iso state.  Returns 0 or -errno with a reason in err. */
+int engine_init(struct engine *e, const struct engine_config *cfg,
+		char *err, size_t errlen);
+void engine_destroy(struct engine *e);
+
+/* Around KVM_RUN on vcpu's thread.  engine_run_begin() switches vcpu's
+ * protection if another vCPU's drain changed it; returns 0 or -errno
+ * (why in engine_error()). */
+int engine_run_begin(struct engine *e, unsigned int vcpu);
+void engine_run_end(struct engine *e, unsigned int vcpu);
+
+/* A port write by vcpu: 1 when it was the ring doorbell (handled), 0 when
+ * it is not the engine's, -errno when protection failed. */
+int engine_port_write(struct engine *e, unsigned int vcpu, uint64_t port,
+		      const uint8_t *data, uint32_t len);
+
+/* A write of len (1..8) bytes at guest RAM address gpa trapped by the
+ * instruction at rip on vcpu: judged, performed into RAM when allowed.
+ * *out (may be NULL) gets the verdict.  Returns 0 or -errno when
+ * protection failed. */
+int engine_ram_write(struct engine *e, unsigned int vcpu, uint64_t rip,
+		     uint64_t gpa, const uint8_t *data, uint32_t len,
+		     struct verdict *out);
+
+/* vcpu may be stalled in the view (a watchdog kick, or KVM exited with
+ * KVM_INTERNAL_ERROR_DELIVERY_EV): make the pages the pending event's
+ * frame goes to and its page tables writable.  On vcpu's thread.  Returns
+ * how many pages were added, or -errno. */
+int engine_event_blocked(struct engine *e, unsigned int vcpu);
+
+/* A read exit in guest RAM (a slot missing meanwhile): served from RAM
+ * and counted. */
+void engine_ram_read(struct engine *e, uint64_t gpa, uint8_t *data,
+		     uint32_t len);
+
+/* The guest monitor announced itself: kernel text [text, etext) is
+ * trusted code. */
+void engine_announce(struct engine *e, uint64_t text, uint64_t etext);
+
+/* The first protection failure, or NULL. */
+const char *engine_error(struct engine *e);
+
+bool engine_module_loaded(struct engine *e, unsigned int i);
+
+/* The report's members "isolation", "domains" and "violations", each
+ * preceded by ",\n  " (e NULL: isolation off).  Returns 0 or -EIO. */
+int engine_report_json(struct engine *e, FILE *f);
+
+#endif

@@ -1,0 +1,561 @@
+/* Unit tests for the isolation engine with a fake protection backend: the
+ * test plays the guest, posting records into the ring in a RAM buffer and
+ * ringing the doorbell.  An allowed write lands in RAM, a denied one does
+ * not and is logged with its symbol, learn mode lands and logs; ENTER and
+ * LEAVE switch the vCPU's view; pages open and close (with the revoke-kick
+ * flag); another vCPU's records count a mismatch and kick it; domains
+ * take turns at open pages; a reload keeps counting; the JSON report. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "chariot_abi.h"
+#include "iso/engine.h"
+#include "test.h"
+
+#define RAM_SIZE	(16ull << 20)
+#define SHM_GPA		(RAM_SIZE - CHARIOT_SHM_SIZE)
+#define CODE_A		0xffffffffc0001000ull
+#define CODE_B		0xffffffffc0101000ull
+#define KTEXT		0xffffffff81000000ull
+#define DOORBELL	(CHARIOT_PORT_BASE + CHARIOT_REG_DOORBELL)
+
+struct fx {
+	unsigned int event_calls, table_calls;
+	uint64_t fake_cr3;		/* what the "vCPU" runs on */
+	unsigned int ntables;		/* tables its walk finds */
+	uint8_t *ram;
+	struct guest_mem mem;
+	struct engine e;
+	struct protect_ops ops;
+	struct chariot_ring *ring;
+	bool smm[4];
+	unsigned int slot_calls, kicks[4];
+};
+
+static int fake_set_slot(void *opaque, uint32_t slot, uint64_t gpa,
+			 uint64_t size, uint64_t host_off, bool ro)
+{
+	struct fx *f = opaque;
+
+	(void)slot, (void)gpa, (void)size, (void)host_off, (void)ro;
+	f->slot_calls++;
+	return 0;
+}
+
+static int fake_set_smm(void *opaque, unsigned int vcpu, bool on)
+{
+	struct fx *f = opaque;
+
+	f->smm[vcpu] = on;
+	return 0;
+}
+
+static void fake_kick(void *opaque, unsigned int vcpu)
+{
+	struct fx *f = opaque;
+
+	f->kicks[vcpu]++;
+}
+
+/* A pending event whose frame goes to page 0x600000. */
+static int fake_event_pages(void *opaque, unsigned int vcpu, uint64_t *gpa,
+			    unsigned int max)
+{
+	struct fx *f = opaque;
+
+	(void)vcpu;
+	f->event_calls++;
+	if (!max)
+		return 0;
+	gpa[0] = 0x600000;
+	return 1;
+}
+
+/* Tables at 0x700000, 0x701000, ... */
+static int fake_table_pages(void *opaque, unsigned int vcpu, uint64_t *cr3,
+			    uint64_t *gpa, unsigned int max)
+{
+	struct fx *f = opaque;
+	unsigned int n = 0;
+
+	(void)vcpu;
+	f->table_calls++;
+	if (*cr3 == f->fake_cr3)
+		return 0;
+	*cr3 = f->fake_cr3;
+	for (; n < f->ntables && n < max; n++)
+		gpa[n] = 0x700000 + (uint64_t)n * 4096;
+	return (int)n;
+}
+
+static struct fx *setup_wd(bool learn, enum protect_mech mech,
+			   const char *mod_a, const char *mod_b,
+			   unsigned int watchdog_ms);
+
+static struct fx *setup(bool learn, enum protect_mech mech,
+			const char *mod_a, const char *mod_b)
+{
+	return setup_wd(learn, mech, mod_a, mod_b, 0);
+}
+
+static struct fx *setup_wd(bool learn, enum protect_mech mech,
+			   const char *mod_a, const char *mod_b,
+			   unsigned int watchdog_ms)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct engine_config c = {
+		.vcpus = 2, .learn = learn, .mech = mech,
+		.shm_gpa = SHM_GPA, .shm_size = CHARIOT_SHM_SIZE,
+		.open_pages = 4, .act_entries = 64,
+		.kick = fake_kick, .event_pages = fake_event_pages,
+		.table_pages = fake_table_pages, .watchdog_ms = watchdog_ms,
+	};
+	char err[128];
+
+	f->fake_cr3 = 0x1000;
+	f->ntables = 2;
+	f->ram = aligned_alloc(4096, RAM_SIZE);
+	memset(f->ram, 0, RAM_SIZE);
+	guest_mem_wrap(&f->mem, f->ram, RAM_SIZE);
+	f->ops = (struct protect_ops){ fake_set_slot, fake_set_smm, f };
+	c.ops = &f->ops;
+	c.mem = &f->mem;
+	c.shm = f->ram + SHM_GPA;
+	c.opaque = f;
+	c.modules[c.nmodules++] = mod_a;
+	if (mod_b)
+		c.modules[c.nmodules++] = mod_b;
+	if (engine_init(&f->e, &c, err, sizeof(err))) {
+		fprintf(stderr, "  %s\n", err);
+		free(f->ram);
+		free(f);
+		return NULL;
+	}
+	f->ring = (struct chariot_ring *)(f->ram + SHM_GPA +
+					  CHARIOT_SHM_RING_OFFSET);
+	return f;
+}
+
+static void teardown(struct fx *f)
+{
+	engine_destroy(&f->e);
+	free(f->ram);
+	free(f);
+}
+
+/* The guest's side: post one record, ring from vcpu. */
+static void post(struct fx *f, struct chariot_ring_rec r)
+{
+	uint32_t head = f->ring->head;
+
+	r.seq = head;
+	f->ring->rec[head & (f->ring->capacity - 1)] = r;
+	__atomic_store_n(&f->ring->head, head + 1, __ATOMIC_RELEASE);
+}
+
+static int ring_bell(struct fx *f, unsigned int vcpu)
+{
+	uint8_t cmd[4] = { CHARIOT_CMD_RING, 0, 0, 0 };
+
+	return engine_port_write(&f->e, vcpu, DOORBELL, cmd, 4);
+}
+
+static void create(struct fx *f, uint16_t id, uint64_t code, uint64_t name)
+{
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_CREATE,
+		.domain = id, .len = 0x1000, .addr = code, .cookie = name });
+}
+
+static void grant(struct fx *f, uint16_t id, uint64_t gpa, uint32_t len)
+{
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_GRANT,
+		.kind = CHARIOT_GRANT_PAGES, .domain = id, .len = len,
+		.addr = gpa, .cookie = 7 });
+}
+
+static void enter(struct fx *f, uint16_t id, uint16_t vcpu)
+{
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_ENTER,
+		.domain = id, .vcpu = vcpu, .addr = 0xffffc90000001000ull,
+		.cookie = 0xffff888000010000ull });
+}
+
+static void leave(struct fx *f, uint16_t id, uint16_t vcpu)
+{
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_LEAVE,
+		.domain = id, .vcpu = vcpu });
+}
+
+/* A trapped 8-byte write; the verdict in *v. */
+static int write8(struct fx *f, unsigned int vcpu, uint64_t rip, uint64_t gpa,
+		  uint64_t val, struct verdict *v)
+{
+	uint8_t data[8];
+
+	memcpy(data, &val, 8);
+	return engine_ram_write(&f->e, vcpu, rip, gpa, data, 8, v);
+}
+
+static uint64_t ram64(struct fx *f, uint64_t gpa)
+{
+	uint64_t v;
+
+	memcpy(&v, f->ram + gpa, 8);
+	return v;
+}
+
+TEST(engine_enforce_allowed_lands_denied_does_not)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	struct verdict v;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	CHECK_EQ(f->ring->magic, CHARIOT_RING_MAGIC);
+	create(f, 0, CODE_A, 0);
+	grant(f, 0, 0x100000, 64);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(f->smm[0] && !f->smm[1]);
+	CHECK(engine_module_loaded(&f->e, 0));
+	CHECK(!strcmp(iso_domain(&f->e.iso, 0)->name, "drv"));
+
+	CHECK_EQ(write8(f, 0, CODE_A + 0x10, 0x100008, 0x1122334455667788ull,
+			&v), 0);
+	CHECK(v.allow && v.reason == VERDICT_ALLOW_ACT);
+	CHECK_EQ(ram64(f, 0x100008), 0x1122334455667788ull);
+
+	CHECK_EQ(write8(f, 0, CODE_A + 0x20, 0x200000, 0xdead, &v), 0);
+	CHECK(!v.allow && v.reason == VERDICT_DENY_NOT_IN_ACT);
+	CHECK_EQ(ram64(f, 0x200000), 0);
+	CHECK_EQ(f->e.iso.log.n, 1);
+	CHECK(!strcmp(f->e.vsym[0], "drv+0x20"));
+	CHECK(!strcmp(f->e.vmod[0], "drv"));
+
+	/* Straddling the ACT's end: denied as partial. */
+	CHECK_EQ(write8(f, 0, CODE_A + 0x30, 0x100000 + 60, 1, &v), 0);
+	CHECK(!v.allow && v.reason == VERDICT_DENY_PARTIAL);
+
+	/* Kernel code, once announced, is trusted. */
+	engine_announce(&f->e, KTEXT, KTEXT + 0x1000000);
+	CHECK_EQ(write8(f, 0, KTEXT + 0x40, 0x200000, 5, &v), 0);
+	CHECK(v.allow && v.reason == VERDICT_ALLOW_TRUSTED_CODE);
+	CHECK_EQ(ram64(f, 0x200000), 5);
+
+	leave(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(!f->smm[0]);
+	CHECK_EQ(f->e.mod[0].stats.entries, 1);
+	CHECK_EQ(f->e.mod[0].stats.trapped_writes, 4);
+	CHECK_EQ(f->e.mod[0].stats.denied, 2);
+	CHECK_EQ(f->e.mod[0].stats.act_entries, 1);
+	CHECK_EQ(f->e.stats.vcpu_mismatch, 0);
+	teardown(f);
+}
+
+TEST(engine_learn_mode_lands_and_logs)
+{
+	struct fx *f = setup(true, PROTECT_SMM_VIEW, "drv", NULL);
+	struct verdict v;
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(write8(f, 0, CODE_A + 0x8, 0x200000, 42, &v), 0);
+	CHECK(v.allow && v.learned);
+	CHECK_EQ(ram64(f, 0x200000), 42);
+	CHECK_EQ(f->e.iso.log.n, 1);
+	CHECK(f->e.iso.log.v[0].learned);
+	CHECK_EQ(f->e.mod[0].stats.learned, 1);
+	teardown(f);
+}
+
+TEST(engine_doorbell_only_for_the_ring)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	uint8_t init = CHARIOT_CMD_INIT, ring8 = CHARIOT_CMD_RING;
+	uint8_t wide[2] = { CHARIOT_CMD_RING, 0 };
+
+	if (!f)
+		return;
+	CHECK_EQ(engine_port_write(&f->e, 0, DOORBELL, &init, 1), 0);
+	CHECK_EQ(engine_port_write(&f->e, 0, DOORBELL, wide, 2), 0);
+	CHECK_EQ(engine_port_write(&f->e, 0, DOORBELL - 4, &ring8, 1), 0);
+	CHECK_EQ(engine_port_write(&f->e, 0, DOORBELL, &ring8, 1), 1);
+	CHECK_EQ(f->e.stats.doorbells, 1);
+	teardown(f);
+}
+
+TEST(engine_opens_whole_pages_and_closes_on_revoke)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	struct verdict v;
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	grant(f, 0, 0x300000, 4096);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(f->ring->vmm_flags, 0);
+	CHECK_EQ(write8(f, 0, CODE_A, 0x300100, 1, &v), 0);
+	CHECK(v.allow);
+	CHECK(protect_page_open(&f->e.prot, 0x300000));
+	CHECK_EQ(f->e.mod[0].stats.pages_opened, 1);
+	CHECK_EQ(f->ring->vmm_flags, CHARIOT_RING_F_KICK_REVOKE);
+
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_REVOKE,
+		.domain = 0, .len = 16, .addr = 0x300800 });
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(!protect_page_open(&f->e.prot, 0x300000));
+	CHECK_EQ(f->ring->vmm_flags, 0);
+	teardown(f);
+}
+
+TEST(engine_other_vcpus_records_kick_it)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	CHECK_EQ(engine_run_begin(&f->e, 1), 0);	/* its thread runs */
+	engine_run_end(&f->e, 1);
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 1);
+	CHECK_EQ(ring_bell(f, 0), 1);			/* drained on 0 */
+	CHECK_EQ(f->e.stats.vcpu_mismatch, 1);
+	CHECK_EQ(f->kicks[1], 1);
+	CHECK(!f->smm[1] && !f->smm[0]);
+	CHECK_EQ(engine_run_begin(&f->e, 1), 0);	/* switches itself */
+	CHECK(f->smm[1]);
+	CHECK(f->e.vcpu[1].held);
+	engine_run_end(&f->e, 1);
+	CHECK(!f->e.vcpu[1].held);
+	teardown(f);
+}
+
+TEST(engine_domains_take_turns_at_open_pages)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "a", "b");
+	struct verdict v;
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	create(f, 1, CODE_B, 1);
+	grant(f, 0, 0x300000, 4096);
+	grant(f, 1, 0x400000, 4096);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(write8(f, 0, CODE_A, 0x300000, 1, &v), 0);
+	CHECK(protect_page_open(&f->e.prot, 0x300000));
+
+	/* b enters on vCPU 1: a's page must not stay writable for it. */
+	enter(f, 1, 1);
+	CHECK_EQ(ring_bell(f, 1), 1);
+	CHECK(f->smm[1]);
+	CHECK(!protect_page_open(&f->e.prot, 0x300000));
+	CHECK_EQ(write8(f, 1, CODE_B, 0x400000, 1, &v), 0);
+	CHECK(protect_page_open(&f->e.prot, 0x400000));
+
+	/* a writes again: it gets its page back, b loses its own. */
+	CHECK_EQ(write8(f, 0, CODE_A, 0x300008, 2, &v), 0);
+	CHECK(v.allow);
+	CHECK(protect_page_open(&f->e.prot, 0x300000));
+	CHECK(!protect_page_open(&f->e.prot, 0x400000));
+	CHECK_EQ(ram64(f, 0x300008), 2);
+	teardown(f);
+}
+
+TEST(engine_reload_keeps_counting)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	create(f, 3, CODE_A, 0);
+	enter(f, 3, 0);
+	leave(f, 3, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	post(f, (struct chariot_ring_rec){
+		.type = CHARIOT_REC_DOMAIN_DESTROY, .domain = 3 });
+	CHECK_EQ(ring_bell(f, 0), 1);
+	create(f, 3, CODE_B, 0);
+	enter(f, 3, 0);
+	leave(f, 3, 0);
+	enter(f, 3, 0);
+	leave(f, 3, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(f->e.mod[0].stats.entries, 3);
+	CHECK(!strcmp(iso_domain(&f->e.iso, 3)->name, "drv"));
+	teardown(f);
+}
+
+TEST(engine_readonly_all_protects_every_vcpu)
+{
+	struct fx *f = setup(false, PROTECT_READONLY_ALL, "drv", NULL);
+	struct verdict v;
+	unsigned int calls;
+
+	if (!f)
+		return;
+	CHECK_EQ(f->slot_calls, 0);		/* adopted vm_create's slot */
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 1);
+	CHECK_EQ(ring_bell(f, 0), 1);		/* any vCPU may switch it */
+	CHECK(f->slot_calls > 0);
+	CHECK(!f->smm[0] && !f->smm[1]);
+	CHECK_EQ(f->e.prot.stats.pauses, 1);
+	/* vCPU 0 runs no driver: its write is let through. */
+	CHECK_EQ(write8(f, 0, KTEXT, 0x500000, 9, &v), 0);
+	CHECK(v.allow && v.reason == VERDICT_ALLOW_NO_DOMAIN);
+	CHECK_EQ(ram64(f, 0x500000), 9);
+	calls = f->slot_calls;
+	leave(f, 0, 1);
+	CHECK_EQ(ring_bell(f, 1), 1);
+	CHECK(f->slot_calls > calls);
+	CHECK_EQ(protect_view(&f->e.prot)->n, 1);
+	teardown(f);
+}
+
+TEST(engine_report_json)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", "never");
+	struct verdict v;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mf;
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(write8(f, 0, CODE_A + 0x44, 0x200000, 1, &v), 0);
+	mf = open_memstream(&buf, &len);
+	CHECK_EQ(engine_report_json(&f->e, mf), 0);
+	fclose(mf);
+	CHECK(strstr(buf, "\"mechanism\": \"smm-view\", \"policy\": \"enforce\""));
+	CHECK(strstr(buf, "{\"module\": \"drv\", \"loaded\": true, \"entries\": 1"));
+	CHECK(strstr(buf, "{\"module\": \"never\", \"loaded\": false"));
+	CHECK(strstr(buf, "\"rip\": \"0xffffffffc0001044\", \"symbol\": \"drv+0x44\", \"gpa\": \"0x200000\", \"len\": 8, \"verdict\": \"denied\""));
+	CHECK(strstr(buf, "\"applied\": 2"));
+	CHECK(!engine_module_loaded(&f->e, 1));
+	free(buf);
+	mf = open_memstream(&buf, &len);
+	CHECK_EQ(engine_report_json(NULL, mf), 0);
+	fclose(mf);
+	CHECK(strstr(buf, "\"isolation\": null"));
+	free(buf);
+	teardown(f);
+}
+
+TEST(engine_page_tables_writable_when_switching_on)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(f->smm[0]);
+	CHECK(protect_page_open(&f->e.prot, 0x700000));
+	CHECK(protect_page_open(&f->e.prot, 0x701000));
+	CHECK_EQ(f->e.stats.table_walks, 1);
+	CHECK_EQ(f->e.stats.sys_pages, 2);
+	/* Off and on again on the same CR3: no new walk. */
+	leave(f, 0, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	leave(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(f->e.stats.table_walks, 1);
+	/* Another address space: walked. */
+	leave(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	f->fake_cr3 = 0x2000;
+	f->ntables = 3;
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(f->e.stats.table_walks, 2);
+	CHECK_EQ(f->e.stats.sys_pages, 3);
+	/* A domain closing its pages leaves the system pages open. */
+	post(f, (struct chariot_ring_rec){
+		.type = CHARIOT_REC_DOMAIN_DESTROY, .domain = 0 });
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(protect_page_open(&f->e.prot, 0x702000));
+	teardown(f);
+}
+
+TEST(engine_blocked_event_opens_its_frame_page)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(!protect_page_open(&f->e.prot, 0x600000));
+	CHECK_EQ(engine_event_blocked(&f->e, 0), 1);	/* tables known */
+	CHECK(protect_page_open(&f->e.prot, 0x600000));
+	CHECK_EQ(f->e.stats.events_blocked, 1);
+	CHECK_EQ(f->e.stats.table_walks, 2);		/* forced again */
+	CHECK_EQ(engine_event_blocked(&f->e, 0), 0);	/* nothing new */
+	teardown(f);
+}
+
+TEST(engine_system_pages_bounded)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	f->ntables = ENGINE_SYS_PAGES + 5;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(f->e.nsys_pages, ENGINE_SYS_PAGES);
+	CHECK(protect_page_open(&f->e.prot, 0x700000));	/* cut at max */
+	CHECK(!protect_page_open(&f->e.prot,
+				 0x700000 + ENGINE_SYS_PAGES * 4096ull));
+	f->ntables = 0;
+	CHECK_EQ(engine_event_blocked(&f->e, 0), 1);	/* FIFO: evicts */
+	CHECK(!protect_page_open(&f->e.prot, 0x700000));
+	CHECK(protect_page_open(&f->e.prot, 0x600000));
+	teardown(f);
+}
+
+TEST(engine_watchdog_kicks_a_silent_protected_vcpu)
+{
+	struct fx *f = setup_wd(false, PROTECT_SMM_VIEW, "drv", NULL, 5);
+	struct timespec ts = { 0, 40 * 1000000 };
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(engine_run_begin(&f->e, 0), 0);	/* "in KVM_RUN" */
+	nanosleep(&ts, NULL);
+	CHECK_EQ(f->kicks[0], 1);			/* once per run */
+	engine_run_end(&f->e, 0);
+	CHECK_EQ(f->event_calls, 0);
+	CHECK_EQ(engine_run_begin(&f->e, 0), 0);	/* handles it */
+	engine_run_end(&f->e, 0);
+	CHECK_EQ(f->event_calls, 1);
+	CHECK(protect_page_open(&f->e.prot, 0x600000));
+	CHECK_EQ(engine_run_begin(&f->e, 1), 0);	/* unprotected */
+	nanosleep(&ts, NULL);
+	engine_run_end(&f->e, 1);
+	CHECK_EQ(f->kicks[1], 0);
+	teardown(f);
+}
