@@ -121,6 +121,8 @@ static void update_kick_revoke(struct engine *e)
  * ENGINE_SYS_PAGES newer ones push it out. */
 static unsigned int add_sys_page(struct engine *e, uint64_t page)
 {
+	bool opened;
+
 	for (unsigned int i = 0; i < e->nsys_pages; i++)
 		if (e->sys_page[i] == page)
 			return 0;
@@ -128,12 +130,27 @@ static unsigned int add_sys_page(struct engine *e, uint64_t page)
 		protect_close(&e->prot, e->sys_page[e->sys_next]);
 	else
 		e->nsys_pages++;
-	e->sys_page[e->sys_next] = page;
+	/* Refused only beyond protect's capacity, which counts these; then
+	 * remember nothing a later close could take from a domain. */
+	opened = !protect_open(&e->prot, page);
+	e->sys_page[e->sys_next] = opened ? page : ~0ull;
 	e->sys_next = (e->sys_next + 1) % ENGINE_SYS_PAGES;
-	if (protect_open(&e->prot, page))
+	if (!opened)
 		return 0;
 	e->stats.sys_pages++;
 	return 1;
+}
+
+/* The stacks vcpu's CPU pushes frames to.  On vcpu's thread. */
+static void add_stacks(struct engine *e, unsigned int vcpu)
+{
+	uint64_t pages[16];
+	int n = 0;
+
+	if (e->cfg.stack_pages)
+		n = e->cfg.stack_pages(e->cfg.opaque, vcpu, pages, 16);
+	for (int i = 0; i < n; i++)
+		add_sys_page(e, pages[i]);
 }
 
 /* vcpu's page tables, unless walked for this CR3 already (force: walk
@@ -229,15 +246,17 @@ static bool entering_view(struct engine *e, unsigned int self)
 	return e->prot.non > 0;
 }
 
-/* Apply what changed, in one view edit: self's page tables if it enters
- * the view, the carve-outs; then self's switch, then the flag that asks
- * the guest to ring after a revocation. */
+/* Apply what changed, in one view edit: self's page tables and stacks if
+ * it enters the view, the carve-outs; then self's switch, then the flag
+ * that asks the guest to ring after a revocation. */
 static int settle(struct engine *e, unsigned int self)
 {
 	int err = e->err;
 
-	if (!err && entering_view(e, self))
+	if (!err && entering_view(e, self)) {
 		add_tables(e, self, false);
+		add_stacks(e, self);
+	}
 	if (!err) {
 		err = protect_commit(&e->prot, self);
 		if (err)
@@ -356,11 +375,40 @@ static void account(struct engine *e, const struct verdict *v, uint64_t rip,
 	symbolize(e, rip, e->vsym[logged], sizeof(e->vsym[logged]));
 }
 
-int engine_ram_write(struct engine *e, unsigned int vcpu, uint64_t rip,
+/* Would d's open-page cache take gpa's page (wholly in d's ACT)?  Asked
+ * before handing the view to d, so a write that opens nothing does not
+ * close another domain's pages. */
+static bool pagecache_open_allowed(const struct domain *d, uint64_t gpa)
+{
+	return d && d->pages.capacity &&
+	       act_coverage(&d->act, gpa & PC_PAGE_MASK, PC_PAGE_SIZE) ==
+	       ACT_FULL;
+}
+
+/* Trusted code (or no driver's) writing on the stack it runs on: the CPU
+ * may push a frame there any time; keep those pages writable. */
+static void open_stack(struct engine *e, const struct engine_trap *t,
+		       const struct verdict *v, uint64_t gpa)
+{
+	uint64_t page = gpa & PC_PAGE_MASK;
+
+	if (!v->allow || v->learned ||
+	    (v->reason != VERDICT_ALLOW_TRUSTED_CODE &&
+	     v->reason != VERDICT_ALLOW_NO_DOMAIN))
+		return;
+	if (!page || (page != t->stack[0] && page != t->stack[1]))
+		return;
+	for (int i = 0; i < 2; i++)
+		if (t->stack[i])
+			add_sys_page(e, t->stack[i]);
+}
+
+int engine_ram_write(struct engine *e, const struct engine_trap *t,
 		     uint64_t gpa, const uint8_t *data, uint32_t len,
 		     struct verdict *out)
 {
-	uint64_t t0 = now_ns();
+	unsigned int vcpu = t->vcpu;
+	uint64_t rip = t->rip, t0 = now_ns();
 	unsigned int logged;
 	struct verdict v;
 	uint8_t *p;
@@ -379,10 +427,17 @@ int engine_ram_write(struct engine *e, unsigned int vcpu, uint64_t rip,
 			e->stats.write_errors++;
 	}
 	account(e, &v, rip, logged);
-	if (v.allow && v.reason == VERDICT_ALLOW_ACT) {
+	/* Kernel code filling the driver's own memory (a kzalloc'd buffer)
+	 * opens its page as the driver's writes do: iso_open_page() opens
+	 * only pages wholly in the driver's ACT, so nothing is lost. */
+	if (v.domain >= 0 && !v.learned &&
+	    (v.reason == VERDICT_ALLOW_ACT ||
+	     v.reason == VERDICT_ALLOW_TRUSTED_CODE) &&
+	    pagecache_open_allowed(iso_domain(&e->iso, v.domain), gpa)) {
 		make_owner(e, (unsigned int)v.domain);
 		iso_open_page(&e->iso, iso_domain(&e->iso, v.domain), gpa);
 	}
+	open_stack(e, t, &v, gpa);
 	err = settle(e, vcpu);
 	e->stats.trap_ns += now_ns() - t0;
 	pthread_mutex_unlock(&e->lock);
@@ -405,14 +460,60 @@ void engine_ram_read(struct engine *e, uint64_t gpa, uint8_t *data,
 	pthread_mutex_unlock(&e->lock);
 }
 
-int engine_event_blocked(struct engine *e, unsigned int vcpu)
+/* The write vcpu is stuck on, which KVM cannot emulate, of len bytes from
+ * gpa[0] to gpa[1] (its last byte, maybe on another page): judged per
+ * page; allowed, its pages open; denied, the run must end. */
+static int judge_unemulated(struct engine *e, unsigned int vcpu,
+			    uint64_t rip, const uint64_t gpa[2], uint32_t len)
 {
-	uint64_t pages[2];
-	int n = 0, added = 0;
+	uint64_t first = PC_PAGE_SIZE - (gpa[0] & ~PC_PAGE_MASK);
+	bool split = (gpa[0] & PC_PAGE_MASK) != (gpa[1] & PC_PAGE_MASK);
+	struct verdict v;
+	unsigned int logged = e->iso.log.n;
+	int added;
+
+	/* Writable already: not what stalls it (a watchdog kick of a busy
+	 * vCPU finds such writes too). */
+	if (protect_writable(&e->prot, gpa[0]) &&
+	    (!split || protect_writable(&e->prot, gpa[1])))
+		return 0;
+	e->stats.unemulated_writes++;
+	if (!split || len <= first)
+		first = len;
+	v = verdict_judge(&e->iso, vcpu, rip, gpa[0], (uint32_t)first);
+	if (v.allow && split && len > first)
+		v = verdict_judge(&e->iso, vcpu, rip, gpa[1] & PC_PAGE_MASK,
+				  len - (uint32_t)first);
+	account(e, &v, rip, logged);
+	if (!v.allow) {
+		if (e->err)
+			return e->err;
+		e->err = -EPERM;
+		snprintf(e->errmsg, sizeof(e->errmsg), "isolation: vCPU %u: "
+			 "denied write KVM cannot emulate (rip 0x%llx, gpa "
+			 "0x%llx): neither droppable nor performable", vcpu,
+			 (unsigned long long)rip, (unsigned long long)gpa[0]);
+		return -EPERM;
+	}
+	added = (int)add_sys_page(e, gpa[0] & PC_PAGE_MASK);
+	if (split)
+		added += (int)add_sys_page(e, gpa[1] & PC_PAGE_MASK);
+	return added;
+}
+
+int engine_vcpu_stalled(struct engine *e, unsigned int vcpu)
+{
+	uint64_t pages[2], rip = 0, gpa[2] = { 0, 0 };
+	uint32_t len = 0;
+	int n = 0, w = 0, added = 0;
 
 	if (e->cfg.event_pages)
 		n = e->cfg.event_pages(e->cfg.opaque, vcpu, pages, 2);
+	if (e->cfg.unemulated_write)
+		w = e->cfg.unemulated_write(e->cfg.opaque, vcpu, &rip, gpa,
+					    &len);
 	pthread_mutex_lock(&e->lock);
+	drain(e, vcpu);
 	if (n > 0)
 		e->stats.events_blocked++;
 	for (int i = 0; i < n; i++)
@@ -420,7 +521,17 @@ int engine_event_blocked(struct engine *e, unsigned int vcpu)
 	n = add_tables(e, vcpu, true);
 	if (n > 0)
 		added += n;
-	if (settle(e, vcpu))
+	if (w > 0 && !added) {
+		n = judge_unemulated(e, vcpu, rip, gpa, len);
+		added = n < 0 ? n : added + n;
+	}
+	if (!added) {	/* busy, halted, or stuck on what is not known */
+		e->stats.stalls_unresolved++;
+		e->stats.stall_rip = rip;
+		e->stats.stall_halted = e->cfg.halted &&
+					e->cfg.halted(e->cfg.opaque, vcpu);
+	}
+	if (settle(e, vcpu) && added >= 0)
 		added = -EIO;
 	pthread_mutex_unlock(&e->lock);
 	return added;
@@ -437,13 +548,18 @@ static bool in_view(struct engine *e, unsigned int vcpu)
 int engine_run_begin(struct engine *e, unsigned int vcpu)
 {
 	struct engine_vcpu *ev = &e->vcpu[vcpu];
-	int err = 0;
+	int err = __atomic_load_n(&e->err, __ATOMIC_RELAXED);
 
+	if (err)
+		return err;	/* protection is broken: every vCPU stops */
 	if (!ev->started)
 		__atomic_store_n(&ev->started, true, __ATOMIC_RELEASE);
-	if (__atomic_exchange_n(&ev->suspect, false, __ATOMIC_ACQ_REL) &&
-	    engine_event_blocked(e, vcpu) == -EIO)
-		return e->err;
+	if (__atomic_exchange_n(&ev->suspect, false, __ATOMIC_ACQ_REL)) {
+		err = engine_vcpu_stalled(e, vcpu);
+		if (err < 0)
+			return err;
+		err = 0;
+	}
 	/* on[vcpu] changes only on this thread: read it unlocked. */
 	if (smm_view(e) ? __atomic_load_n(&ev->want, __ATOMIC_ACQUIRE) !=
 			  protect_is_on(&e->prot, vcpu)
@@ -745,6 +861,26 @@ static void json_hex(FILE *f, const char *key, uint64_t v)
 	fprintf(f, "\"%s\": \"0x%llx\"", key, (unsigned long long)v);
 }
 
+/* Watchdog kicks that found nothing to open: the vCPU was busy, halted
+ * in the view, or stuck on something not handled; where the last one
+ * was. */
+static void report_stalls(struct engine *e, FILE *f)
+{
+	char sym[ENGINE_SYMBOL_LEN];
+
+	fprintf(f, ",\n    \"stalls_unresolved\": %llu",
+		(unsigned long long)e->stats.stalls_unresolved);
+	if (!e->stats.stalls_unresolved)
+		return;
+	symbolize(e, e->stats.stall_rip, sym, sizeof(sym));
+	fputs(", \"last_stall\": {", f);
+	json_hex(f, "rip", e->stats.stall_rip);
+	fputs(", \"symbol\": ", f);
+	json_string(f, sym[0] ? sym : NULL);
+	fprintf(f, ", \"halted\": %s}", e->stats.stall_halted ? "true"
+							      : "false");
+}
+
 static void report_isolation(struct engine *e, FILE *f)
 {
 	const struct protect_stats *ps = &e->prot.stats;
@@ -777,17 +913,20 @@ static void report_isolation(struct engine *e, FILE *f)
 		(unsigned long long)e->stats.kicks, e->prot.view.n,
 		ps->max_slots);
 	fprintf(f, "\"watchdog_kicks\": %llu, \"events_blocked\": %llu, "
-		"\"table_walks\": %llu, \"sys_pages\": %llu, "
+		"\"table_walks\": %llu, \"unemulated_writes\": %llu, "
+		"\"sys_pages\": %llu, "
 		"\"vcpu_mismatch\": %llu, \"owner_switches\": %llu,\n    "
 		"\"violations_dropped\": %llu, \"error\": ",
 		(unsigned long long)e->stats.watchdog_kicks,
 		(unsigned long long)e->stats.events_blocked,
 		(unsigned long long)e->stats.table_walks,
+		(unsigned long long)e->stats.unemulated_writes,
 		(unsigned long long)e->stats.sys_pages,
 		(unsigned long long)e->stats.vcpu_mismatch,
 		(unsigned long long)e->stats.owner_switches,
 		(unsigned long long)e->iso.log.dropped);
 	json_string(f, e->err ? e->errmsg : NULL);
+	report_stalls(e, f);
 	fprintf(f, ",\n    \"ring\": {\"drains\": %llu, \"applied\": %llu, "
 		"\"rejected\": {", (unsigned long long)rs->drains,
 		(unsigned long long)rs->applied);

@@ -32,12 +32,26 @@
  *    CR3);
  *  - interrupt and exception frames: the stack a frame is pushed to may
  *    be read-only (the entry stack under user mode, an IST or IRQ stack, a
- *    stack page not written yet); KVM 6.1 re-injects and faults again
- *    without ever exiting (newer KVMs exit with
- *    KVM_INTERNAL_ERROR_DELIVERY_EV).
+ *    stack page not written yet).  KVM 6.1 then emulates the interrupted
+ *    instruction instead, re-injects, and faults again (newer KVMs exit
+ *    with KVM_INTERNAL_ERROR_DELIVERY_EV): the event is late, and an
+ *    instruction it should have preceded (a spin_lock's cmpxchg) has run,
+ *    which can deadlock the handler.  So the stacks a frame can go to are
+ *    opened when a vCPU switches into the view (cfg.stack_pages: TSS RSP0,
+ *    the IST stacks, the kernel stack it is on), and as soon as trusted
+ *    code pushes to another (an IRQ stack); one found blocked later is
+ *    opened then;
+ *  - writes KVM's emulator refuses (cmpxchg16b: SLUB's per-CPU freelist
+ *    update on every kmalloc and kfree; XSAVE: the FPU state saved at a
+ *    context switch or signal): on a read-only page KVM retries the
+ *    instruction forever.  Such a write is judged like a trapped one;
+ *    allowed, its page is opened and it runs natively (and atomically);
+ *    denied, it can be neither dropped nor performed, and the run ends
+ *    with an error (fail-stop).
  * A watchdog kicks a vCPU that stayed in KVM_RUN in the view longer than
  * cfg.watchdog_ms; its thread then asks where the pending event's frame
- * goes (cfg.event_pages) and walks its page tables again.
+ * goes (cfg.event_pages), walks its page tables again, and looks for an
+ * unemulated write (cfg.unemulated_write).
  *
  * Writes the VMM performs for a protected vCPU are plain stores (aligned
  * ones single-copy atomic): a locked read-modify-write (lock cmpxchg,
@@ -62,8 +76,9 @@
 #define ENGINE_OPEN_PAGES	64	/* per domain, by default */
 #define ENGINE_ACT_ENTRIES	4096	/* per domain, by default */
 #define ENGINE_SYS_PAGES	1024	/* page tables and frame stacks */
-/* SMBASE points where no RAM is: an RSM in the SMM view fails (an
- * emulation error ends the run) instead of leaving the view. */
+/* SMBASE points where no RAM is: an RSM executed in the SMM view cannot
+ * load a CPU state from guest RAM and leave the view; KVM fails it (#UD
+ * at CPL 3, an emulation-error exit that ends the run at CPL 0). */
 #define ENGINE_SMBASE		0xf0000000ull
 
 struct engine_config {
@@ -92,7 +107,15 @@ struct engine_config {
 			   unsigned int max);
 	int (*table_pages)(void *opaque, unsigned int vcpu, uint64_t *cr3,
 			   uint64_t *gpa, unsigned int max);
-	void *opaque;			/* for the three above */
+	int (*stack_pages)(void *opaque, unsigned int vcpu, uint64_t *gpa,
+			   unsigned int max);	/* vcpu_stack_pages() */
+	/* ... and the write at its RIP KVM cannot emulate, if that is what
+	 * it is stuck on (vcpu_unemulated_write(): *rip is set anyway), and
+	 * whether it is halted (vcpu_halted()). */
+	int (*unemulated_write)(void *opaque, unsigned int vcpu, uint64_t *rip,
+				uint64_t gpa[2], uint32_t *len);
+	bool (*halted)(void *opaque, unsigned int vcpu);
+	void *opaque;			/* for the callbacks above */
 	unsigned int watchdog_ms;	/* 0: no watchdog */
 };
 
@@ -116,7 +139,11 @@ struct engine_stats {
 	uint64_t watchdog_kicks;	/* protected vCPUs silent too long */
 	uint64_t events_blocked;	/* frames found going to a closed page */
 	uint64_t table_walks;
-	uint64_t sys_pages;		/* made writable for either */
+	uint64_t unemulated_writes;	/* judged after a stall */
+	uint64_t stalls_unresolved;	/* kicks that found nothing to open */
+	uint64_t stall_rip;		/* the last of those: where */
+	bool stall_halted;		/* and whether it was halted */
+	uint64_t sys_pages;		/* made writable for these */
 };
 
 /* Per vCPU; want and started are read by other threads (atomics). */
@@ -185,19 +212,30 @@ void engine_run_end(struct engine *e, unsigned int vcpu);
 int engine_port_write(struct engine *e, unsigned int vcpu, uint64_t port,
 		      const uint8_t *data, uint32_t len);
 
-/* A write of len (1..8) bytes at guest RAM address gpa trapped by the
- * instruction at rip on vcpu: judged, performed into RAM when allowed.
- * *out (may be NULL) gets the verdict.  Returns 0 or -errno when
- * protection failed. */
-int engine_ram_write(struct engine *e, unsigned int vcpu, uint64_t rip,
+/* Where a trapped write comes from. */
+struct engine_trap {
+	unsigned int vcpu;
+	uint64_t rip;			/* the writing instruction */
+	uint64_t stack[2];		/* guest-physical pages of RSP - 8 and
+					 * RSP - 72, or 0 */
+};
+
+/* A write of len (1..8) bytes at guest RAM address gpa trapped as t says:
+ * judged, performed into RAM when allowed.  A push (or any write) by
+ * trusted code to the stack it runs on opens that stack's pages as
+ * system pages: the CPU pushes interrupt frames there next.  *out (may
+ * be NULL) gets the verdict.  Returns 0 or -errno when protection
+ * failed. */
+int engine_ram_write(struct engine *e, const struct engine_trap *t,
 		     uint64_t gpa, const uint8_t *data, uint32_t len,
 		     struct verdict *out);
 
 /* vcpu may be stalled in the view (a watchdog kick, or KVM exited with
  * KVM_INTERNAL_ERROR_DELIVERY_EV): make the pages the pending event's
- * frame goes to and its page tables writable.  On vcpu's thread.  Returns
- * how many pages were added, or -errno. */
-int engine_event_blocked(struct engine *e, unsigned int vcpu);
+ * frame goes to and its page tables writable, or judge the unemulated
+ * write it is stuck on.  On vcpu's thread.  Returns how many pages were
+ * added, or -errno (a denied unemulated write ends the run). */
+int engine_vcpu_stalled(struct engine *e, unsigned int vcpu);
 
 /* A read exit in guest RAM (a slot missing meanwhile): served from RAM
  * and counted. */

@@ -567,6 +567,14 @@ bool protect_page_open(const struct protect *p, uint64_t page)
 	return found;
 }
 
+bool protect_writable(const struct protect *p, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < p->cfg.nfixed; i++)
+		if (gpa >= p->cfg.fixed[i].start && gpa < p->cfg.fixed[i].end)
+			return true;
+	return protect_page_open(p, gpa);
+}
+
 /* ---- KVM ---- */
 
 enum protect_mech protect_probe(int vm_fd)

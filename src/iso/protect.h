@@ -196,6 +196,10 @@ void protect_close(struct protect *p, uint64_t page);
 
 bool protect_page_open(const struct protect *p, uint64_t page);
 
+/* Is gpa's page writable in the protected view (a fixed carve-out or
+ * open)? */
+bool protect_writable(const struct protect *p, uint64_t gpa);
+
 /* Apply the pending changes to KVM, pausing the vCPUs in the view when
  * slots must be deleted; self is the calling vCPU.  Returns 0 or an
  * ioctl error (protection is then in an unknown state). */

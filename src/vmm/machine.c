@@ -410,6 +410,29 @@ static int table_pages(void *opaque, unsigned int id, uint64_t *cr3,
 	return vcpu_page_table_pages(&m->cpus[id], cr3, gpa, max);
 }
 
+static int unemulated_write(void *opaque, unsigned int id, uint64_t *rip,
+			    uint64_t gpa[2], uint32_t *len)
+{
+	struct machine *m = opaque;
+
+	return vcpu_unemulated_write(&m->cpus[id], rip, gpa, len);
+}
+
+static int stack_pages(void *opaque, unsigned int id, uint64_t *gpa,
+		       unsigned int max)
+{
+	struct machine *m = opaque;
+
+	return vcpu_stack_pages(&m->cpus[id], gpa, max);
+}
+
+static bool halted(void *opaque, unsigned int id)
+{
+	struct machine *m = opaque;
+
+	return vcpu_halted(&m->cpus[id]);
+}
+
 static int create_engine(struct machine *m, char *err, size_t errlen)
 {
 	uint64_t shm_gpa = m->vm.mem.low_size - CHARIOT_SHM_SIZE;
@@ -424,7 +447,9 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 		.shm_gpa = shm_gpa, .shm_size = CHARIOT_SHM_SIZE,
 		.vm_fd = m->vm.vm_fd,
 		.kick = kick_vcpu, .event_pages = event_pages,
-		.table_pages = table_pages, .opaque = m,
+		.table_pages = table_pages, .stack_pages = stack_pages,
+		.unemulated_write = unemulated_write, .halted = halted,
+		.opaque = m,
 		.watchdog_ms = ISO_WATCHDOG_MS,
 	};
 	int r;

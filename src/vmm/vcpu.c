@@ -177,12 +177,33 @@ static enum vcpu_event handle_io(struct vcpu *c)
 	return VCPU_CONTINUE;
 }
 
+static int gva_to_gpa(struct vcpu *c, uint64_t gva, uint64_t *gpa);
+
+/* The guest-physical pages where a push, or a frame the CPU pushes, goes
+ * next: those of RSP - 8 and RSP - 72 (translations cached; 0 when not
+ * mapped). */
+static void stack_pages(struct vcpu *c, uint64_t rsp, uint64_t page[2])
+{
+	for (int i = 0; i < 2; i++) {
+		uint64_t gva = (rsp - (i ? 72 : 8)) & ~4095ull;
+
+		if (c->sp_gva[i] != gva || !c->sp_gpa[i]) {
+			c->sp_gva[i] = gva;
+			if (gva_to_gpa(c, gva, &c->sp_gpa[i]))
+				c->sp_gpa[i] = 0;
+			c->sp_gpa[i] &= ~4095ull;
+		}
+		page[i] = c->sp_gpa[i];
+	}
+}
+
 /* An MMIO exit inside guest RAM: a write trapped by a read-only slot, the
  * writing instruction at RIP; or a read, which only a slot missing for a
  * moment explains, served from RAM. */
 static enum vcpu_event handle_ram(struct vcpu *c)
 {
 	struct kvm_run *run = c->run;
+	struct engine_trap t;
 	struct kvm_regs regs;
 	int r;
 
@@ -193,8 +214,10 @@ static enum vcpu_event handle_ram(struct vcpu *c)
 	}
 	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
 		return iso_failed(c, -errno);
-	r = engine_ram_write(c->iso, (unsigned int)c->id, regs.rip,
-			     run->mmio.phys_addr, run->mmio.data,
+	t = (struct engine_trap){ .vcpu = (unsigned int)c->id,
+				  .rip = regs.rip };
+	stack_pages(c, regs.rsp, t.stack);
+	r = engine_ram_write(c->iso, &t, run->mmio.phys_addr, run->mmio.data,
 			     run->mmio.len, NULL);
 	return r ? iso_failed(c, r) : VCPU_CONTINUE;
 }
@@ -312,6 +335,201 @@ int vcpu_event_frame_pages(struct vcpu *c, uint64_t *gpa, unsigned int max)
 	return (int)n;
 }
 
+/* The general registers in ModRM order (rax, rcx, rdx, rbx, rsp, rbp,
+ * rsi, rdi, r8..r15). */
+static uint64_t gpr(const struct kvm_regs *r, unsigned int n)
+{
+	const uint64_t v[16] = {
+		r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
+		r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
+	};
+
+	return v[n & 15];
+}
+
+struct insn {
+	const uint8_t *b;
+	unsigned int len, pos;
+	unsigned int rex;
+	bool addr32;
+	int seg;			/* 4 = fs, 5 = gs, else -1 */
+};
+
+static int next_byte(struct insn *in)
+{
+	return in->pos < in->len ? in->b[in->pos++] : -1;
+}
+
+static int64_t disp(struct insn *in, unsigned int n)
+{
+	int64_t v = 0;
+
+	if (in->pos + n > in->len)
+		return 0;
+	for (unsigned int i = 0; i < n; i++)
+		v |= (int64_t)in->b[in->pos++] << (8 * i);
+	return n == 1 ? (int8_t)v : (int32_t)v;
+}
+
+/* The effective address of the ModRM memory operand at in->pos (mod !=
+ * 3) of the instruction at rip; a RIP-relative one counts from where the
+ * operand ends (the instructions decoded here have no immediate). */
+static uint64_t modrm_address(struct insn *in, const struct kvm_regs *r,
+			      uint64_t rip)
+{
+	int modrm = next_byte(in), mod = modrm >> 6, rm = modrm & 7;
+	uint64_t ea = 0;
+
+	if (rm == 4) {
+		int sib = next_byte(in);
+		unsigned int idx = ((sib >> 3) & 7) | ((in->rex & 2) << 2);
+		unsigned int base = (sib & 7) | ((in->rex & 1) << 3);
+
+		if (idx != 4)
+			ea += gpr(r, idx) << (sib >> 6);
+		if ((sib & 7) == 5 && mod == 0)
+			ea += (uint64_t)disp(in, 4);
+		else
+			ea += gpr(r, base);
+	} else if (rm == 5 && mod == 0) {
+		int64_t d = disp(in, 4);
+
+		return rip + in->pos + (uint64_t)d;
+	} else {
+		ea += gpr(r, (unsigned int)rm | ((in->rex & 1) << 3));
+	}
+	if (mod == 1)
+		ea += (uint64_t)disp(in, 1);
+	else if (mod == 2)
+		ea += (uint64_t)disp(in, 4);
+	return in->addr32 ? (uint32_t)ea : ea;
+}
+
+#define XSAVE_MAX	4096	/* the XSAVE area, as far as judged */
+
+/* The length of the memory write of 0f <op> with ModRM reg field reg, if
+ * it is one KVM's emulator refuses: cmpxchg16b (0f c7 /1 with REX.W;
+ * SLUB's per-CPU freelist update) and the XSAVE family (fxsave 0f ae /0,
+ * xsave /4, xsaveopt /6, xsavec 0f c7 /4, xsaves /5: the FPU state saved
+ * at a context switch or a signal).  0 for anything else. */
+static uint32_t unemulated_len(int op, int reg, unsigned int rex)
+{
+	if (op == 0xc7 && reg == 1)
+		return rex & 8 ? 16 : 0;	/* cmpxchg8b is emulated */
+	if ((op == 0xc7 && (reg == 4 || reg == 5)) ||
+	    (op == 0xae && (reg == 0 || reg == 4 || reg == 6)))
+		return XSAVE_MAX;
+	return 0;
+}
+
+int vcpu_decode_unemulated(const uint8_t insn[15], const struct kvm_regs *r,
+			   const struct kvm_sregs *s, uint64_t *ea,
+			   uint32_t *len)
+{
+	struct insn in = { .b = insn, .len = 15, .seg = -1 };
+	int b, op;
+
+	while ((b = next_byte(&in)) >= 0) {
+		if (b == 0x64 || b == 0x65)
+			in.seg = b - 0x60;
+		else if (b == 0x67)
+			in.addr32 = true;
+		else if (b != 0xf0 && b != 0x66 && b != 0xf2 && b != 0xf3 &&
+			 b != 0x26 && b != 0x2e && b != 0x36 && b != 0x3e)
+			break;
+	}
+	if (b >= 0x40 && b <= 0x4f) {
+		in.rex = (unsigned int)b & 0xf;
+		b = next_byte(&in);
+	}
+	op = next_byte(&in);
+	if (b != 0x0f || in.pos >= in.len || (in.b[in.pos] >> 6) == 3)
+		return 0;
+	*len = unemulated_len(op, (in.b[in.pos] >> 3) & 7, in.rex);
+	if (!*len)
+		return 0;
+	*ea = modrm_address(&in, r, r->rip);
+	if (in.seg == 4)
+		*ea += s->fs.base;
+	else if (in.seg == 5)
+		*ea += s->gs.base;
+	return 1;
+}
+
+int vcpu_unemulated_write(struct vcpu *c, uint64_t *rip, uint64_t gpa[2],
+			  uint32_t *len)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	uint8_t insn[15];
+	uint64_t ea;
+	int err;
+
+	if (ioctl(c->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	*rip = r.rip;
+	err = read_gva(c, r.rip, insn, sizeof(insn));
+	if (err)
+		return err;
+	if (!vcpu_decode_unemulated(insn, &r, &s, &ea, len))
+		return 0;
+	err = gva_to_gpa(c, ea, &gpa[0]);
+	if (!err)
+		err = gva_to_gpa(c, ea + *len - 1, &gpa[1]);
+	return err ? err : 1;
+}
+
+bool vcpu_halted(struct vcpu *c)
+{
+	struct kvm_mp_state mp;
+
+	return !ioctl(c->fd, KVM_GET_MP_STATE, &mp) &&
+	       mp.mp_state == KVM_MP_STATE_HALTED;
+}
+
+#define STACK_SIZE	0x4000ull	/* THREAD_SIZE and IRQ_STACK_SIZE */
+
+/* Add page of gva (translated) to the w-style list gpa[*n] unless there. */
+static void add_page(struct vcpu *c, uint64_t gva, uint64_t *gpa,
+		     unsigned int *n, unsigned int max)
+{
+	uint64_t page = 0;
+
+	if (*n == max || gva_to_gpa(c, gva, &page))
+		return;
+	page &= ~4095ull;
+	for (unsigned int i = 0; i < *n; i++)
+		if (gpa[i] == page)
+			return;
+	gpa[(*n)++] = page;
+}
+
+int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	uint64_t tss[8], base;		/* RSP0, then IST1..7 */
+	unsigned int n = 0;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0 ||
+	    ioctl(c->fd, KVM_GET_REGS, &r) < 0)
+		return -errno;
+	if (!(s.efer & EFER_LMA))
+		return 0;
+	if (!read_gva(c, s.tr.base + TSS_RSP0, &tss[0], 8) &&
+	    !read_gva(c, s.tr.base + TSS_IST1, &tss[1], 7 * 8))
+		for (int i = 0; i < 8; i++)
+			if (tss[i])
+				add_page(c, tss[i] - 8, gpa, &n, max);
+	if (!(s.cs.selector & 3)) {
+		base = r.rsp & ~(STACK_SIZE - 1);
+		for (uint64_t a = base; a < base + STACK_SIZE; a += 4096)
+			add_page(c, a, gpa, &n, max);
+	}
+	return (int)n;
+}
+
 #define PTE_PRESENT	0x1ull
 #define PTE_HUGE	0x80ull
 #define PTE_ADDR	0x000ffffffffff000ull
@@ -389,7 +607,7 @@ static enum vcpu_event internal_error(struct vcpu *c)
 	 * (6.1 retries it forever: the engine's watchdog finds it). */
 	if (c->iso && c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
 	    c->run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV &&
-	    engine_event_blocked(c->iso, (unsigned int)c->id) > 0)
+	    engine_vcpu_stalled(c->iso, (unsigned int)c->id) > 0)
 		return VCPU_CONTINUE;
 
 	if (!ioctl(c->fd, KVM_GET_REGS, &regs))

@@ -5,6 +5,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ struct vcpu {
 	struct vm *vm;
 	void *owner;			/* the machine running it */
 	struct engine *iso;		/* the isolation engine, or NULL */
+	uint64_t sp_gva[2], sp_gpa[2];	/* stack pages last translated */
 	pthread_t thread;
 	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM exit reason */
 	uint64_t unclaimed_io;			/* accesses no device took */
@@ -58,6 +60,12 @@ enum vcpu_event vcpu_step(struct vcpu *c);
  * From c's own thread, between runs. */
 int vcpu_event_frame_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
 
+/* The guest-physical pages (at most max, into gpa) of the stacks c's CPU
+ * pushes interrupt frames to: the top page of the TSS's RSP0 and of each
+ * IST stack, and, in kernel mode, the 16 KiB stack RSP is in.  Returns
+ * how many, or -errno.  From c's own thread. */
+int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
+
 /* The guest-physical pages of c's page tables (4-level long mode) reachable
  * from its CR3: the top table and every table below it, not the pages
  * they map; at most max, into gpa.  0 when *cr3 already names this CR3's
@@ -65,6 +73,24 @@ int vcpu_event_frame_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
  * c's own thread, between runs. */
 int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, uint64_t *gpa,
 			  unsigned int max);
+
+/* Is the instruction at c's RIP a write KVM's emulator refuses
+ * (cmpxchg16b, the XSAVE family)?  Then 1, with the length of its target
+ * (an XSAVE area counts as 4 KiB) and the guest-physical addresses of its
+ * first and last bytes; 0 when it is another instruction, -errno when it
+ * cannot be read.  *rip is set in every case but the first error.  From
+ * c's own thread. */
+int vcpu_unemulated_write(struct vcpu *c, uint64_t *rip, uint64_t gpa[2],
+			  uint32_t *len);
+
+/* Its decoding: is insn (15 bytes from RIP) such a write?  Then 1 with
+ * the guest-virtual address (*ea) and length of its target. */
+int vcpu_decode_unemulated(const uint8_t insn[15], const struct kvm_regs *r,
+			   const struct kvm_sregs *s, uint64_t *ea,
+			   uint32_t *len);
+
+/* Is c halted (waiting for an interrupt in KVM)? */
+bool vcpu_halted(struct vcpu *c);
 
 /* Name of a KVM exit reason for reports ("io", "mmio", ...). */
 const char *vcpu_exit_name(int reason);

@@ -4,7 +4,9 @@
  * not and is logged with its symbol, learn mode lands and logs; ENTER and
  * LEAVE switch the vCPU's view; pages open and close (with the revoke-kick
  * flag); another vCPU's records count a mismatch and kick it; domains
- * take turns at open pages; a reload keeps counting; the JSON report. */
+ * take turns at open pages; a reload keeps counting; the JSON report;
+ * stalls (page tables, event frames, writes KVM cannot emulate, the
+ * watchdog) and, from the vCPU side, the decoding of those writes. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "chariot_abi.h"
 #include "iso/engine.h"
 #include "test.h"
+#include "vmm/vcpu.h"
 
 #define RAM_SIZE	(16ull << 20)
 #define SHM_GPA		(RAM_SIZE - CHARIOT_SHM_SIZE)
@@ -25,6 +28,9 @@ struct fx {
 	unsigned int event_calls, table_calls;
 	uint64_t fake_cr3;		/* what the "vCPU" runs on */
 	unsigned int ntables;		/* tables its walk finds */
+	uint64_t stuck_rip, stuck_gpa;	/* an unemulated write, if rip */
+	uint64_t stuck_gpa2;
+	bool event;			/* an event is pending */
 	uint8_t *ram;
 	struct guest_mem mem;
 	struct engine e;
@@ -67,7 +73,7 @@ static int fake_event_pages(void *opaque, unsigned int vcpu, uint64_t *gpa,
 
 	(void)vcpu;
 	f->event_calls++;
-	if (!max)
+	if (!max || !f->event)
 		return 0;
 	gpa[0] = 0x600000;
 	return 1;
@@ -90,6 +96,36 @@ static int fake_table_pages(void *opaque, unsigned int vcpu, uint64_t *cr3,
 	return (int)n;
 }
 
+/* The cmpxchg16b at stuck_rip, or an XSAVE crossing into the page at
+ * stuck_gpa2 when that is set. */
+static int fake_unemulated(void *opaque, unsigned int vcpu, uint64_t *rip,
+			   uint64_t gpa[2], uint32_t *len)
+{
+	struct fx *f = opaque;
+
+	(void)vcpu;
+	if (!f->stuck_rip)
+		return 0;
+	*rip = f->stuck_rip;
+	gpa[0] = f->stuck_gpa;
+	*len = f->stuck_gpa2 ? 4096 : 16;
+	gpa[1] = f->stuck_gpa2 ? f->stuck_gpa2 + (f->stuck_gpa & 0xfff) - 1
+			       : f->stuck_gpa + 15;
+	return 1;
+}
+
+/* Its stacks: 0x900000 (an IST top) and 0x901000 (the kernel stack). */
+static int fake_stack_pages(void *opaque, unsigned int vcpu, uint64_t *gpa,
+			    unsigned int max)
+{
+	(void)opaque, (void)vcpu;
+	if (max < 2)
+		return 0;
+	gpa[0] = 0x900000;
+	gpa[1] = 0x901000;
+	return 2;
+}
+
 static struct fx *setup_wd(bool learn, enum protect_mech mech,
 			   const char *mod_a, const char *mod_b,
 			   unsigned int watchdog_ms);
@@ -110,7 +146,8 @@ static struct fx *setup_wd(bool learn, enum protect_mech mech,
 		.shm_gpa = SHM_GPA, .shm_size = CHARIOT_SHM_SIZE,
 		.open_pages = 4, .act_entries = 64,
 		.kick = fake_kick, .event_pages = fake_event_pages,
-		.table_pages = fake_table_pages, .watchdog_ms = watchdog_ms,
+		.table_pages = fake_table_pages, .stack_pages = fake_stack_pages,
+		.unemulated_write = fake_unemulated, .watchdog_ms = watchdog_ms,
 	};
 	char err[128];
 
@@ -194,8 +231,10 @@ static int write8(struct fx *f, unsigned int vcpu, uint64_t rip, uint64_t gpa,
 {
 	uint8_t data[8];
 
+	struct engine_trap t = { .vcpu = vcpu, .rip = rip };
+
 	memcpy(data, &val, 8);
-	return engine_ram_write(&f->e, vcpu, rip, gpa, data, 8, v);
+	return engine_ram_write(&f->e, &t, gpa, data, 8, v);
 }
 
 static uint64_t ram64(struct fx *f, uint64_t gpa)
@@ -467,8 +506,10 @@ TEST(engine_page_tables_writable_when_switching_on)
 	CHECK(f->smm[0]);
 	CHECK(protect_page_open(&f->e.prot, 0x700000));
 	CHECK(protect_page_open(&f->e.prot, 0x701000));
+	CHECK(protect_page_open(&f->e.prot, 0x900000));	/* its stacks */
+	CHECK(protect_page_open(&f->e.prot, 0x901000));
 	CHECK_EQ(f->e.stats.table_walks, 1);
-	CHECK_EQ(f->e.stats.sys_pages, 2);
+	CHECK_EQ(f->e.stats.sys_pages, 4);
 	/* Off and on again on the same CR3: no new walk. */
 	leave(f, 0, 0);
 	enter(f, 0, 0);
@@ -486,7 +527,7 @@ TEST(engine_page_tables_writable_when_switching_on)
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK_EQ(f->e.stats.table_walks, 2);
-	CHECK_EQ(f->e.stats.sys_pages, 3);
+	CHECK_EQ(f->e.stats.sys_pages, 5);
 	/* A domain closing its pages leaves the system pages open. */
 	post(f, (struct chariot_ring_rec){
 		.type = CHARIOT_REC_DOMAIN_DESTROY, .domain = 0 });
@@ -505,11 +546,12 @@ TEST(engine_blocked_event_opens_its_frame_page)
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK(!protect_page_open(&f->e.prot, 0x600000));
-	CHECK_EQ(engine_event_blocked(&f->e, 0), 1);	/* tables known */
+	f->event = true;
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 1);	/* tables known */
 	CHECK(protect_page_open(&f->e.prot, 0x600000));
 	CHECK_EQ(f->e.stats.events_blocked, 1);
 	CHECK_EQ(f->e.stats.table_walks, 2);		/* forced again */
-	CHECK_EQ(engine_event_blocked(&f->e, 0), 0);	/* nothing new */
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 0);	/* nothing new */
 	teardown(f);
 }
 
@@ -528,7 +570,8 @@ TEST(engine_system_pages_bounded)
 	CHECK(!protect_page_open(&f->e.prot,
 				 0x700000 + ENGINE_SYS_PAGES * 4096ull));
 	f->ntables = 0;
-	CHECK_EQ(engine_event_blocked(&f->e, 0), 1);	/* FIFO: evicts */
+	f->event = true;
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 1);	/* FIFO: evicts */
 	CHECK(!protect_page_open(&f->e.prot, 0x700000));
 	CHECK(protect_page_open(&f->e.prot, 0x600000));
 	teardown(f);
@@ -544,6 +587,7 @@ TEST(engine_watchdog_kicks_a_silent_protected_vcpu)
 	create(f, 0, CODE_A, 0);
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
+	f->event = true;
 	CHECK_EQ(engine_run_begin(&f->e, 0), 0);	/* "in KVM_RUN" */
 	nanosleep(&ts, NULL);
 	CHECK_EQ(f->kicks[0], 1);			/* once per run */
@@ -557,5 +601,171 @@ TEST(engine_watchdog_kicks_a_silent_protected_vcpu)
 	nanosleep(&ts, NULL);
 	engine_run_end(&f->e, 1);
 	CHECK_EQ(f->kicks[1], 0);
+	teardown(f);
+}
+
+TEST(engine_unemulated_write_judged)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x1000000);
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	/* Kernel code's cmpxchg16b on a per-CPU page: allowed, opened. */
+	f->stuck_rip = KTEXT + 0x32d43c;
+	f->stuck_gpa = 0x1ef38c90;
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 1);
+	CHECK(protect_page_open(&f->e.prot, 0x1ef38000));
+	CHECK_EQ(f->e.stats.unemulated_writes, 1);
+	CHECK(engine_error(&f->e) == NULL);
+	/* Found again, on a page now writable: not the stall; untouched,
+	 * and recorded as a stall nothing explained. */
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 0);
+	CHECK_EQ(f->e.stats.unemulated_writes, 1);
+	CHECK_EQ(f->e.stats.stalls_unresolved, 1);
+	CHECK_EQ(f->e.stats.stall_rip, KTEXT + 0x32d43c);
+	/* The driver's cmpxchg16b into the shared area: writable, so no
+	 * stall of its making and no (false) fail-stop. */
+	f->stuck_rip = CODE_A + 0x20;
+	f->stuck_gpa = SHM_GPA + 0x100;
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 0);
+	CHECK(engine_error(&f->e) == NULL);
+	f->stuck_rip = KTEXT + 0x32d43c;
+	/* An XSAVE area running into another physical page: both open. */
+	f->stuck_gpa = 0x1fea9640;
+	f->stuck_gpa2 = 0x3000000;
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 2);
+	CHECK(protect_page_open(&f->e.prot, 0x1fea9000));
+	CHECK(protect_page_open(&f->e.prot, 0x3000000));
+	f->stuck_gpa2 = 0;
+	/* The driver's own, outside its ACT: cannot be dropped: fail-stop. */
+	f->stuck_rip = CODE_A + 0x10;
+	f->stuck_gpa = 0x800000;
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), -EPERM);
+	CHECK(!protect_page_open(&f->e.prot, 0x800000));
+	CHECK(engine_error(&f->e) != NULL);
+	CHECK_EQ(f->e.iso.log.n, 1);
+	CHECK(!strcmp(f->e.vsym[0], "drv+0x10"));
+	CHECK_EQ(engine_run_begin(&f->e, 0), -EPERM);	/* the run ends */
+	teardown(f);
+}
+
+/* ---- the vCPU side: decoding the writes KVM's emulator refuses ---- */
+
+#define DRIP	0xffffffff81000000ull
+#define GS	0xffff88801f000000ull
+
+static int decode(const char *bytes, size_t n, uint64_t *ea, uint32_t *len)
+{
+	struct kvm_regs r = { .rip = DRIP, .rdi = 0x1000, .rsi = 0x2000,
+			      .rsp = 0x3000, .rbx = 0x10, .r9 = 0x4000 };
+	struct kvm_sregs s = { .gs = { .base = GS }, .fs = { .base = 7 } };
+	uint8_t insn[15] = { 0 };
+
+	memcpy(insn, bytes, n);
+	return vcpu_decode_unemulated(insn, &r, &s, ea, len);
+}
+
+#define DECODE(b, ea, len) decode(b, sizeof(b) - 1, ea, len)
+
+TEST(decode_cmpxchg16b_forms)
+{
+	uint64_t ea = 0;
+	uint32_t len = 0;
+
+	/* cmpxchg16b %gs:(%rdi): SLUB's this_cpu_cmpxchg_double */
+	CHECK_EQ(DECODE("\x65\x48\x0f\xc7\x0f", &ea, &len), 1);
+	CHECK_EQ(ea, GS + 0x1000);
+	CHECK_EQ(len, 16);
+	/* lock cmpxchg16b 8(%rsp): SIB with no index */
+	CHECK_EQ(DECODE("\xf0\x48\x0f\xc7\x4c\x24\x08", &ea, &len), 1);
+	CHECK_EQ(ea, 0x3008);
+	/* cmpxchg16b 0x10(%rip): after the 8-byte instruction */
+	CHECK_EQ(DECODE("\x48\x0f\xc7\x0d\x10\x00\x00\x00", &ea, &len), 1);
+	CHECK_EQ(ea, DRIP + 8 + 0x10);
+	/* cmpxchg16b -0x10(%r9,%rbx,4): REX.B, index, scale, disp8 < 0 */
+	CHECK_EQ(DECODE("\x49\x0f\xc7\x4c\x99\xf0", &ea, &len), 1);
+	CHECK_EQ(ea, 0x4000 + 0x10 * 4 - 0x10);
+	/* cmpxchg8b: KVM emulates it */
+	CHECK_EQ(DECODE("\x0f\xc7\x0f", &ea, &len), 0);
+}
+
+TEST(decode_xsave_family)
+{
+	uint64_t ea = 0;
+	uint32_t len = 0;
+
+	CHECK_EQ(DECODE("\x48\x0f\xc7\x2f", &ea, &len), 1);	/* xsaves64 */
+	CHECK_EQ(ea, 0x1000);
+	CHECK_EQ(len, 4096);
+	CHECK_EQ(DECODE("\x0f\xc7\x27", &ea, &len), 1);		/* xsavec */
+	CHECK_EQ(DECODE("\x0f\xae\x27", &ea, &len), 1);		/* xsave */
+	CHECK_EQ(DECODE("\x0f\xae\x77\x40", &ea, &len), 1);	/* xsaveopt */
+	CHECK_EQ(ea, 0x1040);
+	CHECK_EQ(DECODE("\x64\x0f\xae\x06", &ea, &len), 1);	/* fxsave %fs: */
+	CHECK_EQ(ea, 7 + 0x2000);
+	CHECK_EQ(DECODE("\x0f\xae\x2f", &ea, &len), 0);		/* xrstor */
+	CHECK_EQ(DECODE("\x0f\xae\x3f", &ea, &len), 0);		/* clflush */
+	CHECK_EQ(DECODE("\x0f\xae\xf0", &ea, &len), 0);		/* mfence */
+	CHECK_EQ(DECODE("\x0f\xae\xe8", &ea, &len), 0);		/* lfence */
+	CHECK_EQ(DECODE("\x48\x89\x07", &ea, &len), 0);		/* mov */
+}
+
+TEST(engine_trusted_push_opens_its_stack)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	struct engine_trap t = { .vcpu = 0, .rip = KTEXT + 0x10,
+				 .stack = { 0xa00000, 0x9ff000 } };
+	uint8_t data[8] = { 0 };
+	struct verdict v;
+
+	if (!f)
+		return;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x1000000);
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	/* Kernel code writing elsewhere: nothing opens. */
+	CHECK_EQ(engine_ram_write(&f->e, &t, 0x500000, data, 8, &v), 0);
+	CHECK(v.allow && !protect_page_open(&f->e.prot, 0xa00000));
+	/* Its push onto the stack it runs on: both stack pages open. */
+	CHECK_EQ(engine_ram_write(&f->e, &t, 0xa00ff8, data, 8, &v), 0);
+	CHECK(protect_page_open(&f->e.prot, 0xa00000));
+	CHECK(protect_page_open(&f->e.prot, 0x9ff000));
+	/* The driver's own push: judged by its ACT, nothing more. */
+	t.rip = CODE_A;
+	t.stack[0] = 0xb00000;
+	t.stack[1] = 0xb00000;
+	CHECK_EQ(engine_ram_write(&f->e, &t, 0xb00ff8, data, 8, &v), 0);
+	CHECK(!v.allow && !protect_page_open(&f->e.prot, 0xb00000));
+	teardown(f);
+}
+
+TEST(engine_kernel_filling_driver_memory_opens_it)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	struct verdict v;
+
+	if (!f)
+		return;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x1000000);
+	create(f, 0, CODE_A, 0);
+	grant(f, 0, 0x300000, 4096);		/* a whole page */
+	grant(f, 0, 0x400000, 64);		/* a small object */
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	/* memset by kernel code on the driver's whole page: opened. */
+	CHECK_EQ(write8(f, 0, KTEXT + 0x100, 0x300000, 0, &v), 0);
+	CHECK(v.allow && v.reason == VERDICT_ALLOW_TRUSTED_CODE);
+	CHECK(protect_page_open(&f->e.prot, 0x300000));
+	/* On a page shared with others' bytes: allowed, stays trapped. */
+	CHECK_EQ(write8(f, 0, KTEXT + 0x100, 0x400000, 0, &v), 0);
+	CHECK(v.allow && !protect_page_open(&f->e.prot, 0x400000));
+	/* Kernel writes elsewhere: nothing. */
+	CHECK_EQ(write8(f, 0, KTEXT + 0x100, 0x500000, 0, &v), 0);
+	CHECK(!protect_page_open(&f->e.prot, 0x500000));
 	teardown(f);
 }
