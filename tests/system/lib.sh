@@ -13,19 +13,51 @@ fail() {
 	FAILED=$((FAILED + 1))
 }
 
+# guarded CMD... : run CMD; if it outlives its own --timeout by 120 s (or
+# 900 s without one), print where its threads are stuck in the kernel, the
+# kernel log's tail, and kill it (status 137). A hung VMM then fails one case
+# with a diagnosis (in $T/hung) instead of silencing the rest of the file.
+guarded() {
+	_guard=900 _prev=
+	for _a in "$@"; do
+		[ "$_prev" = --timeout ] && _guard=$((${_a%.*} + 120))
+		_prev=$_a
+	done
+	"$@" &
+	_pid=$!
+	( sleep "$_guard"
+	  kill -0 "$_pid" 2>/dev/null || exit 0
+	  { echo "HUNG: $* (pid $_pid) still running after ${_guard} s"
+	    for _t in /proc/"$_pid"/task/*; do
+		echo "thread ${_t##*/}: $(cut -d' ' -f3 "$_t/stat") wchan=$(cat "$_t/wchan")"
+		sed 's/^/    /' "$_t/stack"
+	    done
+	    dmesg | tail -n 40
+	  } >"$T/hung" 2>&1
+	  kill -9 "$_pid" ) &
+	_wd=$!
+	wait "$_pid"
+	_rc=$?
+	kill "$_wd" 2>/dev/null
+	wait "$_wd" 2>/dev/null
+	return $_rc
+}
+
 # expect_status NAME WANT CMD... : run CMD, compare its exit status.
 # (Helpers use _-prefixed variables: sh has no locals.)
 expect_status() {
 	_name=$1 _want=$2
 	shift 2
-	"$@" >"$T/out" 2>"$T/err"
+	guarded "$@" >"$T/out" 2>"$T/err"
 	_got=$?
 	if [ "$_got" = "$_want" ]; then
 		pass "$_name"
 	else
 		fail "$_name" "exit $_got, expected $_want"
 		tail -n 15 "$T/out" "$T/err" | sed 's/^/    /'
+		[ -s "$T/hung" ] && sed 's/^/    /' "$T/hung"
 	fi
+	rm -f "$T/hung"
 }
 
 # expect_grep NAME PATTERN FILE : FILE has a line matching PATTERN.
