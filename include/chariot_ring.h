@@ -36,7 +36,7 @@
 #include <linux/types.h>
 
 #define CHARIOT_RING_MAGIC	0x474e4952u	/* "RING" */
-#define CHARIOT_RING_VERSION	1u
+#define CHARIOT_RING_VERSION	2u
 #define CHARIOT_RING_MAX_DOMAINS 16	/* domain ids are below this */
 
 /* Ring at least this full (of capacity cap): the guest rings the doorbell. */
@@ -52,6 +52,7 @@ enum chariot_rec_type {
 	CHARIOT_REC_ENTER = 6,
 	CHARIOT_REC_LEAVE = 7,
 	CHARIOT_REC_TRUSTED_RANGE = 8,
+	CHARIOT_REC_DOMAIN_UNCODE = 9,
 	CHARIOT_REC_TYPES
 };
 
@@ -86,7 +87,12 @@ enum chariot_grant_kind {
  *   ENTER            id      vCPU  -             recovery frame  task
  *   LEAVE            id      vCPU  -             -               -
  *   TRUSTED_RANGE    -       -     code length   code start GVA  -
+ *   DOMAIN_UNCODE    id      -     code length   code start GVA  -
  *
+ * DOMAIN_UNCODE: a range DOMAIN_CODE gave is freed (init text, once the
+ * module is live): its pages may hold anything from now on, and the VMM
+ * must stop taking them for the driver's code (it switches views on
+ * fetches from them).
  * kind is the grant kind for GRANT and REVOKE|BY_COOKIE (a revocation by
  * range takes every kind).  A range larger than 4 GiB - 1 is posted as
  * several records.

@@ -14,8 +14,10 @@
  *      inline kernel code in the driver writes), then a kretprobe on each
  *      function (probes.c) before its init function runs;
  *  COMING, any other: TRUSTED_RANGE of its core text;
- *  LIVE, isolated: the init probes removed, the ro_after_init and init
- *      data grants revoked (that memory is read-only or freed now);
+ *  LIVE, isolated: the init probes removed, DOMAIN_UNCODE of its init
+ *      text (freed next: the VMM must stop taking those pages for the
+ *      driver's code), the ro_after_init and init data grants revoked
+ *      (that memory is read-only or freed now);
  *  GOING, isolated: probes removed, DOMAIN_DESTROY.
  * Modules already loaded when the monitor starts are walked once: an
  * isolated one is attached late (its init and what it allocated before
@@ -193,14 +195,19 @@ static void went_live(struct chariot_domain *d, struct module *mod)
 {
 	const struct module_layout *core = &mod->core_layout;
 	unsigned long base = (unsigned long)core->base;
+	unsigned long init[2] = { d->init[0], d->init[1] };
 	struct chariot_batch b;
 
 	chariot_probes_drop_init(d);
 	WRITE_ONCE(d->init[1], 0);
 	WRITE_ONCE(d->init[0], 0);
-	if (d->late)
-		return;
 	chariot_batch_init(&b);
+	if (init[1])
+		chariot_post_uncode(&b, d->id, init[0], init[1] - init[0]);
+	if (d->late) {
+		chariot_batch_flush(&b);
+		return;
+	}
 	if (core->ro_after_init_size > core->ro_size) {
 		chariot_post_revoke(&b, d->id, CHARIOT_GRANT_MODULE_DATA,
 				    base + core->ro_size);

@@ -111,6 +111,8 @@ void chariot_post_create(struct chariot_batch *b, unsigned int domain,
 			 unsigned long code, unsigned long len, u64 name_id);
 void chariot_post_code(struct chariot_batch *b, unsigned int domain,
 		       unsigned long code, unsigned long len);
+void chariot_post_uncode(struct chariot_batch *b, unsigned int domain,
+			 unsigned long code, unsigned long len);
 void chariot_post_destroy(struct chariot_batch *b, unsigned int domain);
 void chariot_post_trusted(struct chariot_batch *b, unsigned long code,
 			  unsigned long len);

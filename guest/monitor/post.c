@@ -93,6 +93,20 @@ void chariot_post_code(struct chariot_batch *b, unsigned int domain,
 }
 
 /**
+ * chariot_post_uncode() - add DOMAIN_UNCODE: code chariot_post_code() gave
+ * is freed
+ * @b:      the batch
+ * @domain: its id
+ * @code:   start, guest-virtual, as posted
+ * @len:    length, as posted (below 4 GiB: one record)
+ */
+void chariot_post_uncode(struct chariot_batch *b, unsigned int domain,
+			 unsigned long code, unsigned long len)
+{
+	add_ranges(b, CHARIOT_REC_DOMAIN_UNCODE, domain, code, len, 0);
+}
+
+/**
  * chariot_post_destroy() - add DOMAIN_DESTROY
  * @b:      the batch
  * @domain: its id

@@ -155,6 +155,24 @@ int iso_domain_add_code(struct iso *iso, unsigned int id, uint64_t code,
 			true);
 }
 
+int iso_domain_drop_code(struct iso *iso, unsigned int id, uint64_t code,
+			 uint64_t len)
+{
+	struct domain *d = iso_domain(iso, id);
+
+	if (!d)
+		return -ENOENT;
+	for (unsigned int c = 1; c < d->ncode; c++) {
+		if (d->code[c].start != code || d->code[c].end - code != len)
+			continue;
+		memmove(&d->code[c], &d->code[c + 1],
+			(d->ncode - c - 1) * sizeof(d->code[0]));
+		d->ncode--;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 /* Remove id's entries from v's stack, keeping the others in order. */
 static void drop_frames(struct iso_vcpu *v, unsigned int id)
 {

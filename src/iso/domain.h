@@ -100,6 +100,10 @@ int iso_domain_create(struct iso *iso, unsigned int id, const char *name,
  * -ENOSPC or -EBUSY. */
 int iso_domain_add_code(struct iso *iso, unsigned int id, uint64_t code,
 			uint64_t len);
+/* A code range iso_domain_add_code() gave is gone (exactly that range;
+ * not the first one).  Returns 0, -ENOENT or -EINVAL (no such range). */
+int iso_domain_drop_code(struct iso *iso, unsigned int id, uint64_t code,
+			 uint64_t len);
 /* Close its open pages, drop its entries from every vCPU, free it.
  * Returns 0 or -ENOENT. */
 int iso_domain_destroy(struct iso *iso, unsigned int id);

@@ -219,12 +219,14 @@ static void track_vcpus(struct engine *e, unsigned int self)
 
 		if (top == ev->top)
 			continue;
-		if (v != self)
-			e->stats.vcpu_mismatch++;
 		ev->top = top;
-		__atomic_store_n(&ev->want, top >= 0, __ATOMIC_RELEASE);
 		if (top >= 0)
 			make_owner(e, (unsigned int)top);
+		if (e->fetch)	/* fetches switch it, not ENTER/LEAVE */
+			continue;
+		if (v != self)
+			e->stats.vcpu_mismatch++;
+		__atomic_store_n(&ev->want, top >= 0, __ATOMIC_RELEASE);
 		if (!smm_view(e)) {
 			err = protect_vcpu(&e->prot, self, v, top >= 0);
 			if (err)
@@ -233,6 +235,171 @@ static void track_vcpus(struct engine *e, unsigned int self)
 			kick(e, v);
 		}
 	}
+}
+
+/* ---- holes (fetch switching) ---- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (v & 0xff)) * 0x100000001b3ull;	/* FNV-1a */
+	return h;
+}
+
+/* A digest of what the holes are made from: the live domains' code and
+ * kernel text. */
+static uint64_t hole_sources(struct engine *e)
+{
+	uint64_t h = mix(0xcbf29ce484222325ull, e->kernel_text);
+
+	h = mix(h, e->kernel_etext);
+	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
+		const struct domain *d = iso_domain(&e->iso, i);
+
+		for (unsigned int c = 0; d && c < d->ncode; c++)
+			h = mix(mix(mix(h, i), d->code[c].start),
+				d->code[c].end);
+	}
+	return h;
+}
+
+struct hole_set {
+	struct pt_range *r;
+	unsigned int n, max;
+	bool full;
+	unsigned int misses;
+};
+
+/* Add page, merged with the last range when it follows it (kernel text
+ * is physically contiguous: one range). */
+static void hole_add(struct hole_set *s, uint64_t page)
+{
+	if (s->n && s->r[s->n - 1].end == page) {
+		s->r[s->n - 1].end += PC_PAGE_SIZE;
+		return;
+	}
+	if (s->n == s->max) {
+		s->full = true;
+		return;
+	}
+	s->r[s->n++] = (struct pt_range){ page, page + PC_PAGE_SIZE };
+}
+
+/* The pages of code [start, end), translated through cr3. */
+static void hole_add_code(struct engine *e, struct hole_set *s, uint64_t cr3,
+			  uint64_t start, uint64_t end)
+{
+	for (uint64_t va = start & PC_PAGE_MASK; va < end && va >= start -
+	     (start & ~PC_PAGE_MASK); va += PC_PAGE_SIZE) {
+		uint64_t gpa = 0;
+
+		if (e->cfg.walk(e->cfg.opaque, cr3, va, &gpa) ||
+		    !guest_mem_ptr(e->cfg.mem, gpa & PC_PAGE_MASK,
+				   PC_PAGE_SIZE)) {
+			s->misses++;
+			continue;
+		}
+		hole_add(s, gpa & PC_PAGE_MASK);
+	}
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct pt_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort s's ranges and merge those that touch; how many remain. */
+static unsigned int hole_finish(struct hole_set *s)
+{
+	unsigned int m = 0;
+
+	qsort(s->r, s->n, sizeof(*s->r), cmp_range);
+	for (unsigned int i = 0; i < s->n; i++) {
+		if (m && s->r[i].start <= s->r[m - 1].end) {
+			if (s->r[i].end > s->r[m - 1].end)
+				s->r[m - 1].end = s->r[i].end;
+		} else {
+			s->r[m++] = s->r[i];
+		}
+	}
+	return s->n = m;
+}
+
+/* One view's holes: the domains' code (normal view) or kernel text. */
+static unsigned int hole_view(struct engine *e, bool protected, uint64_t cr3)
+{
+	struct hole_set s = { e->hole_scratch, 0, ENGINE_MAX_HOLES, false, 0 };
+	int err;
+
+	if (protected && e->kernel_etext > e->kernel_text)
+		hole_add_code(e, &s, cr3, e->kernel_text, e->kernel_etext);
+	for (unsigned int i = 0; !protected && i < ISO_MAX_DOMAINS; i++) {
+		const struct domain *d = iso_domain(&e->iso, i);
+
+		for (unsigned int c = 0; d && c < d->ncode; c++)
+			hole_add_code(e, &s, cr3, d->code[c].start,
+				      d->code[c].end);
+	}
+	if (s.full) {
+		/* The driver's code would run unprotected. */
+		set_error(e, -ENOSPC, "more code ranges than holes");
+		return s.misses;
+	}
+	err = protect_set_holes(&e->prot, protected, s.r, hole_finish(&s));
+	if (err)
+		set_error(e, err, "setting the holes");
+	return s.misses;
+}
+
+/* Bring the holes in line with the code ranges, through self's page
+ * tables.  A page not translated (self in user mode under page-table
+ * isolation, say) is retried at a later settle with another CR3. */
+static void update_holes(struct engine *e, unsigned int self)
+{
+	uint64_t sig = hole_sources(e), cr3 = 0;
+	unsigned int misses;
+
+	if (sig == e->hole_sig || self >= e->cfg.vcpus ||
+	    e->cfg.kernel_cr3(e->cfg.opaque, self, &cr3) ||
+	    (sig == e->hole_tried_sig && cr3 == e->hole_tried_cr3))
+		return;
+	misses = hole_view(e, false, cr3) + hole_view(e, true, cr3);
+	e->stats.hole_updates++;
+	__atomic_add_fetch(&e->hole_gen, 1, __ATOMIC_RELEASE);
+	if (misses) {
+		e->stats.hole_misses += misses;
+		e->hole_tried_sig = sig;
+		e->hole_tried_cr3 = cr3;
+		return;
+	}
+	e->hole_sig = sig;
+}
+
+/* Is a page of the instruction at a fault in a hole of its view? */
+static bool fetch_hit(struct engine *e, bool on, const uint64_t gpa[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (gpa[i] != ~0ull && protect_in_hole(&e->prot, on, gpa[i]))
+			return true;
+	return false;
+}
+
+/* Switch vcpu into the view (driver code at rip) or out of it at the
+ * next settle. */
+static void fetch_switch(struct engine *e, unsigned int vcpu, uint64_t rip,
+			 bool on)
+{
+	struct domain *d = on ? iso_domain_of_rip(&e->iso, rip) : NULL;
+
+	__atomic_store_n(&e->vcpu[vcpu].want, on, __ATOMIC_RELEASE);
+	if (d)
+		make_owner(e, d->id);
+	if (on)
+		e->stats.fetch_enters++;
+	else
+		e->stats.fetch_leaves++;
 }
 
 /* Is self switching into the view (its page tables must be writable
@@ -253,6 +420,8 @@ static int settle(struct engine *e, unsigned int self)
 {
 	int err = e->err;
 
+	if (!err && e->fetch)
+		update_holes(e, self);
 	if (!err && entering_view(e, self)) {
 		add_tables(e, self, false);
 		add_stacks(e, self);
@@ -403,6 +572,27 @@ static void open_stack(struct engine *e, const struct engine_trap *t,
 			add_sys_page(e, t->stack[i]);
 }
 
+/* A write into a hole of the normal view: the driver's code cannot run
+ * there, so it is trusted code's (text_poke arming a probe, the module
+ * loader): performed.  A hole whose code was freed goes at its first
+ * touch (the drain brings the DOMAIN_UNCODE or DOMAIN_DESTROY). */
+static int hole_write(struct engine *e, unsigned int vcpu, uint64_t gpa,
+		      const uint8_t *data, uint32_t len, struct verdict *out)
+{
+	uint8_t *p = guest_mem_ptr(e->cfg.mem, gpa, len);
+
+	if (p && len <= 8)
+		store(p, data, len);
+	else
+		e->stats.write_errors++;
+	e->stats.hole_writes++;
+	drain(e, vcpu);
+	if (out)
+		*out = (struct verdict){ .allow = true, .domain = -1,
+					 .reason = VERDICT_ALLOW_TRUSTED_CODE };
+	return settle(e, vcpu);
+}
+
 int engine_ram_write(struct engine *e, const struct engine_trap *t,
 		     uint64_t gpa, const uint8_t *data, uint32_t len,
 		     struct verdict *out)
@@ -415,6 +605,12 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 	int err;
 
 	pthread_mutex_lock(&e->lock);
+	if (e->fetch && vcpu < e->cfg.vcpus &&
+	    !protect_is_on(&e->prot, vcpu)) {
+		err = hole_write(e, vcpu, gpa, data, len, out);
+		pthread_mutex_unlock(&e->lock);
+		return err;
+	}
 	e->stats.trapped_writes++;
 	drain(e, vcpu);
 	logged = e->iso.log.n;
@@ -446,8 +642,8 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 	return err;
 }
 
-void engine_ram_read(struct engine *e, uint64_t gpa, uint8_t *data,
-		     uint32_t len)
+void engine_ram_read(struct engine *e, unsigned int vcpu, uint64_t gpa,
+		     uint8_t *data, uint32_t len)
 {
 	const uint8_t *p = guest_mem_ptr(e->cfg.mem, gpa, len);
 
@@ -457,7 +653,45 @@ void engine_ram_read(struct engine *e, uint64_t gpa, uint8_t *data,
 		memset(data, 0xff, len);
 	pthread_mutex_lock(&e->lock);
 	e->stats.ram_reads++;
+	if (e->fetch) {		/* a stale hole goes at its first touch */
+		drain(e, vcpu);
+		settle(e, vcpu);
+	}
 	pthread_mutex_unlock(&e->lock);
+}
+
+int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
+		       const uint64_t gpa[2])
+{
+	uint64_t t0 = now_ns();
+	bool on, was;
+	int ret = 0, err;
+
+	if (!e->fetch || vcpu >= e->cfg.vcpus)
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	on = protect_is_on(&e->prot, vcpu);
+	was = fetch_hit(e, on, gpa);
+	drain(e, vcpu);
+	update_holes(e, vcpu);
+	if (fetch_hit(e, on, gpa)) {
+		fetch_switch(e, vcpu, rip, !on);
+		ret = 1;
+	} else if (was || e->vcpu[vcpu].hole_gen !=
+			  __atomic_load_n(&e->hole_gen, __ATOMIC_ACQUIRE)) {
+		/* The hole went while it ran, or just now: run again. */
+		e->stats.fetch_stale++;
+		ret = 1;
+	}
+	err = settle(e, vcpu);
+	e->stats.fetch_ns += now_ns() - t0;
+	pthread_mutex_unlock(&e->lock);
+	return err ? err : ret;
+}
+
+bool engine_fetch_queues_ud(struct engine *e)
+{
+	return e->fetch && !e->exit_on_emulation_failure;
 }
 
 /* The write vcpu is stuck on, which KVM cannot emulate, of len bytes from
@@ -570,10 +804,14 @@ int engine_run_begin(struct engine *e, unsigned int vcpu)
 	}
 	if (err)
 		return err;
-	if (!smm_view(e) || protect_is_on(&e->prot, vcpu)) {
-		pthread_rwlock_rdlock(&e->run_lock);
-		ev->held = true;
-	}
+	if (!smm_view(e) || protect_is_on(&e->prot, vcpu))
+		ev->held = &e->run_lock;
+	else if (e->fetch)
+		ev->held = &e->run_lock_normal;
+	if (ev->held)
+		pthread_rwlock_rdlock(ev->held);
+	/* Hole edits happen under the writer lock: this run sees these. */
+	ev->hole_gen = __atomic_load_n(&e->hole_gen, __ATOMIC_ACQUIRE);
 	if (in_view(e, vcpu))
 		__atomic_store_n(&ev->run_since, now_ns(), __ATOMIC_RELAXED);
 	return 0;
@@ -585,28 +823,38 @@ void engine_run_end(struct engine *e, unsigned int vcpu)
 
 	__atomic_store_n(&ev->run_since, 0, __ATOMIC_RELAXED);
 	if (ev->held) {
-		ev->held = false;
-		pthread_rwlock_unlock(&e->run_lock);
+		pthread_rwlock_unlock(ev->held);
+		ev->held = NULL;
 	}
 }
 
-/* protect's pause: every other vCPU that may run in the view (all of them
- * under read-only-all, the protected ones in the SMM view) leaves KVM_RUN
- * and waits in engine_run_begin() until the view is whole again.  A vCPU
- * whose thread started after the kicks is kicked at the next retry. */
-static void pause_vcpus(void *opaque, unsigned int self, bool stop)
+/* May v run in the view edited (normal: the normal view)? */
+static bool runs_in(struct engine *e, unsigned int v, bool normal)
+{
+	if (!smm_view(e))
+		return true;	/* read-only-all: one view, all vCPUs */
+	return protect_is_on(&e->prot, v) != normal;
+}
+
+/* protect's pause: every other vCPU that may run in the view edited (all
+ * of them under read-only-all; in the SMM view the protected ones, or for
+ * the normal view the others) leaves KVM_RUN and waits in
+ * engine_run_begin() until the view is whole again.  A vCPU whose thread
+ * started after the kicks is kicked at the next retry. */
+static void pause_vcpus(void *opaque, unsigned int self, bool normal,
+			bool stop)
 {
 	struct engine *e = opaque;
+	pthread_rwlock_t *lock = normal ? &e->run_lock_normal : &e->run_lock;
 	struct timespec dl;
 
 	if (!stop) {
-		pthread_rwlock_unlock(&e->run_lock);
+		pthread_rwlock_unlock(lock);
 		return;
 	}
 	for (;;) {
 		for (unsigned int v = 0; v < e->cfg.vcpus; v++)
-			if (v != self && (!smm_view(e) ||
-					  protect_is_on(&e->prot, v)))
+			if (v != self && runs_in(e, v, normal))
 				kick(e, v);
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_nsec += PAUSE_RETRY_NS;
@@ -614,7 +862,7 @@ static void pause_vcpus(void *opaque, unsigned int self, bool stop)
 			dl.tv_sec++;
 			dl.tv_nsec -= 1000000000L;
 		}
-		if (!pthread_rwlock_timedwrlock(&e->run_lock, &dl))
+		if (!pthread_rwlock_timedwrlock(lock, &dl))
 			return;
 	}
 }
@@ -717,7 +965,9 @@ static int check_config(const struct engine_config *c)
 	if (!c->vcpus || c->vcpus > ISO_MAX_VCPUS ||
 	    c->nmodules > ENGINE_MAX_MODULES || !c->mem || !c->shm ||
 	    c->shm_size < CHARIOT_SHM_RING_OFFSET + CHARIOT_SHM_RING_SIZE ||
-	    (unsigned int)c->mech >= PROTECT_MECHS)
+	    (unsigned int)c->mech >= PROTECT_MECHS ||
+	    (c->fetch_switch && (c->mech != PROTECT_SMM_VIEW ||
+				 !c->kernel_cr3 || !c->walk)))
 		return -EINVAL;
 	for (unsigned int i = 0; i < c->nmodules; i++)
 		if (!c->modules[i] || !*c->modules[i] ||
@@ -739,6 +989,11 @@ static int init_locks(struct engine *e)
 	pthread_rwlockattr_setkind_np(&a,
 		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	r = pthread_rwlock_init(&e->run_lock, &a);
+	if (!r) {
+		r = pthread_rwlock_init(&e->run_lock_normal, &a);
+		if (r)
+			pthread_rwlock_destroy(&e->run_lock);
+	}
 	pthread_rwlockattr_destroy(&a);
 	if (r)
 		pthread_mutex_destroy(&e->lock);
@@ -755,6 +1010,7 @@ static int init_protect(struct engine *e)
 		.nfixed = 1,
 		.max_open = ISO_MAX_DOMAINS * e->cfg.open_pages +
 			    ENGINE_SYS_PAGES,
+		.max_holes = e->fetch ? ENGINE_MAX_HOLES : 0,
 		.ops = e->cfg.ops,
 		.pause = pause_vcpus, .pause_opaque = e,
 	};
@@ -774,6 +1030,12 @@ static int init_protect(struct engine *e)
 			if (err)
 				return err;
 		}
+		if (e->fetch)
+			e->exit_on_emulation_failure =
+				!protect_kvm_exit_on_emulation_failure(
+					e->cfg.vm_fd);
+	} else {
+		e->exit_on_emulation_failure = e->fetch;
 	}
 	return protect_init(&e->prot, &pc);
 }
@@ -800,6 +1062,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg,
 		e->cfg.modules[i] = e->mod[i].name;
 	}
 	e->owner = -1;
+	e->fetch = cfg->fetch_switch;
 	for (unsigned int v = 0; v < ISO_MAX_VCPUS; v++)
 		e->vcpu[v].top = -1;
 	ic = (struct iso_config){
@@ -845,6 +1108,7 @@ void engine_destroy(struct engine *e)
 	pthread_cond_destroy(&e->watchdog_cond);
 	iso_destroy(&e->iso);
 	protect_destroy(&e->prot);
+	pthread_rwlock_destroy(&e->run_lock_normal);
 	pthread_rwlock_destroy(&e->run_lock);
 	pthread_mutex_destroy(&e->lock);
 }
@@ -879,6 +1143,32 @@ static void report_stalls(struct engine *e, FILE *f)
 	json_string(f, sym[0] ? sym : NULL);
 	fprintf(f, ", \"halted\": %s}", e->stats.stall_halted ? "true"
 							      : "false");
+}
+
+/* Fetch switching: how often each way, at what cost, the holes. */
+static void report_fetch(struct engine *e, FILE *f)
+{
+	const struct engine_stats *s = &e->stats;
+
+	fprintf(f, ",\n    \"fetch_switching\": %s", e->fetch ? "true" : "false");
+	if (!e->fetch)
+		return;
+	fprintf(f, ", \"fetch_enters\": %llu, \"fetch_leaves\": %llu, "
+		"\"fetch_stale\": %llu, \"fetch_us_mean\": %.1f,\n    "
+		"\"hole_writes\": %llu, \"hole_updates\": %llu, "
+		"\"hole_misses\": %llu, \"holes\": [%u, %u], "
+		"\"normal_view_edits\": %llu, \"exit_on_emulation_failure\": %s",
+		(unsigned long long)s->fetch_enters,
+		(unsigned long long)s->fetch_leaves,
+		(unsigned long long)s->fetch_stale,
+		mean_us(s->fetch_ns, s->fetch_enters + s->fetch_leaves +
+			s->fetch_stale),
+		(unsigned long long)s->hole_writes,
+		(unsigned long long)s->hole_updates,
+		(unsigned long long)s->hole_misses, e->prot.nhole[0],
+		e->prot.nhole[1],
+		(unsigned long long)e->prot.stats.normal.edits,
+		e->exit_on_emulation_failure ? "true" : "false");
 }
 
 static void report_isolation(struct engine *e, FILE *f)
@@ -927,6 +1217,7 @@ static void report_isolation(struct engine *e, FILE *f)
 		(unsigned long long)e->iso.log.dropped);
 	json_string(f, e->err ? e->errmsg : NULL);
 	report_stalls(e, f);
+	report_fetch(e, f);
 	fprintf(f, ",\n    \"ring\": {\"drains\": %llu, \"applied\": %llu, "
 		"\"rejected\": {", (unsigned long long)rs->drains,
 		(unsigned long long)rs->applied);

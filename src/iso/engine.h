@@ -53,6 +53,23 @@
  * goes (cfg.event_pages), walks its page tables again, and looks for an
  * unemulated write (cfg.unemulated_write).
  *
+ * Switching on instruction fetch (cfg.fetch_switch, SMM view only): a
+ * vCPU's view follows the code it runs, not ENTER/LEAVE, so only the
+ * driver's own instructions run protected; the kernel functions it calls
+ * and the interrupt handlers that preempt it run at full speed.  The
+ * normal view has holes at the isolated domains' code pages, the
+ * protected one at kernel text (protect.h); an instruction fetch from a
+ * hole ends KVM_RUN (engine_fetch_fault()), and the vCPU is switched to
+ * the other view on its own thread.  The holes are the code ranges of the
+ * live domains and kernel text, translated to guest-physical pages by a
+ * walk of the page tables of a vCPU in kernel mode (module, vmalloc and
+ * kernel mappings are the same in all of them), again whenever the
+ * ranges change (DOMAIN_CREATE, DOMAIN_CODE, DOMAIN_UNCODE when init
+ * text is freed, DOMAIN_DESTROY).  Reads and writes that hit a hole in
+ * the normal view are trusted code's (the driver's code cannot run
+ * there): served and performed, counted.  The ring still feeds the ACT,
+ * the domains and their nesting; it is drained before every judgement.
+ *
  * Writes the VMM performs for a protected vCPU are plain stores (aligned
  * ones single-copy atomic): a locked read-modify-write (lock cmpxchg,
  * xchg, lock add) that KVM emulated into a trapped write loses its
@@ -76,6 +93,7 @@
 #define ENGINE_OPEN_PAGES	64	/* per domain, by default */
 #define ENGINE_ACT_ENTRIES	4096	/* per domain, by default */
 #define ENGINE_SYS_PAGES	1024	/* page tables and frame stacks */
+#define ENGINE_MAX_HOLES	256	/* per view, fetch switching */
 /* SMBASE points where no RAM is: an RSM executed in the SMM view cannot
  * load a CPU state from guest RAM and leave the view; KVM fails it (#UD
  * at CPL 3, an emulation-error exit that ends the run at CPL 0). */
@@ -115,6 +133,13 @@ struct engine_config {
 	int (*unemulated_write)(void *opaque, unsigned int vcpu, uint64_t *rip,
 				uint64_t gpa[2], uint32_t *len);
 	bool (*halted)(void *opaque, unsigned int vcpu);
+	/* Fetch switching (SMM view only; needs the two below). */
+	bool fetch_switch;
+	/* From vcpu's thread: its CR3 if it runs in 4-level long mode. */
+	int (*kernel_cr3)(void *opaque, unsigned int vcpu, uint64_t *cr3);
+	/* The guest-physical address of gva through the tables at cr3
+	 * (vcpu_walk()); 0 or -errno. */
+	int (*walk)(void *opaque, uint64_t cr3, uint64_t gva, uint64_t *gpa);
 	void *opaque;			/* for the callbacks above */
 	unsigned int watchdog_ms;	/* 0: no watchdog */
 };
@@ -144,6 +169,14 @@ struct engine_stats {
 	uint64_t stall_rip;		/* the last of those: where */
 	bool stall_halted;		/* and whether it was halted */
 	uint64_t sys_pages;		/* made writable for these */
+	/* Fetch switching. */
+	uint64_t fetch_enters;		/* into the view: driver code */
+	uint64_t fetch_leaves;		/* out of it: code not the driver's */
+	uint64_t fetch_stale;		/* a hole gone meanwhile: run again */
+	uint64_t fetch_ns;		/* time spent on those exits */
+	uint64_t hole_writes;		/* trusted writes into normal holes */
+	uint64_t hole_updates;		/* hole sets recomputed */
+	uint64_t hole_misses;		/* code pages not translated */
 };
 
 /* Per vCPU; want and started are read by other threads (atomics). */
@@ -152,9 +185,10 @@ struct engine_vcpu {
 					 * drain, or -1 */
 	bool want;			/* should be protected */
 	bool started;			/* its thread runs */
-	bool held;			/* holds run_lock (own thread only) */
+	pthread_rwlock_t *held;		/* run lock held (own thread only) */
 	uint64_t run_since;		/* ns, in KVM_RUN in the view; or 0 */
 	bool suspect;			/* the watchdog kicked it */
+	uint64_t hole_gen;		/* engine's hole_gen at its run */
 	uint64_t cr3;			/* tables last walked */
 };
 
@@ -168,6 +202,15 @@ struct engine_track {
 struct engine {
 	pthread_mutex_t lock;		/* guards everything below */
 	pthread_rwlock_t run_lock;	/* read: in KVM_RUN in the view */
+	pthread_rwlock_t run_lock_normal; /* read: in the normal view (fetch
+					 * switching; it has holes) */
+	bool fetch;			/* fetch switching on */
+	bool exit_on_emulation_failure;	/* KVM queues no #UD with it */
+	uint64_t hole_sig;		/* of the ranges the holes are from */
+	uint64_t hole_tried_sig;	/* a translation of these sources */
+	uint64_t hole_tried_cr3;	/* failed with this CR3 */
+	uint64_t hole_gen;		/* holes recomputed (atomic) */
+	struct pt_range hole_scratch[ENGINE_MAX_HOLES + 1];
 	struct engine_config cfg;
 	struct iso iso;
 	struct ring ring;
@@ -237,10 +280,24 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
  * added, or -errno (a denied unemulated write ends the run). */
 int engine_vcpu_stalled(struct engine *e, unsigned int vcpu);
 
-/* A read exit in guest RAM (a slot missing meanwhile): served from RAM
- * and counted. */
-void engine_ram_read(struct engine *e, uint64_t gpa, uint8_t *data,
-		     uint32_t len);
+/* A read exit in guest RAM (a hole, or a slot missing meanwhile): served
+ * from RAM and counted.  On vcpu's thread. */
+void engine_ram_read(struct engine *e, unsigned int vcpu, uint64_t gpa,
+		     uint8_t *data, uint32_t len);
+
+/* vcpu could not fetch the instruction at rip (KVM_EXIT_INTERNAL_ERROR,
+ * emulation); its bytes are in the guest-physical pages gpa[0] and gpa[1]
+ * (the same one, or ~0 when not mapped).  With fetch switching, a fetch
+ * from a hole of the view vcpu runs in switches it to the other one.  On
+ * vcpu's thread.  Returns 1 when handled (run it again), 0 when it is no
+ * hole's (a real emulation failure), -errno when protection failed. */
+int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
+		       const uint64_t gpa[2]);
+
+/* Does KVM queue a #UD with each fetch fault, which the vCPU's thread
+ * must clear before running it again (no KVM_CAP_EXIT_ON_EMULATION_FAILURE
+ * to enable)? */
+bool engine_fetch_queues_ud(struct engine *e);
 
 /* The guest monitor announced itself: kernel text [text, etext) is
  * trusted code. */

@@ -97,21 +97,52 @@ static int emit_region(struct emitter *em, const struct pt_view_spec *s,
 	return err;
 }
 
+/* [gpa, end) of region r, a stretch with no hole in it. */
+static int emit_piece(struct emitter *em, const struct pt_view_spec *s,
+		      const struct pt_region *r, uint64_t gpa, uint64_t end,
+		      unsigned int *k)
+{
+	struct pt_region piece = { gpa, end - gpa,
+				   r->host_off + (gpa - r->gpa) };
+
+	if (s->readonly)
+		return emit_region(em, s, &piece, k);
+	return emit(em, &piece, gpa, end, false);
+}
+
+/* Region r but its holes, from hole *h on. */
+static int emit_holed(struct emitter *em, const struct pt_view_spec *s,
+		      const struct pt_region *r, unsigned int *h,
+		      unsigned int *k)
+{
+	uint64_t pos = r->gpa, end = r->gpa + r->size;
+	int err = 0;
+
+	while (*h < s->nhole && s->hole[*h].end <= pos)
+		(*h)++;
+	while (!err && pos < end) {
+		const struct pt_range *c = *h < s->nhole ? &s->hole[*h] : NULL;
+
+		if (!c || c->start >= end)
+			return emit_piece(em, s, r, pos, end, k);
+		if (c->start > pos)
+			err = emit_piece(em, s, r, pos, c->start, k);
+		pos = c->end < end ? c->end : end;
+		if (c->end <= end)
+			(*h)++;
+	}
+	return err;
+}
+
 int pt_layout_build(const struct pt_view_spec *spec, struct pt_slot *out,
 		    unsigned int max)
 {
 	struct emitter em = { .out = out, .max = max, .chunk = spec->chunk };
-	unsigned int k = 0;
+	unsigned int k = 0, h = 0;
 	int err = 0;
 
-	for (unsigned int i = 0; !err && i < spec->nregion; i++) {
-		const struct pt_region *r = &spec->region[i];
-
-		if (spec->readonly)
-			err = emit_region(&em, spec, r, &k);
-		else
-			err = emit(&em, r, r->gpa, r->gpa + r->size, false);
-	}
+	for (unsigned int i = 0; !err && i < spec->nregion; i++)
+		err = emit_holed(&em, spec, &spec->region[i], &h, &k);
 	return err ? err : (int)em.n;
 }
 
@@ -308,6 +339,7 @@ static int check_config(const struct protect_config *c)
 	uint64_t prev_end = 0;
 
 	if ((unsigned int)c->mech >= PROTECT_MECHS || !c->vcpus ||
+	    (c->max_holes && c->mech != PROTECT_SMM_VIEW) ||
 	    !c->nregion || c->nregion > PROTECT_MAX_REGIONS ||
 	    c->nfixed > PROTECT_MAX_FIXED || !c->ops || !c->ops->set_slot ||
 	    (c->mech == PROTECT_SMM_VIEW && !c->ops->set_smm) ||
@@ -343,7 +375,13 @@ static uint64_t slot_budget(const struct protect_config *c)
 
 	for (unsigned int i = 0; i < c->nregion; i++)
 		n += c->region[i].size / c->chunk + 2;
-	return n + 2 * ((uint64_t)c->nfixed + c->max_open);
+	return n + 2 * ((uint64_t)c->nfixed + c->max_open + c->max_holes);
+}
+
+/* The normal view: each region, plus a split per hole. */
+static uint64_t normal_budget(const struct protect_config *c)
+{
+	return c->nregion + 2 * (uint64_t)c->max_holes;
 }
 
 /* The writable carve-outs, fixed and open, merged. */
@@ -377,32 +415,59 @@ static int build_view(struct protect *p)
 		.region = p->cfg.region, .nregion = p->cfg.nregion,
 		.rw = p->rw, .nrw = build_rw(p),
 		.readonly = p->cfg.mech == PROTECT_SMM_VIEW || p->non,
+		.hole = p->hole[1], .nhole = p->nhole[1],
 		.chunk = p->cfg.chunk,
 	};
 
 	return pt_layout_build(&spec, p->scratch, p->view.max);
 }
 
-int protect_commit(struct protect *p, unsigned int self)
+static int build_normal(struct protect *p)
+{
+	struct pt_view_spec spec = {
+		.region = p->cfg.region, .nregion = p->cfg.nregion,
+		.hole = p->hole[0], .nhole = p->nhole[0],
+	};
+
+	return pt_layout_build(&spec, p->scratch, p->normal.max);
+}
+
+/* Make as hold the layout in scratch[0..n), pausing the vCPUs that run
+ * in it (normal: the normal view) when a slot must go. */
+static int apply_as(struct protect *p, struct pt_as *as, int n, bool normal,
+		    unsigned int self, struct pt_apply_stats *st)
 {
 	bool pause;
-	int n, err;
+	int err;
 
-	if (!p->dirty)
-		return 0;
-	n = build_view(p);
 	if (n < 0)
 		return n;
-	pause = pt_as_plan(&p->view, p->scratch, (unsigned int)n) &&
-		p->cfg.pause;
+	pause = pt_as_plan(as, p->scratch, (unsigned int)n) && p->cfg.pause;
 	if (pause) {
-		p->cfg.pause(p->cfg.pause_opaque, self, true);
+		p->cfg.pause(p->cfg.pause_opaque, self, normal, true);
 		p->stats.pauses++;
 	}
-	err = pt_as_apply(&p->view, p->scratch, (unsigned int)n, p->cfg.ops,
-			  &p->stats.apply);
+	err = pt_as_apply(as, p->scratch, (unsigned int)n, p->cfg.ops, st);
 	if (pause)
-		p->cfg.pause(p->cfg.pause_opaque, self, false);
+		p->cfg.pause(p->cfg.pause_opaque, self, normal, false);
+	return err;
+}
+
+int protect_commit(struct protect *p, unsigned int self)
+{
+	int err;
+
+	if (p->normal_dirty) {
+		err = apply_as(p, &p->normal, build_normal(p), true, self,
+			       &p->stats.normal);
+		if (err)
+			return err;
+		p->normal_dirty = false;
+	}
+	if (!p->dirty)
+		return 0;
+	err = apply_as(p, &p->view, build_view(p), false, self,
+		       &p->stats.apply);
 	if (err)
 		return err;
 	p->dirty = false;
@@ -411,22 +476,35 @@ int protect_commit(struct protect *p, unsigned int self)
 	return 0;
 }
 
-/* Read-only-all starts from the slots vm_create made: one per region,
- * numbered in order. */
-static int adopt_normal_slots(struct protect *p)
+/* The normal view starts as the slots vm_create made: one per region,
+ * numbered in order (read-only-all edits them; with holes they are
+ * edited too). */
+static int adopt_normal_slots(struct protect *p, struct pt_as *as, int n)
 {
-	int n = build_view(p);
-
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
 		p->scratch[i].id = (uint32_t)i;
-		p->view.id_used[i] = 1;
+		as->id_used[i] = 1;
 	}
-	memcpy(p->view.slot, p->scratch, (size_t)n * sizeof(*p->scratch));
-	p->view.n = (unsigned int)n;
-	p->stats.max_slots = p->view.n;
+	memcpy(as->slot, p->scratch, (size_t)n * sizeof(*p->scratch));
+	as->n = (unsigned int)n;
 	return 0;
+}
+
+static int init_holes(struct protect *p)
+{
+	uint64_t budget = normal_budget(&p->cfg);
+	int err;
+
+	p->hole[0] = calloc(p->cfg.max_holes, sizeof(*p->hole[0]));
+	p->hole[1] = calloc(p->cfg.max_holes, sizeof(*p->hole[1]));
+	if (!p->hole[0] || !p->hole[1])
+		return -ENOMEM;
+	err = pt_as_init(&p->normal, 0, (unsigned int)budget);
+	if (err)
+		return err;
+	return adopt_normal_slots(p, &p->normal, build_normal(p));
 }
 
 int protect_init(struct protect *p, const struct protect_config *cfg)
@@ -443,7 +521,8 @@ int protect_init(struct protect *p, const struct protect_config *cfg)
 		p->cfg.chunk = PROTECT_DEFAULT_CHUNK;
 	budget = slot_budget(&p->cfg);
 	if (budget > (1u << PROTECT_AS_SHIFT) ||
-	    (cfg->max_slots && budget > cfg->max_slots))
+	    (cfg->max_slots && budget > cfg->max_slots) ||
+	    normal_budget(&p->cfg) > budget)
 		return -ENOSPC;
 	err = pt_as_init(&p->view, cfg->mech == PROTECT_SMM_VIEW ? 1 : 0,
 			 (unsigned int)budget);
@@ -458,10 +537,14 @@ int protect_init(struct protect *p, const struct protect_config *cfg)
 		return -ENOMEM;
 	}
 	p->dirty = true;
-	if (cfg->mech == PROTECT_READONLY_ALL)
-		err = adopt_normal_slots(p);
-	else
-		err = protect_commit(p, PROTECT_SELF_NONE);
+	if (cfg->mech == PROTECT_READONLY_ALL) {
+		err = adopt_normal_slots(p, &p->view, build_view(p));
+		p->stats.max_slots = p->view.n;
+	} else {
+		err = cfg->max_holes ? init_holes(p) : 0;
+		if (!err)
+			err = protect_commit(p, PROTECT_SELF_NONE);
+	}
 	p->dirty = false;
 	if (err)
 		protect_destroy(p);
@@ -471,6 +554,10 @@ int protect_init(struct protect *p, const struct protect_config *cfg)
 void protect_destroy(struct protect *p)
 {
 	pt_as_destroy(&p->view);
+	if (p->normal.max)
+		pt_as_destroy(&p->normal);
+	free(p->hole[0]);
+	free(p->hole[1]);
 	free(p->scratch);
 	free(p->rw);
 	free(p->open);
@@ -567,6 +654,48 @@ bool protect_page_open(const struct protect *p, uint64_t page)
 	return found;
 }
 
+int protect_set_holes(struct protect *p, bool protected,
+		      const struct pt_range *hole, unsigned int n)
+{
+	struct pt_range *h = p->hole[protected];
+	unsigned int *nh = &p->nhole[protected];
+
+	if (!p->cfg.max_holes)
+		return -EINVAL;
+	if (n > p->cfg.max_holes)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < n; i++)
+		if (hole[i].start >= hole[i].end || !aligned(hole[i].start) ||
+		    !aligned(hole[i].end) ||
+		    (i && hole[i].start < hole[i - 1].end))
+			return -EINVAL;
+	if (n == *nh && !memcmp(h, hole, n * sizeof(*h)))
+		return 0;
+	memcpy(h, hole, n * sizeof(*h));
+	*nh = n;
+	if (protected)
+		p->dirty = true;
+	else
+		p->normal_dirty = true;
+	return 0;
+}
+
+bool protect_in_hole(const struct protect *p, bool protected, uint64_t gpa)
+{
+	const struct pt_range *h = p->hole[protected];
+	unsigned int lo = 0, hi = p->nhole[protected];
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (h[mid].end <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nhole[protected] && gpa >= h[lo].start;
+}
+
 bool protect_writable(const struct protect *p, uint64_t gpa)
 {
 	for (unsigned int i = 0; i < p->cfg.nfixed; i++)
@@ -584,6 +713,22 @@ enum protect_mech protect_probe(int vm_fd)
 	int smm = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_SMM);
 
 	return spaces >= 2 && smm > 0 ? PROTECT_SMM_VIEW : PROTECT_READONLY_ALL;
+}
+
+#ifndef KVM_CAP_EXIT_ON_EMULATION_FAILURE
+#define KVM_CAP_EXIT_ON_EMULATION_FAILURE 204
+#endif
+
+int protect_kvm_exit_on_emulation_failure(int vm_fd)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = { 1 },
+	};
+
+	if (ioctl(vm_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_EXIT_ON_EMULATION_FAILURE) <= 0)
+		return -EOPNOTSUPP;
+	return ioctl(vm_fd, KVM_ENABLE_CAP, &cap) < 0 ? -errno : 0;
 }
 
 unsigned int protect_kvm_max_slots(int vm_fd)

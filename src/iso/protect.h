@@ -29,6 +29,15 @@
  * a page replaces one chunk, not all of RAM.  The number of slots is
  * bounded at init from the number of carve-outs that may exist.
  *
+ * Holes (PROTECT_SMM_VIEW with cfg.max_holes): ranges of RAM with no slot
+ * at all, in either view.  An instruction fetch from a hole cannot be
+ * emulated: KVM_RUN returns KVM_EXIT_INTERNAL_ERROR (emulation), which the
+ * engine takes as the moment to switch the vCPU's view.  The normal view
+ * (address space 0, the slots vm_create made, adopted as ids 0.. in
+ * region order) then holds RAM writable but for its holes; reads and
+ * writes into a hole exit as KVM_EXIT_MMIO.  Editing the normal view
+ * pauses the vCPUs running in it (cfg.pause with normal set).
+ *
  * Not thread-safe: the engine's lock serializes every call. */
 #ifndef CHARIOT_PROTECT_H
 #define CHARIOT_PROTECT_H
@@ -71,6 +80,9 @@ struct pt_view_spec {
 					 * disjoint, page-aligned */
 	unsigned int nrw;
 	bool readonly;			/* false: all of RAM writable */
+	const struct pt_range *hole;	/* no slot there: sorted, disjoint,
+					 * page-aligned; beats a carve-out */
+	unsigned int nhole;
 	uint64_t chunk;			/* read-only slot size bound, a
 					 * power of two (0: none) */
 };
@@ -137,10 +149,15 @@ struct protect_config {
 	uint64_t chunk;			/* 0: PROTECT_DEFAULT_CHUNK */
 	unsigned int max_slots;		/* KVM's limit per address space
 					 * (0: none) */
+	unsigned int max_holes;		/* per view; SMM view only (0: no
+					 * holes, the normal view is left
+					 * alone) */
 	const struct protect_ops *ops;
-	/* Hold the vCPUs other than self that may run in the view outside
-	 * KVM_RUN (stop) until called again (!stop). */
-	void (*pause)(void *opaque, unsigned int self, bool stop);
+	/* Hold the vCPUs other than self that may run in the view (normal:
+	 * in the normal view instead) outside KVM_RUN (stop) until called
+	 * again (!stop). */
+	void (*pause)(void *opaque, unsigned int self, bool normal,
+		      bool stop);
 	void *pause_opaque;
 };
 
@@ -155,6 +172,7 @@ struct protect_stats {
 	uint64_t switches;		/* vCPU protection on/off */
 	uint64_t switch_ns;
 	struct pt_apply_stats apply;
+	struct pt_apply_stats normal;	/* edits of the normal view */
 	uint64_t pauses;
 	unsigned int max_slots;		/* high-water mark of the view */
 };
@@ -162,6 +180,11 @@ struct protect_stats {
 struct protect {
 	struct protect_config cfg;
 	struct pt_as view;		/* the address space edited */
+	struct pt_as normal;		/* address space 0 when it has holes
+					 * (max 0: not managed) */
+	struct pt_range *hole[2];	/* [0]: normal view, [1]: protected */
+	unsigned int nhole[2];
+	bool normal_dirty;
 	struct pt_slot *scratch;	/* a layout being built */
 	struct pt_range *rw;		/* carve-outs being built */
 	struct pt_open *open;		/* sorted by page */
@@ -196,12 +219,22 @@ void protect_close(struct protect *p, uint64_t page);
 
 bool protect_page_open(const struct protect *p, uint64_t page);
 
+/* The holes of the normal view (protected false) or of the protected one:
+ * n sorted, disjoint, page-aligned ranges replace the old ones; they take
+ * effect at the next protect_commit().  Returns 0, -EINVAL (not sorted or
+ * aligned, or no holes configured) or -ENOSPC (more than max_holes). */
+int protect_set_holes(struct protect *p, bool protected,
+		      const struct pt_range *hole, unsigned int n);
+
+/* Is gpa in a hole of that view (as last set)? */
+bool protect_in_hole(const struct protect *p, bool protected, uint64_t gpa);
+
 /* Is gpa's page writable in the protected view (a fixed carve-out or
  * open)? */
 bool protect_writable(const struct protect *p, uint64_t gpa);
 
-/* Apply the pending changes to KVM, pausing the vCPUs in the view when
- * slots must be deleted; self is the calling vCPU.  Returns 0 or an
+/* Apply the pending changes to KVM (both views), pausing the vCPUs in a
+ * view when slots must be deleted from it; self is the calling vCPU.  Returns 0 or an
  * ioctl error (protection is then in an unknown state). */
 int protect_commit(struct protect *p, unsigned int self);
 
@@ -225,6 +258,11 @@ struct protect_kvm {
 	unsigned int vcpus;
 	uint8_t *host;			/* guest RAM's mapping */
 };
+
+/* Make KVM exit on an emulation failure without queuing a #UD for the
+ * guest (KVM_CAP_EXIT_ON_EMULATION_FAILURE).  Returns 0, or -errno when
+ * this KVM lacks it. */
+int protect_kvm_exit_on_emulation_failure(int vm_fd);
 
 /* KVM's limit of slots per address space (KVM_CAP_NR_MEMSLOTS), 0 when
  * unknown. */

@@ -72,6 +72,7 @@ static unsigned int fields_of(const struct chariot_ring_rec *rec)
 	case CHARIOT_REC_DOMAIN_CREATE:
 		return F_DOMAIN | F_LEN | F_ADDR | F_COOKIE;
 	case CHARIOT_REC_DOMAIN_CODE:
+	case CHARIOT_REC_DOMAIN_UNCODE:
 		return F_DOMAIN | F_LEN | F_ADDR;
 	case CHARIOT_REC_DOMAIN_DESTROY:
 		return F_DOMAIN;
@@ -164,6 +165,9 @@ static int apply(struct iso *iso, const struct chariot_ring_rec *rec)
 	case CHARIOT_REC_DOMAIN_CODE:
 		return iso_domain_add_code(iso, rec->domain, rec->addr,
 					   rec->len);
+	case CHARIOT_REC_DOMAIN_UNCODE:
+		return iso_domain_drop_code(iso, rec->domain, rec->addr,
+					    rec->len);
 	case CHARIOT_REC_DOMAIN_DESTROY:
 		return iso_domain_destroy(iso, rec->domain);
 	case CHARIOT_REC_GRANT:

@@ -433,6 +433,32 @@ static bool halted(void *opaque, unsigned int id)
 	return vcpu_halted(&m->cpus[id]);
 }
 
+static int kernel_cr3(void *opaque, unsigned int id, uint64_t *cr3)
+{
+	struct machine *m = opaque;
+
+	return vcpu_kernel_cr3(&m->cpus[id], cr3);
+}
+
+static int walk(void *opaque, uint64_t cr3, uint64_t gva, uint64_t *gpa)
+{
+	struct machine *m = opaque;
+
+	return vcpu_walk(&m->vm.mem, cr3, gva, gpa);
+}
+
+/* Switch views on instruction fetch wherever the SMM view is used (only
+ * the driver's own instructions run protected), unless
+ * CHARIOT_ISO_SWITCH=enter asks for the switch at ENTER/LEAVE records
+ * (the whole call, kernel functions and interrupts included: to
+ * compare). */
+static bool fetch_switching(enum protect_mech mech)
+{
+	const char *how = getenv("CHARIOT_ISO_SWITCH");
+
+	return mech == PROTECT_SMM_VIEW && !(how && !strcmp(how, "enter"));
+}
+
 static int create_engine(struct machine *m, char *err, size_t errlen)
 {
 	uint64_t shm_gpa = m->vm.mem.low_size - CHARIOT_SHM_SIZE;
@@ -449,11 +475,13 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 		.kick = kick_vcpu, .event_pages = event_pages,
 		.table_pages = table_pages, .stack_pages = stack_pages,
 		.unemulated_write = unemulated_write, .halted = halted,
+		.kernel_cr3 = kernel_cr3, .walk = walk,
 		.opaque = m,
 		.watchdog_ms = ISO_WATCHDOG_MS,
 	};
 	int r;
 
+	ec.fetch_switch = fetch_switching(ec.mech);
 	for (int i = 0; i < m->cfg.nisolate; i++)
 		ec.modules[i] = m->cfg.isolate[i];
 	for (int i = 0; i < m->ncpus; i++)

@@ -208,7 +208,8 @@ static enum vcpu_event handle_ram(struct vcpu *c)
 	int r;
 
 	if (!run->mmio.is_write) {
-		engine_ram_read(c->iso, run->mmio.phys_addr, run->mmio.data,
+		engine_ram_read(c->iso, (unsigned int)c->id,
+				run->mmio.phys_addr, run->mmio.data,
 				run->mmio.len);
 		return VCPU_CONTINUE;
 	}
@@ -584,6 +585,95 @@ int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, uint64_t *gpa,
 	return (int)w.n;
 }
 
+int vcpu_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t gva,
+	      uint64_t *gpa)
+{
+	uint64_t table = cr3 & PTE_ADDR;
+
+	for (int level = 3; level >= 0; level--) {
+		const uint64_t *t = guest_mem_ptr(mem, table, 4096);
+		unsigned int i = (unsigned int)(gva >> (12 + 9 * level)) & 511;
+		uint64_t e, size = 1ull << (12 + 9 * level);
+
+		if (!t)
+			return -EFAULT;
+		e = __atomic_load_n(&t[i], __ATOMIC_RELAXED);
+		if (!(e & PTE_PRESENT))
+			return -ENOENT;
+		if (!level || (level < 3 && (e & PTE_HUGE))) {
+			*gpa = (e & PTE_ADDR & ~(size - 1)) | (gva & (size - 1));
+			return 0;
+		}
+		table = e & PTE_ADDR;
+	}
+	return -ENOENT;
+}
+
+int vcpu_kernel_cr3(struct vcpu *c, uint64_t *cr3)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	if (!(s.efer & EFER_LMA) || (s.cr4 & CR4_LA57))
+		return -EINVAL;
+	*cr3 = s.cr3;
+	return 0;
+}
+
+/* KVM queued a #UD with the fetch failure it reported (no
+ * KVM_CAP_EXIT_ON_EMULATION_FAILURE): the guest must not take it. */
+static int clear_queued_ud(struct vcpu *c)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(c->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	if (ev.exception.nr != 6 ||
+	    !(ev.exception.pending || ev.exception.injected))
+		return 0;
+	ev.exception.pending = ev.exception.injected = 0;
+	/* Leave NMI pending, SIPI, shadow and SMM as they are. */
+	ev.flags &= KVM_VCPUEVENT_VALID_PAYLOAD;
+	return ioctl(c->fd, KVM_SET_VCPU_EVENTS, &ev) < 0 ? -errno : 0;
+}
+
+/* An instruction KVM could not fetch: with fetch switching, one in a hole
+ * of the view c runs in (engine.h).  The pages of its first and last
+ * possible bytes are looked up (an instruction may straddle into one). */
+static enum vcpu_event fetch_fault(struct vcpu *c, bool *handled)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs s;
+	uint64_t gpa[2] = { ~0ull, ~0ull };
+	int r;
+
+	*handled = false;
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+		return iso_failed(c, -errno);
+	if (!(s.efer & EFER_LMA) || (s.cr4 & CR4_LA57))
+		return VCPU_CONTINUE;
+	for (int i = 0; i < 2; i++) {
+		uint64_t a;
+
+		if (!vcpu_walk(&c->vm->mem, s.cr3, regs.rip + (i ? 14 : 0),
+			       &a))
+			gpa[i] = a & ~4095ull;
+	}
+	r = engine_fetch_fault(c->iso, (unsigned int)c->id, regs.rip, gpa);
+	if (r < 0)
+		return iso_failed(c, r);
+	if (r && engine_fetch_queues_ud(c->iso)) {
+		int err = clear_queued_ud(c);
+
+		if (err)
+			return iso_failed(c, err);
+	}
+	*handled = r > 0;
+	return VCPU_CONTINUE;
+}
+
 static enum vcpu_event system_event(struct vcpu *c)
 {
 	switch (c->run->system_event.type) {
@@ -609,6 +699,14 @@ static enum vcpu_event internal_error(struct vcpu *c)
 	    c->run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV &&
 	    engine_vcpu_stalled(c->iso, (unsigned int)c->id) > 0)
 		return VCPU_CONTINUE;
+	if (c->iso && c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+	    c->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+		bool handled;
+		enum vcpu_event ev = fetch_fault(c, &handled);
+
+		if (ev != VCPU_CONTINUE || handled)
+			return ev;
+	}
 
 	if (!ioctl(c->fd, KVM_GET_REGS, &regs))
 		rip = regs.rip;

@@ -89,6 +89,16 @@ int vcpu_decode_unemulated(const uint8_t insn[15], const struct kvm_regs *r,
 			   const struct kvm_sregs *s, uint64_t *ea,
 			   uint32_t *len);
 
+/* The guest-physical address of gva through the 4-level page tables at
+ * cr3 in mem (a software walk: any thread, no ioctl).  Returns 0,
+ * -ENOENT (not mapped) or -EFAULT (a table outside RAM). */
+int vcpu_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t gva,
+	      uint64_t *gpa);
+
+/* c's CR3, when it runs in 4-level long mode (-EINVAL otherwise).  From
+ * c's own thread. */
+int vcpu_kernel_cr3(struct vcpu *c, uint64_t *cr3);
+
 /* Is c halted (waiting for an interrupt in KVM)? */
 bool vcpu_halted(struct vcpu *c);
 

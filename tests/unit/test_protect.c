@@ -33,6 +33,7 @@ struct fake_kvm {
 	unsigned int smm_calls;
 	unsigned int pauses, resumes;
 	bool paused;
+	unsigned int normal_pauses;
 };
 
 static struct fake_slot *fake_find(struct fake_kvm *f, uint32_t slot)
@@ -86,11 +87,13 @@ static int fake_set_smm(void *opaque, unsigned int vcpu, bool on)
 	return 0;
 }
 
-static void fake_pause(void *opaque, unsigned int self, bool stop)
+static void fake_pause(void *opaque, unsigned int self, bool normal,
+		       bool stop)
 {
 	struct fake_kvm *f = opaque;
 
 	(void)self;
+	f->normal_pauses += normal && stop;
 	if (stop)
 		f->pauses++;
 	else
@@ -437,6 +440,126 @@ TEST(protect_bad_config_refused)
 	CHECK_EQ(protect_init(&p, &cfg), -ENOSPC);
 	cfg.max_slots = 0;
 	CHECK_EQ(protect_init(&p, &cfg), 0);
+	protect_destroy(&p);
+	free(f);
+}
+
+TEST(protect_layout_holes_split_regions_and_beat_carve_outs)
+{
+	const struct pt_region r[2] = { { 0, 16 * PG, 0 },
+					{ 0x100000000ull, 8 * PG, 16 * PG } };
+	const struct pt_range rw[] = { { 2 * PG, 6 * PG } };
+	const struct pt_range hole[] = { { 0, PG }, { 4 * PG, 5 * PG },
+					 { 15 * PG, 0x100000000ull + PG } };
+	struct pt_view_spec spec = { .region = r, .nregion = 2, .rw = rw,
+				     .nrw = 1, .readonly = true,
+				     .hole = hole, .nhole = 3 };
+	struct pt_slot out[16];
+	int n = pt_layout_build(&spec, out, 16);
+
+	/* ro [1,2) rw [2,4) rw [5,6) ro [6,15) | high ro [+1, +8) */
+	CHECK_EQ(n, 5);
+	CHECK(out[0].gpa == PG && out[0].size == PG && out[0].readonly);
+	CHECK(out[1].gpa == 2 * PG && out[1].size == 2 * PG &&
+	      !out[1].readonly);
+	CHECK(out[2].gpa == 5 * PG && out[2].size == PG && !out[2].readonly);
+	CHECK(out[3].gpa == 6 * PG && out[3].size == 9 * PG &&
+	      out[3].readonly);
+	CHECK(out[4].gpa == 0x100000000ull + PG && out[4].size == 7 * PG &&
+	      out[4].host_off == 17 * PG && out[4].readonly);
+
+	/* The normal view: writable, split only by the holes. */
+	spec.readonly = false;
+	spec.nrw = 0;
+	n = pt_layout_build(&spec, out, 16);
+	CHECK_EQ(n, 3);
+	CHECK(out[0].gpa == PG && out[0].size == 3 * PG && !out[0].readonly);
+	CHECK(out[1].gpa == 5 * PG && out[1].size == 10 * PG);
+	CHECK(out[2].gpa == 0x100000000ull + PG && out[2].host_off == 17 * PG);
+}
+
+static int setup_holes(struct protect *p, struct fake_kvm *f)
+{
+	struct protect_config cfg = {
+		.mech = PROTECT_SMM_VIEW, .vcpus = 2,
+		.region = { low_region }, .nregion = 1,
+		.fixed = { { SHM, RAM } }, .nfixed = 1,
+		.max_open = 16, .chunk = 64 * MiB, .max_holes = 8,
+		.pause = fake_pause, .pause_opaque = f,
+	};
+	static struct protect_ops ops;
+
+	memset(f, 0, sizeof(*f));
+	ops = fake_ops(f);
+	cfg.ops = &ops;
+	fake_set_slot(f, 0, 0, RAM, 0, false);	/* what vm_create made */
+	return protect_init(p, &cfg);
+}
+
+/* The slot of address space as_bits covering gpa, or NULL. */
+static const struct fake_slot *slot_at(const struct fake_kvm *f,
+				       uint32_t as_bits, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < FAKE_MAX; i++) {
+		const struct fake_slot *s = &f->s[i];
+
+		if (s->live && (s->slot >> 16) == (as_bits >> 16) &&
+		    gpa >= s->gpa && gpa < s->gpa + s->size)
+			return s;
+	}
+	return NULL;
+}
+
+TEST(protect_holes_in_both_views)
+{
+	struct protect p;
+	struct fake_kvm *f = calloc(1, sizeof(*f));
+	const struct pt_range code[] = { { 0x300000, 0x302000 },
+					 { 0x500000, 0x501000 } };
+	const struct pt_range ktext[] = { { 0x1000000, 0x1400000 } };
+	const uint32_t AS1 = 1u << PROTECT_AS_SHIFT;
+
+	CHECK_EQ(setup_holes(&p, f), 0);
+	/* Until holes are set the normal view is vm_create's one slot. */
+	CHECK(slot_at(f, 0, 0x300000) && slot_at(f, 0, 0x300000)->slot == 0);
+	CHECK(!protect_in_hole(&p, false, 0x300000));
+
+	CHECK_EQ(protect_set_holes(&p, false, code, 2), 0);
+	CHECK_EQ(protect_set_holes(&p, true, ktext, 1), 0);
+	CHECK(protect_in_hole(&p, false, 0x301fff));
+	CHECK(!protect_in_hole(&p, false, 0x302000));
+	CHECK(protect_in_hole(&p, false, 0x500000));
+	CHECK(!protect_in_hole(&p, false, 0x2fffff));
+	CHECK(protect_in_hole(&p, true, 0x13fffff));
+	CHECK(!protect_in_hole(&p, true, 0x300000));
+	CHECK_EQ(protect_commit(&p, 0), 0);
+	/* Deleting the normal view's slot paused its vCPUs. */
+	CHECK(f->normal_pauses == 1 && !f->paused);
+	CHECK(!slot_at(f, 0, 0x300000) && !slot_at(f, 0, 0x301000));
+	CHECK(!slot_at(f, 0, 0x500000));
+	CHECK(slot_at(f, 0, 0x2ff000) && !slot_at(f, 0, 0x2ff000)->ro);
+	CHECK(slot_at(f, 0, 0x302000) && slot_at(f, 0, 0x1000000));
+	CHECK(!slot_at(f, AS1, 0x1000000) && !slot_at(f, AS1, 0x13ff000));
+	CHECK(slot_at(f, AS1, 0x300000) && slot_at(f, AS1, 0x300000)->ro);
+	CHECK(slot_at(f, AS1, 0x1400000) && slot_at(f, AS1, 0xfff000));
+
+	/* Init code freed: its hole goes; an open page in a hole stays
+	 * a hole. */
+	CHECK_EQ(protect_set_holes(&p, false, code, 1), 0);
+	CHECK_EQ(protect_open(&p, 0x1001000), 0);
+	CHECK_EQ(protect_commit(&p, 0), 0);
+	CHECK(slot_at(f, 0, 0x500000) && !slot_at(f, 0, 0x500000)->ro);
+	CHECK(!slot_at(f, AS1, 0x1001000));
+
+	/* Unsorted or unaligned holes are refused. */
+	CHECK_EQ(protect_set_holes(&p, false, (const struct pt_range[]){
+		{ 0x5000, 0x6000 }, { 0x1000, 0x2000 } }, 2), -EINVAL);
+	CHECK_EQ(protect_set_holes(&p, false, (const struct pt_range[]){
+		{ 0x5001, 0x6000 } }, 1), -EINVAL);
+	CHECK_EQ(protect_set_holes(&p, true, NULL, 0), 0);
+	CHECK_EQ(protect_commit(&p, 0), 0);
+	CHECK(slot_at(f, AS1, 0x1000000) && slot_at(f, AS1, 0x1001000));
+	CHECK(!slot_at(f, AS1, 0x1001000)->ro);
 	protect_destroy(&p);
 	free(f);
 }
