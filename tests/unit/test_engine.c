@@ -130,6 +130,35 @@ static struct fx *setup_wd(bool learn, enum protect_mech mech,
 			   const char *mod_a, const char *mod_b,
 			   unsigned int watchdog_ms);
 
+/* Fetch switching: the "vCPU" runs on CR3 0x1000, kernel mode. */
+static int fake_kernel_cr3(void *opaque, unsigned int vcpu, uint64_t *cr3)
+{
+	(void)opaque, (void)vcpu;
+	*cr3 = 0x1000;
+	return 0;
+}
+
+/* Kernel text at 0x800000, CODE_A's pages at 0x300000, CODE_B's at
+ * 0x380000 (backwards: page n at 0x3ff000 - n * 4 KiB). */
+static int fake_walk(void *opaque, uint64_t cr3, uint64_t gva, uint64_t *gpa)
+{
+	(void)opaque;
+	if (cr3 != 0x1000)
+		return -EFAULT;
+	if (gva >= KTEXT && gva < KTEXT + 0x100000)
+		*gpa = 0x800000 + (gva - KTEXT);
+	else if (gva >= CODE_A && gva < CODE_A + 0x10000)
+		*gpa = 0x300000 + (gva - CODE_A);
+	else if (gva >= CODE_B && gva < CODE_B + 0x10000)
+		*gpa = 0x3ff000 - ((gva - CODE_B) & ~0xfffull) +
+		       (gva & 0xfff);
+	else
+		return -ENOENT;
+	return 0;
+}
+
+static bool fetch_mode;		/* setup_wd() turns fetch switching on */
+
 static struct fx *setup(bool learn, enum protect_mech mech,
 			const char *mod_a, const char *mod_b)
 {
@@ -148,6 +177,8 @@ static struct fx *setup_wd(bool learn, enum protect_mech mech,
 		.kick = fake_kick, .event_pages = fake_event_pages,
 		.table_pages = fake_table_pages, .stack_pages = fake_stack_pages,
 		.unemulated_write = fake_unemulated, .watchdog_ms = watchdog_ms,
+		.fetch_switch = fetch_mode, .kernel_cr3 = fake_kernel_cr3,
+		.walk = fake_walk,
 	};
 	char err[128];
 
@@ -768,4 +799,141 @@ TEST(engine_kernel_filling_driver_memory_opens_it)
 	CHECK_EQ(write8(f, 0, KTEXT + 0x100, 0x500000, 0, &v), 0);
 	CHECK(!protect_page_open(&f->e.prot, 0x500000));
 	teardown(f);
+}
+
+static struct fx *setup_fetch(void)
+{
+	struct fx *f;
+
+	fetch_mode = true;
+	f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	fetch_mode = false;
+	return f;
+}
+
+/* A run of vcpu that ends in a fetch fault at rip, whose page is at gpa. */
+static int fetch(struct fx *f, unsigned int vcpu, uint64_t rip, uint64_t gpa)
+{
+	const uint64_t pages[2] = { gpa, gpa };
+
+	if (engine_run_begin(&f->e, vcpu))
+		return -EIO;
+	engine_run_end(&f->e, vcpu);
+	return engine_fetch_fault(&f->e, vcpu, rip, pages);
+}
+
+TEST(engine_fetch_switching_follows_the_code)
+{
+	struct fx *f = setup_fetch();
+	const struct protect *p;
+	struct verdict v;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	p = &f->e.prot;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x100000);
+	create(f, 0, CODE_A, 0);
+	grant(f, 0, 0x100000, 64);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	/* The driver's code is a hole in the normal view, kernel text one
+	 * in the protected view. */
+	CHECK(protect_in_hole(p, false, 0x300000));
+	CHECK(!protect_in_hole(p, false, 0x301000));
+	CHECK(protect_in_hole(p, true, 0x800000));
+	CHECK(protect_in_hole(p, true, 0x8ff000));
+	CHECK(!protect_in_hole(p, true, 0x300000));
+
+	/* ENTER alone switches nothing: the first fetch of driver code does. */
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(!f->smm[0]);
+	CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+	CHECK(f->smm[0] && !f->smm[1]);
+	CHECK_EQ(f->e.stats.fetch_enters, 1);
+	/* Its page tables and stacks were made writable on the way in. */
+	CHECK(protect_writable(p, 0x700000) && protect_writable(p, 0x901000));
+
+	/* In the view its writes are judged. */
+	CHECK_EQ(write8(f, 0, CODE_A + 0x20, 0x100000, 1, &v), 0);
+	CHECK(v.allow && v.reason == VERDICT_ALLOW_ACT);
+	CHECK_EQ(write8(f, 0, CODE_A + 0x24, 0x200000, 2, &v), 0);
+	CHECK(!v.allow && ram64(f, 0x200000) == 0);
+
+	/* A call into kernel text leaves the view at its first fetch. */
+	CHECK_EQ(fetch(f, 0, KTEXT + 0x40, 0x800000), 1);
+	CHECK(!f->smm[0]);
+	CHECK_EQ(f->e.stats.fetch_leaves, 1);
+	/* A fetch fault from no hole is a real emulation failure. */
+	CHECK_EQ(fetch(f, 0, KTEXT + 0x40, 0x800000), 0);
+	CHECK_EQ(fetch(f, 0, CODE_A + 0x2000, 0x302000), 0);
+	CHECK(!f->smm[0]);
+
+	/* Kernel code writing into the driver's code (a probe armed): done
+	 * and counted, not judged. */
+	CHECK_EQ(write8(f, 0, KTEXT + 0x80, 0x300100, 0xcc, &v), 0);
+	CHECK(v.allow && ram64(f, 0x300100) == 0xcc);
+	CHECK_EQ(f->e.stats.hole_writes, 1);
+	CHECK_EQ(f->e.mod[0].stats.trapped_writes, 2);
+
+	/* Back into the driver on vCPU 1 too: views are per vCPU. */
+	CHECK_EQ(fetch(f, 1, CODE_A + 0x30, 0x300000), 1);
+	CHECK(f->smm[1] && !f->smm[0]);
+	CHECK_EQ(f->e.stats.vcpu_mismatch, 0);
+	teardown(f);
+}
+
+TEST(engine_fetch_holes_follow_code_ranges)
+{
+	struct fx *f = setup_fetch();
+	const struct protect *p;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	p = &f->e.prot;
+	create(f, 0, CODE_A, 0);
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_CODE,
+		.domain = 0, .len = 0x2000, .addr = CODE_B });
+	CHECK_EQ(ring_bell(f, 0), 1);
+	/* Init text's two pages, physically apart: two holes. */
+	CHECK(protect_in_hole(p, false, 0x3ff000));
+	CHECK(protect_in_hole(p, false, 0x3fe000));
+	CHECK(!protect_in_hole(p, false, 0x3fd000));
+	CHECK_EQ(p->nhole[0], 2);	/* 0x300000 and 0x3fe000-0x400000 */
+
+	/* Init text freed: its holes go at the next drain; a fetch that hit
+	 * one meanwhile just runs again, in the normal view. */
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_UNCODE,
+		.domain = 0, .len = 0x2000, .addr = CODE_B });
+	CHECK_EQ(fetch(f, 0, CODE_B, 0x3ff000), 1);
+	CHECK_EQ(fetch(f, 0, CODE_B, 0x3ff000), 0);	/* then: real */
+	CHECK(!f->smm[0]);
+	CHECK_EQ(f->e.stats.fetch_stale, 1);
+	CHECK(!protect_in_hole(p, false, 0x3ff000));
+	CHECK(protect_in_hole(p, false, 0x300000));
+	CHECK_EQ(iso_domain(&f->e.iso, 0)->ncode, 1);
+	/* A range never given is refused. */
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_UNCODE,
+		.domain = 0, .len = 0x1000, .addr = CODE_A });
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(f->e.ring.stats.rejected[RING_ERR_STATE], 1);
+
+	/* Unloaded: no hole left for reused pages. */
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_DESTROY,
+		.domain = 0 });
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(p->nhole[0], 0);
+	CHECK(!protect_in_hole(p, false, 0x300000));
+	teardown(f);
+}
+
+TEST(engine_fetch_switching_needs_smm_view)
+{
+	struct fx *f;
+
+	fetch_mode = true;
+	f = setup(false, PROTECT_READONLY_ALL, "drv", NULL);
+	fetch_mode = false;
+	CHECK(f == NULL);
 }
