@@ -10,11 +10,11 @@
 #     workload needs; virtio_blk and virtio_net stay as init loaded them
 #     at boot, before the monitor as init stands: a user isolating them
 #     gets that, so the monitor must attach to them without false alarms)
-#   report "domains": [{"name": MOD, "loaded": bool, "entries": N,
+#   report "domains": [{"module": MOD, "loaded": bool, "entries": N,
 #                       "denied": N, "learned": N, ...}, ...]
 #     (counters as in struct domain_stats: denied = writes dropped,
 #     learned = writes let through by learn mode only)
-#   report "violations": [{"domain": MOD (or a domain "id"), "verdict":
+#   report "violations": [{"module": MOD (or a domain "id"), "verdict":
 #                          "denied"|"learned", "rip": N or "0x...", ...}]
 #   a module that never loaded: a line on stderr naming it and saying it
 #     was not (never) loaded; its domain entry has "loaded": false.
@@ -46,17 +46,18 @@ def num(x):
 
 def domain(r, mod):
     for d in r.get("domains", []):
-        if d.get("name") == mod:
+        if d.get("module", d.get("name")) == mod:
             return d
     return None
 
 
 def charged(r, mod):
     """The violations charged to mod (named, or numbered by domain id)."""
-    ids = {d.get("id"): d.get("name") for d in r.get("domains", [])}
+    ids = {d.get("id"): d.get("module", d.get("name"))
+           for d in r.get("domains", [])}
     out = []
     for v in r.get("violations", []):
-        dom = v.get("domain")
+        dom = v.get("module", v.get("domain"))
         if isinstance(dom, int) and not isinstance(dom, bool):
             dom = ids.get(dom)
         if dom == mod:
