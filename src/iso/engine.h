@@ -175,6 +175,7 @@ struct engine_stats {
 	uint64_t fetch_stale;		/* a hole gone meanwhile: run again */
 	uint64_t fetch_ns;		/* time spent on those exits */
 	uint64_t hole_writes;		/* trusted writes into normal holes */
+	uint64_t unentered_writes;	/* by driver code outside entries */
 	uint64_t hole_updates;		/* hole sets recomputed */
 	uint64_t hole_misses;		/* code pages not translated */
 };

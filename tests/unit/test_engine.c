@@ -938,3 +938,28 @@ TEST(engine_fetch_switching_needs_smm_view)
 	fetch_mode = false;
 	CHECK(f == NULL);
 }
+
+TEST(engine_fetch_unentered_driver_writes_pass)
+{
+	struct fx *f = setup_fetch();
+	struct verdict v;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	/* Driver code no probe saw entered: run in the view, as unprotected
+	 * as under ENTER/LEAVE switching; counted, not logged. */
+	CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+	CHECK_EQ(write8(f, 0, CODE_A + 0x14, 0x200000, 9, &v), 0);
+	CHECK(v.allow && ram64(f, 0x200000) == 9);
+	CHECK_EQ(f->e.stats.unentered_writes, 1);
+	CHECK_EQ(f->e.iso.log.n, 0);
+	/* Entered: judged. */
+	enter(f, 0, 0);
+	CHECK_EQ(write8(f, 0, CODE_A + 0x18, 0x200008, 9, &v), 0);
+	CHECK(!v.allow && ram64(f, 0x200008) == 0);
+	CHECK_EQ(f->e.iso.log.n, 1);
+	teardown(f);
+}
