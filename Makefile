@@ -2,7 +2,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -MMD -MP
-LDLIBS  += -lpthread
+LDLIBS  += -lpthread $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
 
 B       := build
 SRCS    := $(wildcard src/vmm/*.c src/devices/*.c src/iso/*.c src/inject/*.c)
