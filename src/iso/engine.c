@@ -1254,7 +1254,7 @@ static void report_domains(struct engine *e, FILE *f)
 		const struct engine_module *m = &e->mod[i];
 		const struct domain_stats *s = &m->stats;
 
-		fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+		fprintf(f, "%s\n    {\"module\": ", i ? "," : "");
 		json_string(f, m->name);
 		fprintf(f, ", \"loaded\": %s, \"entries\": %llu, "
 			"\"trapped_writes\": %llu, \"allowed\": %llu, "
@@ -1280,7 +1280,7 @@ static void report_violations(struct engine *e, FILE *f)
 	for (unsigned int i = 0; i < log->n; i++) {
 		const struct violation *v = &log->v[i];
 
-		fprintf(f, "%s\n    {\"domain\": ", i ? "," : "");
+		fprintf(f, "%s\n    {\"module\": ", i ? "," : "");
 		json_string(f, e->vmod[i][0] ? e->vmod[i] : NULL);
 		fprintf(f, ", \"vcpu\": %u, ", v->vcpu);
 		json_hex(f, "rip", v->rip);

@@ -511,9 +511,9 @@ TEST(engine_report_json)
 	CHECK_EQ(engine_report_json(&f->e, mf), 0);
 	fclose(mf);
 	CHECK(strstr(buf, "\"mechanism\": \"smm-view\", \"policy\": \"enforce\""));
-	CHECK(strstr(buf, "{\"name\": \"drv\", \"loaded\": true, \"entries\": 1"));
-	CHECK(strstr(buf, "{\"name\": \"never\", \"loaded\": false"));
-	CHECK(strstr(buf, "{\"domain\": \"drv\", \"vcpu\": 0"));
+	CHECK(strstr(buf, "{\"module\": \"drv\", \"loaded\": true, \"entries\": 1"));
+	CHECK(strstr(buf, "{\"module\": \"never\", \"loaded\": false"));
+	CHECK(strstr(buf, "{\"module\": \"drv\", \"vcpu\": 0"));
 	CHECK(strstr(buf, "\"rip\": \"0xffffffffc0001044\", \"symbol\": \"drv+0x44\", \"gpa\": \"0x200000\", \"len\": 8, \"verdict\": \"denied\""));
 	CHECK(strstr(buf, "\"applied\": 2"));
 	CHECK(!engine_module_loaded(&f->e, 1));
