@@ -5,7 +5,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -Isrc -MMD -MP
 LDLIBS  += -lpthread $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
 
 B       := build
-SRCS    := $(wildcard src/vmm/*.c src/devices/*.c src/iso/*.c src/inject/*.c)
+SRCS    := $(wildcard src/vmm/*.c src/devices/*.c src/iso/*.c src/inject/*.c src/campaign/*.c)
 CLI     := $(wildcard src/cli/*.c)
 UNIT    := $(wildcard tests/unit/*.c)
 OBJS    := $(SRCS:%.c=$(B)/obj/%.o)

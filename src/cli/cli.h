@@ -11,6 +11,8 @@
 #define EXIT_INTERRUPTED	130
 
 int cmd_run(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Parse a whole decimal number in [min, max]; 0 or -1. */
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,

@@ -17,6 +17,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  run        boot the guest and run a command in it (or a shell)\n"
+	      "  campaign   inject faults into a driver, unprotected and isolated\n"
+	      "  report     merge campaign directories into one report\n"
 	      "\n"
 	      "`chariot COMMAND --help` describes each command.\n", f);
 }
@@ -67,6 +69,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "campaign"))
+		return cmd_campaign(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "report"))
+		return cmd_report(argc - 1, argv + 1);
 	fprintf(stderr, "chariot: unknown command '%s' (see chariot --help)\n", argv[1]);
 	return EXIT_BAD_INPUT;
 }

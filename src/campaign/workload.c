@@ -1,0 +1,126 @@
+/* workload.c - the campaign's workloads, one per driver. The recipes are
+ * those tests/system/test_isolation.sh holds the isolation engine to, made
+ * re-runnable (a retry starts from scratch) and bounded in time inside the
+ * guest (a broken NIC fails the check instead of hanging the run). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "campaign/workload.h"
+
+/* ext4 on /dev/vda: files written, summed, unmounted, caches dropped,
+ * mounted again and checked. */
+static const char blk_body[] =
+"umount /mnt 2>/dev/null\n"
+"mkfs.ext4 -q -F /dev/vda && mount /dev/vda /mnt || exit 10\n"
+"dd if=/dev/urandom of=/mnt/big bs=1M count=8 2>/dev/null || exit 11\n"
+"for i in 1 2 3 4 5 6 7 8; do\n"
+"	dd if=/dev/urandom of=/mnt/f$i bs=4k count=$((i * 3)) 2>/dev/null || exit 11\n"
+"done\n"
+"(cd /mnt && sha256sum big f* > /tmp/sums) && umount /mnt || exit 11\n"
+"echo 3 > /proc/sys/vm/drop_caches\n"
+"mount /dev/vda /mnt && cd /mnt && sha256sum -c /tmp/sums >/tmp/check || exit 12\n"
+"cd / && umount /mnt && echo fs-intact\n";
+
+/* 4 MiB over TCP between the two NICs of --net pair, summed both ends. */
+static const char net_body[] =
+"chariot-netpair || exit 10\n"
+"dd if=/dev/urandom of=/tmp/data bs=1M count=4 2>/dev/null\n"
+"want=$(sha256sum < /tmp/data | cut -d' ' -f1)\n"
+"rm -f /tmp/hold /tmp/recv && mkfifo /tmp/hold\n"
+"ip netns exec peer timeout 60 sh -c 'nc -l -p 5001 <>/tmp/hold >/tmp/recv' &\n"
+"sleep 1\n"
+"timeout 60 nc 10.0.0.2 5001 < /tmp/data\n"
+"wait\n"
+"got=$(sha256sum < /tmp/recv | cut -d' ' -f1)\n"
+"echo \"want=$want got=$got\"\n"
+"[ \"$want\" = \"$got\" ] || exit 11\n";
+
+/* RAM disks: reloaded with the parameters the check needs (null_blk keeps
+ * no data unless memory_backed), 8 MiB written, read back past the page
+ * cache. */
+#define RAMDISK_BODY(mod, load, dev)					\
+"rmmod " mod " 2>/dev/null\n"						\
+load " || exit 10\n"							\
+"dd if=/dev/urandom of=/tmp/d bs=1M count=8 2>/dev/null\n"		\
+"dd if=/tmp/d of=" dev " bs=64k conv=fsync 2>/dev/null || exit 11\n"	\
+"echo 3 > /proc/sys/vm/drop_caches\n"					\
+"want=$(sha256sum </tmp/d | cut -d' ' -f1)\n"				\
+"got=$(head -c 8388608 " dev " | sha256sum | cut -d' ' -f1)\n"		\
+"echo \"dd want=$want got=$got\"\n"					\
+"[ \"$want\" = \"$got\" ] || exit 12\n"
+
+static const char brd_body[] =
+	RAMDISK_BODY("brd", "modprobe brd rd_nr=1 rd_size=16384", "/dev/ram0");
+static const char null_blk_body[] =
+	RAMDISK_BODY("null_blk",
+		     "modprobe null_blk nr_devices=1 memory_backed=1 gb=1",
+		     "/dev/nullb0");
+
+/* The test driver: loaded by the check (a reload by recovery is kept), its
+ * legal trigger, then 256 KiB through its block device. */
+static const char buggy_body[] =
+"[ -d /sys/module/chariot_buggy ] ||\n"
+"	insmod /lib/modules/chariot/chariot_buggy.ko || exit 10\n"
+"echo ok > /sys/kernel/debug/chariot_buggy/trigger || exit 11\n"
+"dd if=/dev/urandom of=/tmp/d bs=4k count=64 2>/dev/null\n"
+"dd if=/tmp/d of=/dev/chariot_buggy0 bs=4k conv=fsync 2>/dev/null || exit 12\n"
+"echo 3 > /proc/sys/vm/drop_caches\n"
+"want=$(sha256sum </tmp/d | cut -d' ' -f1)\n"
+"got=$(head -c 262144 /dev/chariot_buggy0 | sha256sum | cut -d' ' -f1)\n"
+"echo \"dd want=$want got=$got\"\n"
+"[ \"$want\" = \"$got\" ] || exit 13\n";
+
+static const struct workload table[] = {
+	{ "virtio_blk", "ext4 on /dev/vda: files summed, remounted, checked",
+	  blk_body, 64, false },
+	{ "virtio_net", "4 MiB over TCP across --net pair, summed both ends",
+	  net_body, 0, true },
+	{ "brd", "8 MiB dd to /dev/ram0, read back past the cache, summed",
+	  brd_body, 0, false },
+	{ "null_blk", "8 MiB dd to a memory-backed /dev/nullb0, read back, summed",
+	  null_blk_body, 0, false },
+	{ "chariot_buggy", "its ok trigger, 256 KiB dd through /dev/chariot_buggy0, summed",
+	  buggy_body, 0, false },
+};
+
+const struct workload *workload_at(size_t i)
+{
+	return i < sizeof(table) / sizeof(table[0]) ? &table[i] : NULL;
+}
+
+const struct workload *workload_find(const char *driver)
+{
+	char name[64];
+	size_t n = strlen(driver);
+
+	if (!n || n >= sizeof(name))
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		name[i] = driver[i] == '-' ? '_' : driver[i];
+	for (size_t i = 0; workload_at(i); i++)
+		if (!strcmp(table[i].driver, name))
+			return &table[i];
+	return NULL;
+}
+
+/* The check runs in a subshell (its `exit` ends one attempt); after the
+ * attempts, the kernel log's failure lines are copied to the console, where
+ * the quiet loglevel would have kept warnings from showing. */
+int workload_command(const struct workload *w, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+		"attempt() { (\n%s) ; }\n"
+		"attempt; st=$?\n"
+		"if [ $st -ne 0 ]; then\n"
+		"	echo \"" WORKLOAD_RETRY_MARK " (status $st), retrying\"\n"
+		"	sleep 2\n"
+		"	attempt; st=$?\n"
+		"fi\n"
+		"dmesg | grep -E 'Oops|BUG|general protection|soft lockup|"
+		"WARNING:|blocked for more than|stall' | sed 's/^/" WORKLOAD_DMESG_MARK "/'\n"
+		"echo \"" WORKLOAD_DONE_MARK "$st\"\n"
+		"exit $st\n", w->body);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
