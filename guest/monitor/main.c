@@ -9,13 +9,15 @@
  * When the VMM offers no usable ring, the module loads with isolation
  * disabled and says so; when it set up no ring at all, loopback=1 lays
  * one out and drains it locally instead (to test the records without
- * the VMM's consumer).
+ * the VMM's consumer).  With watch=MOD (watch.c) it only posts where
+ * those modules' code is, for fault injection in a run without isolation.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 
 #include "monitor.h"
+#include "watch.h"
 
 static char *isolate = "";
 module_param(isolate, charp, 0444);
@@ -24,6 +26,18 @@ MODULE_PARM_DESC(isolate, "modules to isolate: NAME[,NAME...]");
 static bool loopback;
 module_param(loopback, bool, 0444);
 MODULE_PARM_DESC(loopback, "without a VMM ring, drain a local one (testing)");
+
+static char *recover = "off";
+module_param(recover, charp, 0444);
+MODULE_PARM_DESC(recover, "after an isolated module faults: reload, unload or off");
+
+static unsigned int recover_limit = 3;
+module_param(recover_limit, uint, 0444);
+MODULE_PARM_DESC(recover_limit, "faults of a module within recover_window that leave it unloaded");
+
+static unsigned int recover_window = 60;
+module_param(recover_window, uint, 0444);
+MODULE_PARM_DESC(recover_window, "seconds (see recover_limit)");
 
 static bool isolating;
 
@@ -45,6 +59,7 @@ static void isolation_stop(void)
 {
 	if (!isolating)
 		return;
+	chariot_watch_stop();
 	chariot_domains_stop();
 	chariot_alloc_stop();
 	chariot_ctx_stop();
@@ -52,12 +67,38 @@ static void isolation_stop(void)
 	isolating = false;
 }
 
-/* Isolation is optional: any failure here leaves it off, not the module. */
-static void isolation_start(void)
+/* The isolated modules, domains 0.. (the watched ones come after). */
+static unsigned int isolated_count(void)
+{
+	unsigned int n = 0;
+
+	while (chariot_domain_get(n))
+		n++;
+	return n;
+}
+
+static int isolation_start_domains(void)
 {
 	int err;
 
-	if (!*isolate) {
+	post_trusted();
+	err = chariot_ctx_start();
+	if (!err)
+		err = chariot_alloc_start();
+	if (!err)
+		err = chariot_domains_start(isolate);
+	if (!err)
+		err = chariot_recover_start(recover, recover_limit,
+					    recover_window);
+	return err;
+}
+
+/* Isolation is optional: any failure here leaves it off, not the module. */
+static void isolation_start(void)
+{
+	int err = 0;
+
+	if (!*isolate && !chariot_watch_wanted()) {
 		pr_info("isolation: no module named (isolate=)\n");
 		return;
 	}
@@ -68,18 +109,17 @@ static void isolation_start(void)
 		return;
 	}
 	isolating = true;
-	post_trusted();
-	err = chariot_ctx_start();
+	if (*isolate)
+		err = isolation_start_domains();
 	if (!err)
-		err = chariot_alloc_start();
-	if (!err)
-		err = chariot_domains_start(isolate);
+		err = chariot_watch_start(isolated_count());
 	if (err) {
 		pr_err("isolation disabled: set-up failed (%d)\n", err);
 		isolation_stop();
 		return;
 	}
-	pr_info("isolating: %s\n", isolate);
+	if (*isolate)
+		pr_info("isolating: %s\n", isolate);
 }
 
 static int __init chariot_monitor_init(void)
