@@ -67,6 +67,54 @@ struct chariot_shm {
 
 #define CHARIOT_SHM_SIZE	0x10000u	/* 64 KiB */
 
+/*
+ * Recovery (--recover): the guest monitor's part of the shared area at
+ * CHARIOT_SHM_RECOVERY_OFFSET.  The guest writes all of it; the VMM
+ * validates what it reads.
+ *  - entry: where the VMM sends a vCPU whose driver call must be unwound
+ *    (a denied write it dropped, a hang), with rdi = domain id, rsi = the
+ *    driver's RIP, rdx = enum chariot_fault_source, rcx = the RIP to go on
+ *    at if the guest finds nothing to unwind.  It lies in the monitor's
+ *    code (announce.module_base/size).
+ *  - fault[]: one record per fault seen, in order; nfaults (written last,
+ *    release order) says how many are filled in; each record's flags and
+ *    recovery_us grow as recovery proceeds (CHARIOT_FAULT_DONE last).
+ */
+#define CHARIOT_SHM_RECOVERY_OFFSET	0x800u
+#define CHARIOT_RECOVERY_MAGIC	0x564f4352u	/* "RCOV" */
+#define CHARIOT_FAULTS_MAX	24
+#define CHARIOT_FAULT_SYMBOL_LEN 48
+
+enum chariot_fault_source {
+	CHARIOT_FAULT_WRITE = 1,	/* a write the VMM denied */
+	CHARIOT_FAULT_EXCEPTION = 2,	/* #PF, #GP, #UD, BUG... in driver code */
+	CHARIOT_FAULT_HANG = 3,		/* in the driver beyond --hang-ms */
+};
+
+#define CHARIOT_FAULT_UNWOUND	0x01u	/* the call returned an error */
+#define CHARIOT_FAULT_UNLOADED	0x02u
+#define CHARIOT_FAULT_RELOADED	0x04u
+#define CHARIOT_FAULT_RESTORED	0x08u	/* reloaded and live again */
+#define CHARIOT_FAULT_DETERMINISTIC 0x10u /* too many: left unloaded */
+#define CHARIOT_FAULT_DONE	0x20u	/* recovery finished */
+#define CHARIOT_FAULT_FOLLOWUP	0x40u	/* the domain had failed already */
+
+struct chariot_fault {
+	__u16 domain;		/* the domain id (its place in isolate=) */
+	__u8 detected_by;	/* enum chariot_fault_source */
+	__u8 flags;		/* CHARIOT_FAULT_* */
+	__u32 recovery_us;	/* detection to the end of recovery */
+	__u64 rip;
+	char symbol[CHARIOT_FAULT_SYMBOL_LEN];	/* NUL-terminated */
+};
+
+struct chariot_recovery {
+	__u32 magic;		/* CHARIOT_RECOVERY_MAGIC once set up */
+	__u32 nfaults;
+	__u64 entry;
+	struct chariot_fault fault[CHARIOT_FAULTS_MAX];
+};
+
 /* The isolation update ring (struct chariot_ring, chariot_ring.h) lives in
  * the shared area at this offset, CHARIOT_SHM_RING_SIZE bytes long; the
  * VMM writes its header at start-up. */

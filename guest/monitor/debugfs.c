@@ -96,6 +96,7 @@ static int stats_show(struct seq_file *m, void *unused)
 	show_contexts(m);
 	show_grants(m);
 	chariot_alloc_show(m);
+	chariot_recover_show(m);
 	chariot_loopback_show(m);
 	return 0;
 }

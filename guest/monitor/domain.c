@@ -154,6 +154,8 @@ static void create(struct chariot_domain *d, struct module *mod, bool coming)
 
 	d->mod = mod;
 	d->late = !coming;
+	WRITE_ONCE(d->failed, false);
+	d->reaper = NULL;
 	d->module_grants = 0;
 	d->text[0] = base;
 	d->text[1] = base + core->text_size;

@@ -148,6 +148,9 @@ void chariot_post_leave(struct chariot_batch *b, unsigned int domain,
  * @module_grants: its MODULE_DATA grants outstanding (by cookie)
  * @late:     attached after it had loaded (its init and earlier
  *            allocations were not seen)
+ * @failed:   it faulted (recover.c): calls into it fail fast until it is
+ *            unloaded; a new load starts clean
+ * @reaper:   the task tearing it down, let in despite @failed
  */
 struct chariot_domain {
 	unsigned int id;
@@ -162,6 +165,8 @@ struct chariot_domain {
 	atomic64_t ifaces;
 	unsigned int module_grants;
 	bool late;
+	bool failed;
+	struct task_struct *reaper;
 };
 
 int chariot_domains_start(const char *isolate);
@@ -218,6 +223,9 @@ struct chariot_ctx;
  * @cookies:  interface objects granted for this call
  * @ncookies: how many
  * @flags:    CHARIOT_ENTRY_*
+ * @role:     the function's interface role (enum chariot_role): what an
+ *            unwound call returns
+ * @eflags:   the flags register at entry (an unwound call gets its IF back)
  */
 struct chariot_entry {
 	struct chariot_recovery_frame frame;
@@ -226,6 +234,8 @@ struct chariot_entry {
 	u64 cookies[CHARIOT_IFACE_MAX];
 	u8 ncookies;
 	u8 flags;
+	u8 role;
+	unsigned long eflags;
 };
 
 #define CHARIOT_CTX_FRAMES	8
@@ -305,6 +315,16 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 			 struct chariot_entry *e, struct chariot_batch *b);
 const char *chariot_role_name(enum chariot_role role);
 
+/* ---- recover.c: faults in a domain, unwound, torn down, reloaded ---- */
+
+int chariot_recover_start(const char *mode, unsigned int limit,
+			  unsigned int window_s);
+void chariot_recover_stop(void);
+bool chariot_recover_refuse(struct chariot_domain *d);
+long chariot_recover_error(enum chariot_role role);
+void chariot_skip_ret(void);
+void chariot_recover_show(struct seq_file *m);
+
 /* ---- alloc.c: allocations on a domain's behalf ---- */
 
 int chariot_alloc_start(void);
@@ -343,6 +363,10 @@ struct chariot_stats {
 	atomic64_t module_grants;	/* module data, percpu, init data */
 	atomic64_t module_revokes;
 	atomic64_t trusted;		/* TRUSTED_RANGE records */
+	atomic64_t faults;		/* faults in a domain seen */
+	atomic64_t unwound;		/* of those, calls unwound */
+	atomic64_t unwind_nested;	/* unwound past other return hooks */
+	atomic64_t fail_fast;		/* calls into a failed domain refused */
 };
 
 extern struct chariot_stats chariot_stats;

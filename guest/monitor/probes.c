@@ -47,6 +47,7 @@ struct chariot_fn_probe {
 	u8 role;		/* enum chariot_role */
 	bool init;		/* in init text */
 	bool registered;
+	kprobe_pre_handler_t kretprobe_pre;	/* kretprobes' own */
 	atomic_long_t calls;	/* entries seen */
 	atomic_long_t enters;	/* of those, entries into the domain */
 };
@@ -166,6 +167,8 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	e->ctx = c;
 	e->flags = 0;
 	e->ncookies = 0;
+	e->role = fp->role;
+	e->eflags = regs->flags;
 	chariot_batch_init(&b);
 	if (!inside && !push(c, fp, e, regs, &b))
 		goto put;
@@ -240,6 +243,27 @@ static int fn_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Fail fast: the kprobe's pre-handler in front of kretprobes' own.  A
+ * call into a domain that failed (recover.c) is not run: it returns at
+ * once with an error for its role (chariot_skip_ret is a bare return, the
+ * stack untouched: the kprobe sits on the function's first instruction).
+ */
+static int fn_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct chariot_fn_probe *fp = container_of(p, struct chariot_fn_probe,
+						   rp.kp);
+
+	if (unlikely(READ_ONCE(fp->dom->failed)) &&
+	    chariot_recover_refuse(fp->dom)) {
+		regs->ax = chariot_recover_error(fp->role);
+		instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
+		chariot_count(fail_fast);
+		return 1;
+	}
+	return fp->kretprobe_pre(p, regs);
+}
+
 static bool within(unsigned long a, const unsigned long r[2])
 {
 	return a >= r[0] && a < r[1];
@@ -299,6 +323,9 @@ static void place(struct chariot_domain *d, struct chariot_probes *p)
 			p->failed++;
 			continue;
 		}
+		/* kretprobes keep no other reference to it. */
+		fp->kretprobe_pre = fp->rp.kp.pre_handler;
+		WRITE_ONCE(fp->rp.kp.pre_handler, fn_pre);
 		fp->registered = true;
 		p->registered++;
 		p->init += fp->init;

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * recover.c - a faulty isolated driver: its call unwound, the driver torn
+ * down and loaded again (recover=reload|unload|off).
+ *
+ * Detect.  An exception raised by the driver's own code (page fault, #GP,
+ * #UD, BUG(), divide error...) reaches the kernel's oops path through one
+ * of two functions, both probed here before they oops: page_fault_oops()
+ * (a page fault no fixup covers; with SMAP a kernel access to a user
+ * address goes there directly) and fixup_exception() (every other trap
+ * taken in kernel mode).  A fault the VMM sees (a write it denied and
+ * dropped, a hang) is brought to the same place: the VMM sends the vCPU to
+ * chariot_recover_entry (published in the shared area, chariot_abi.h),
+ * whose ud2 raises #UD with the domain, the driver's RIP and the reason in
+ * rdi, rsi, rdx.  So one function, unwind(), handles every fault.
+ *
+ * Unwind.  The context's outermost entry into the failed domain has a
+ * recovery frame (probes.c): the stack pointer at the function's first
+ * instruction, whose slot holds the return hook's trampoline, and the
+ * callee-saved registers.  The exception returns there, as if the function
+ * had returned with an error for its role (chariot_recover_error()): the
+ * trampoline runs the monitor's return handler, which pops the context's
+ * frames and posts LEAVE, and goes back into the kernel caller.  The
+ * probed oops function itself is skipped (fixup_exception() returns 1:
+ * "fixed up").  Interrupts are as they were at entry; locks the driver
+ * took and did not release stay taken (a known limit: nothing here tracks
+ * them).
+ *
+ * Fail fast, tear down, reload.  The domain is marked failed: every call
+ * into it returns an error at once (probes.c's fn_pre) except from the
+ * task tearing it down.  A work item then unloads the module through the
+ * kernel's own path (rmmod, then rmmod -f if it is still in use: its exit
+ * function unregisters what it registered, so no path into its code stays
+ * before its memory goes; DESIGN.md) and, with recover=reload, loads it
+ * again with the parameters it had (insmod from /lib/modules/chariot, else
+ * modprobe).  recover_limit faults of one module within recover_window
+ * seconds leave it unloaded: the fault is deterministic.  What was done is
+ * written to the shared area's fault records for the VMM's report.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
+#include <linux/delay.h>
+#include <linux/extable.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/umh.h>
+#include <linux/workqueue.h>
+
+#include <asm/linkage.h>
+#include <asm/ptrace.h>
+
+#include "monitor.h"
+
+#define LIMIT_MAX	16
+#define CMD_LEN		512
+
+enum { RECOVER_OFF, RECOVER_UNLOAD, RECOVER_RELOAD };
+
+/* The VMM's way in (chariot_recovery.entry): a #UD the catchers know. */
+asm(".pushsection .text, \"ax\"\n"
+    ".globl chariot_recover_entry\n"
+    ".type chariot_recover_entry, @function\n"
+    "chariot_recover_entry:\n"
+    "	ud2\n"
+    ".size chariot_recover_entry, . - chariot_recover_entry\n"
+    ".popsection\n");
+void chariot_recover_entry(void);
+
+/* A skipped function's return: the stack is as at its first instruction. */
+asm(".pushsection .text, \"ax\"\n"
+    ".globl chariot_skip_ret\n"
+    ".type chariot_skip_ret, @function\n"
+    "chariot_skip_ret:\n"
+    "	" ASM_RET
+    ".size chariot_skip_ret, . - chariot_skip_ret\n"
+    ".popsection\n");
+
+/**
+ * struct recovery - one domain's recovery state
+ * @work:   the teardown and reload
+ * @queued: @work is queued or running
+ * @slot:   the fault record of the fault being recovered from, or -1
+ * @t0:     when it was detected
+ * @times:  when its last faults (those that started a recovery) were seen
+ * @nfault: how many there were in all
+ */
+struct recovery {
+	struct work_struct work;
+	atomic_t queued;
+	int slot;
+	ktime_t t0;
+	ktime_t times[LIMIT_MAX];
+	unsigned int nfault;
+};
+
+static struct recovery rec[CHARIOT_RING_MAX_DOMAINS];
+static struct chariot_recovery *area;	/* in the shared area */
+static atomic_t nslots;
+static struct workqueue_struct *wq;
+static int mode = RECOVER_OFF;
+static unsigned int limit = 3, window_s = 60;
+static unsigned long trampoline;	/* where return hooks return to */
+static struct kprobe catch_pf = { .symbol_name = "page_fault_oops" };
+static struct kprobe catch_fixup = { .symbol_name = "fixup_exception" };
+static bool pf_on, fixup_on;
+
+/**
+ * chariot_recover_error() - what a failed call into a driver returns
+ * @role: the function's interface role
+ *
+ * Return: the error value the kernel caller of such a function handles.
+ */
+long chariot_recover_error(enum chariot_role role)
+{
+	switch (role) {
+	case CHARIOT_ROLE_QUEUE_RQ:
+	case CHARIOT_ROLE_QUEUE_RQS:
+		return 10;	/* BLK_STS_IOERR: blk-mq ends the request */
+	case CHARIOT_ROLE_START_XMIT:
+	case CHARIOT_ROLE_POLL:
+		return 0;	/* NETDEV_TX_OK (the packet is lost); no work */
+	default:
+		return -EIO;
+	}
+}
+
+/**
+ * chariot_recover_refuse() - must a call into a failed domain fail?
+ * @d: the domain, failed
+ *
+ * Return: true, except for the task tearing it down (its exit function).
+ */
+bool chariot_recover_refuse(struct chariot_domain *d)
+{
+	return READ_ONCE(d->reaper) != current;
+}
+
+/* A fault record in the shared area, or -1 when they are all used. */
+static int record(unsigned int id, u8 why, u64 rip, u8 flags)
+{
+	struct chariot_fault *f;
+	int slot;
+
+	if (!area)
+		return -1;
+	slot = atomic_inc_return(&nslots) - 1;
+	if (slot >= CHARIOT_FAULTS_MAX)
+		return -1;
+	f = &area->fault[slot];
+	f->domain = id;
+	f->detected_by = why;
+	f->flags = flags;
+	f->recovery_us = 0;
+	f->rip = rip;
+	snprintf(f->symbol, sizeof(f->symbol), "%pS", (void *)rip);
+	/* Records fill in order: the count follows the slowest writer. */
+	smp_store_release(&area->nfaults,
+			  max_t(u32, READ_ONCE(area->nfaults), slot + 1));
+	return slot;
+}
+
+static void set_flags(int slot, u8 flags)
+{
+	if (area && slot >= 0)
+		WRITE_ONCE(area->fault[slot].flags,
+			   READ_ONCE(area->fault[slot].flags) | flags);
+}
+
+/* The kretprobe instance whose data an entry is. */
+static struct llist_node *instance_of(struct chariot_entry *e)
+{
+	struct kretprobe_instance *ri = container_of((void *)e,
+		struct kretprobe_instance, data);
+
+	return &ri->node.llist;
+}
+
+/*
+ * Resume the faulting context at its outermost entry into domain id, as
+ * if that call returned an error.  Interrupts off (a context is only
+ * changed from itself).  Return: whether regs now go there.
+ */
+static bool unwind(struct pt_regs *regs, int level, unsigned int id)
+{
+	struct chariot_ctx *c = chariot_ctx_current(level, false);
+	const struct chariot_recovery_frame *f;
+	struct chariot_entry *e = NULL;
+	unsigned long ret;
+	unsigned int i;
+
+	for (i = 0; c && i < c->nframes && !e; i++)
+		if (c->frames[i].domain == id)
+			e = c->frames[i].entry;
+	if (!e || e->frame.magic != CHARIOT_FRAME_MAGIC)
+		return false;
+	f = &e->frame;
+	/* Through the trampoline, so the return hooks stay in step; the
+	 * frames above are popped by its handler (probes.c's pop()). */
+	ret = *(unsigned long *)f->sp;
+	if (ret != trampoline)
+		ret = f->ret;
+	if (current->rethooks.first != instance_of(e))
+		chariot_count(unwind_nested);
+	regs->ip = ret;
+	regs->sp = f->sp + 8;
+	regs->bx = f->rbx;
+	regs->bp = f->rbp;
+	regs->r12 = f->r12;
+	regs->r13 = f->r13;
+	regs->r14 = f->r14;
+	regs->r15 = f->r15;
+	regs->ax = chariot_recover_error(e->role);
+	regs->flags = (regs->flags & ~X86_EFLAGS_IF) |
+		      (e->eflags & X86_EFLAGS_IF);
+	c->alloc_depth = 0;
+	return true;
+}
+
+/* Faults within the window, this one included; remembers this one. */
+static unsigned int count_fault(struct recovery *r, ktime_t now)
+{
+	unsigned int i, n = 0, lim = min_t(unsigned int, limit, LIMIT_MAX);
+
+	r->times[r->nfault++ % LIMIT_MAX] = now;
+	for (i = 0; i < min(r->nfault, lim); i++)
+		if (ktime_ms_delta(now, r->times[(r->nfault - 1 - i) %
+						 LIMIT_MAX]) <=
+		    (s64)window_s * MSEC_PER_SEC)
+			n++;
+	return n;
+}
+
+/* A fault in domain id was unwound (or not): record it, start recovery. */
+static void failed(unsigned int id, u8 why, u64 rip, bool unwound)
+{
+	struct chariot_domain *d = chariot_domain_get(id);
+	struct recovery *r = &rec[id];
+	u8 flags = unwound ? CHARIOT_FAULT_UNWOUND : 0;
+	int slot;
+
+	chariot_count(faults);
+	if (unwound)
+		chariot_count(unwound);
+	if (!d || READ_ONCE(d->failed) || atomic_xchg(&r->queued, 1)) {
+		record(id, why, rip, flags | CHARIOT_FAULT_FOLLOWUP |
+		       CHARIOT_FAULT_DONE);
+		return;
+	}
+	slot = record(id, why, rip, flags);
+	WRITE_ONCE(d->failed, true);
+	r->slot = slot;
+	r->t0 = ktime_get();
+	queue_work(wq, &r->work);
+}
+
+/* Has the driver's instruction at ip a fixup of its own (a uaccess)? */
+static bool has_fixup(int id, unsigned long ip)
+{
+	struct chariot_domain *d = chariot_domain_get(id);
+	struct module *mod = d ? READ_ONCE(d->mod) : NULL;
+	unsigned int i;
+
+	for (i = 0; mod && i < mod->num_exentries; i++) {
+		const struct exception_table_entry *x = &mod->extable[i];
+
+		if ((unsigned long)&x->insn + x->insn == ip)
+			return true;
+	}
+	return false;
+}
+
+/* The exception at regs, in the context of the probe p that caught it: a
+ * driver's fault?  Then unwind it.  Return: whether regs were changed. */
+static bool caught(struct kprobe *p, struct pt_regs *regs)
+{
+	unsigned long flags;
+	u64 rip = regs->ip, resume = 0;
+	u8 why = CHARIOT_FAULT_EXCEPTION;
+	int id, level = chariot_probe_level(p);
+	bool done;
+
+	if (level < 0)
+		return false;
+	if (rip == (unsigned long)chariot_recover_entry) {
+		id = regs->di < CHARIOT_RING_MAX_DOMAINS ? (int)regs->di : -1;
+		rip = regs->si;
+		why = regs->dx == CHARIOT_FAULT_HANG ? CHARIOT_FAULT_HANG :
+						      CHARIOT_FAULT_WRITE;
+		resume = regs->cx;
+	} else {
+		id = chariot_domain_of_code(rip);
+		if (id < 0 || mode == RECOVER_OFF || has_fixup(id, rip))
+			return false;
+	}
+	local_irq_save(flags);
+	done = id >= 0 && mode != RECOVER_OFF && unwind(regs, level, id);
+	local_irq_restore(flags);
+	if (!done && !resume)
+		return false;	/* the kernel's own course: an oops */
+	if (!done)
+		regs->ip = resume;	/* nothing to unwind: go on */
+	if (id >= 0)
+		failed(id, why, rip, done);
+	return true;
+}
+
+/* page_fault_oops(regs, error_code, address): skipped when caught. */
+static int pf_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (!caught(p, (struct pt_regs *)regs->di))
+		return 0;
+	instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
+	return 1;
+}
+
+/* fixup_exception(regs, trapnr, ...): returns 1 ("fixed") when caught. */
+static int fixup_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (!caught(p, (struct pt_regs *)regs->di))
+		return 0;
+	regs->ax = 1;
+	instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
+	return 1;
+}
+
+/* The init callback of a helper: the task that may enter failed d. */
+static int let_in(struct subprocess_info *info, struct cred *new)
+{
+	struct chariot_domain *d = info->data;
+
+	WRITE_ONCE(d->reaper, current);
+	return 0;
+}
+
+static int run_sh(struct chariot_domain *d, const char *cmd)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	static char *envp[] = { "HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin",
+				NULL };
+	struct subprocess_info *info;
+
+	info = call_usermodehelper_setup(argv[0], argv, envp, GFP_KERNEL,
+					 let_in, NULL, d);
+	if (!info)
+		return -ENOMEM;
+	return call_usermodehelper_exec(info, UMH_WAIT_PROC);
+}
+
+/* Tear domain r's module down; with reload, load it again. */
+static void recover_work(struct work_struct *w)
+{
+	struct recovery *r = container_of(w, struct recovery, work);
+	unsigned int id = r - rec;
+	struct chariot_domain *d = chariot_domain_get(id);
+	bool deterministic, reloaded = false;
+	char *cmd, *args = NULL;
+	int slot = r->slot, err, i;
+
+	cmd = kmalloc(CMD_LEN, GFP_KERNEL);
+	deterministic = count_fault(r, r->t0) >= limit;
+	if (d->mod && d->mod->args)
+		args = kstrdup(d->mod->args, GFP_KERNEL);
+	if (!cmd)
+		goto out;
+	/* The unwound callers drop their references (an open file's) as
+	 * they go on; a module still held after that is forced out. */
+	for (i = 0; i < 200 && d->mod && module_refcount(d->mod) > 0; i++)
+		msleep(10);
+	/* Its exit function unregisters what it registered. */
+	snprintf(cmd, CMD_LEN, "rmmod %s || rmmod -f %s", d->name, d->name);
+	err = run_sh(d, cmd);
+	if (READ_ONCE(d->mod)) {
+		pr_err("%s: recovery: unload failed (%d): left failed\n",
+		       d->name, err);
+		goto out;
+	}
+	set_flags(slot, CHARIOT_FAULT_UNLOADED);
+	if (deterministic || mode != RECOVER_RELOAD) {
+		if (deterministic)
+			set_flags(slot, CHARIOT_FAULT_DETERMINISTIC);
+		pr_warn("%s: recovery: unloaded%s\n", d->name, deterministic ?
+			" for good: deterministic fault rule" : "");
+		goto out;
+	}
+	snprintf(cmd, CMD_LEN,
+		 "insmod /lib/modules/chariot/%s.ko %s 2>/dev/null || modprobe %s %s",
+		 d->name, args ?: "", d->name, args ?: "");
+	err = run_sh(d, cmd);
+	reloaded = READ_ONCE(d->mod) != NULL;
+	if (reloaded)
+		set_flags(slot, CHARIOT_FAULT_RELOADED |
+			  (d->mod->state == MODULE_STATE_LIVE ?
+			   CHARIOT_FAULT_RESTORED : 0));
+	pr_info("%s: recovery: %s in %lld ms\n", d->name,
+		reloaded ? "reloaded" : "reload failed",
+		ktime_ms_delta(ktime_get(), r->t0));
+out:
+	if (area && slot >= 0)
+		WRITE_ONCE(area->fault[slot].recovery_us,
+			   ktime_us_delta(ktime_get(), r->t0));
+	set_flags(slot, CHARIOT_FAULT_DONE);
+	kfree(args);
+	kfree(cmd);
+	atomic_set(&r->queued, 0);
+}
+
+static int parse_mode(const char *s)
+{
+	if (!strcmp(s, "reload"))
+		return RECOVER_RELOAD;
+	if (!strcmp(s, "unload"))
+		return RECOVER_UNLOAD;
+	if (!strcmp(s, "off") || !*s)
+		return RECOVER_OFF;
+	return -EINVAL;
+}
+
+static bool catch_on(struct kprobe *kp, kprobe_pre_handler_t pre)
+{
+	int err;
+
+	kp->pre_handler = pre;
+	err = register_kprobe(kp);
+	if (err)
+		pr_warn("recovery: cannot probe %s (%d): those faults oops\n",
+			kp->symbol_name, err);
+	return !err;
+}
+
+/**
+ * chariot_recover_start() - catch the isolated drivers' faults
+ * @how:    "reload", "unload" or "off"
+ * @lim:    faults within @win seconds that leave a module unloaded
+ * @win:    the window
+ *
+ * Isolation must be on.  May sleep.
+ *
+ * Return: 0 or -errno (recovery stays off).
+ */
+int chariot_recover_start(const char *how, unsigned int lim, unsigned int win)
+{
+	unsigned int i;
+	int m = parse_mode(how);
+
+	if (m < 0) {
+		pr_err("recover=%s: reload, unload or off\n", how);
+		return m;
+	}
+	if (m == RECOVER_OFF)
+		return 0;
+	limit = clamp(lim, 1u, (unsigned int)LIMIT_MAX);
+	window_s = win;
+	trampoline = chariot_lookup_name("arch_rethook_trampoline");
+	wq = alloc_ordered_workqueue("chariot_recover", 0);
+	if (!wq)
+		return -ENOMEM;
+	for (i = 0; i < CHARIOT_RING_MAX_DOMAINS; i++)
+		INIT_WORK(&rec[i].work, recover_work);
+	area = chariot_channel_area(CHARIOT_SHM_RECOVERY_OFFSET,
+				    sizeof(*area));
+	mode = m;
+	pf_on = catch_on(&catch_pf, pf_pre);
+	fixup_on = catch_on(&catch_fixup, fixup_pre);
+	if (area) {
+		WRITE_ONCE(area->entry, (unsigned long)chariot_recover_entry);
+		smp_store_release(&area->magic, CHARIOT_RECOVERY_MAGIC);
+	}
+	pr_info("recovery: %s, %u faults in %u s leave a module unloaded\n",
+		how, limit, window_s);
+	return 0;
+}
+
+/**
+ * chariot_recover_stop() - stop catching faults
+ *
+ * May sleep.
+ */
+void chariot_recover_stop(void)
+{
+	if (mode == RECOVER_OFF)
+		return;
+	if (area)
+		WRITE_ONCE(area->magic, 0);
+	if (pf_on)
+		unregister_kprobe(&catch_pf);
+	if (fixup_on)
+		unregister_kprobe(&catch_fixup);
+	pf_on = fixup_on = false;
+	destroy_workqueue(wq);
+	mode = RECOVER_OFF;
+}
+
+/**
+ * chariot_recover_show() - the recovery counters
+ * @m: the seq_file
+ */
+void chariot_recover_show(struct seq_file *m)
+{
+	static const char *const names[] = { "off", "unload", "reload" };
+
+	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld unwind_nested %lld records %d\n",
+		   names[mode], atomic64_read(&chariot_stats.faults),
+		   atomic64_read(&chariot_stats.unwound),
+		   atomic64_read(&chariot_stats.fail_fast),
+		   atomic64_read(&chariot_stats.unwind_nested),
+		   atomic_read(&nslots));
+}
