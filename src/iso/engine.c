@@ -50,6 +50,12 @@ static struct engine_module *module_of(struct engine *e, const struct domain *d)
 	return d && d->name_id < e->cfg.nmodules ? &e->mod[d->name_id] : NULL;
 }
 
+/* Is d a watched module's (engine.h)? */
+static bool watched(const struct engine *e, const struct domain *d)
+{
+	return d && d->name_id < e->cfg.nmodules && e->cfg.watch[d->name_id];
+}
+
 static void kick(struct engine *e, unsigned int vcpu)
 {
 	if (!e->cfg.kick ||
@@ -176,8 +182,9 @@ static int add_tables(struct engine *e, unsigned int vcpu, bool force)
 
 /* Name new loads after their module and carry the counters the ring
  * changes (entries, ACT size) into the module's totals.  A slot that is
- * live with another name id or code, or fewer entries, is a new load. */
-static void track_domains(struct engine *e)
+ * live with another name id or code, or fewer entries, is a new load,
+ * told to cfg.module_loaded. */
+static void track_domains(struct engine *e, unsigned int self)
 {
 	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
 		struct domain *d = &e->iso.dom[i];
@@ -194,6 +201,11 @@ static void track_domains(struct engine *e)
 				m->loaded = true;
 				snprintf(d->name, sizeof(d->name), "%s",
 					 m->name);
+				if (e->cfg.module_loaded)
+					e->cfg.module_loaded(e->cfg.opaque, self,
+						(unsigned int)(m - e->mod),
+						d->code[0].start,
+						d->code[0].end - d->code[0].start);
 			}
 		}
 		if (d->live && m) {
@@ -338,6 +350,8 @@ static unsigned int hole_view(struct engine *e, bool protected, uint64_t cr3)
 	for (unsigned int i = 0; !protected && i < ISO_MAX_DOMAINS; i++) {
 		const struct domain *d = iso_domain(&e->iso, i);
 
+		if (watched(e, d))
+			continue;
 		for (unsigned int c = 0; d && c < d->ncode; c++)
 			hole_add_code(e, &s, cr3, d->code[c].start,
 				      d->code[c].end);
@@ -444,7 +458,7 @@ static int settle(struct engine *e, unsigned int self)
 static void drain(struct engine *e, unsigned int self)
 {
 	ring_drain(&e->ring, &e->iso);
-	track_domains(e);
+	track_domains(e, self);
 	track_vcpus(e, self);
 }
 
@@ -1249,12 +1263,17 @@ static void report_isolation(struct engine *e, FILE *f)
 
 static void report_domains(struct engine *e, FILE *f)
 {
+	bool first = true;
+
 	fputs(",\n  \"domains\": [", f);
 	for (unsigned int i = 0; i < e->cfg.nmodules; i++) {
 		const struct engine_module *m = &e->mod[i];
 		const struct domain_stats *s = &m->stats;
 
-		fprintf(f, "%s\n    {\"module\": ", i ? "," : "");
+		if (e->cfg.watch[i])
+			continue;
+		fprintf(f, "%s\n    {\"module\": ", first ? "" : ",");
+		first = false;
 		json_string(f, m->name);
 		fprintf(f, ", \"loaded\": %s, \"entries\": %llu, "
 			"\"trapped_writes\": %llu, \"allowed\": %llu, "
@@ -1269,7 +1288,7 @@ static void report_domains(struct engine *e, FILE *f)
 			(unsigned long long)s->pages_opened,
 			(unsigned long long)s->act_entries);
 	}
-	fputs(e->cfg.nmodules ? "\n  ]" : "]", f);
+	fputs(first ? "]" : "\n  ]", f);
 }
 
 static void report_violations(struct engine *e, FILE *f)
@@ -1296,9 +1315,18 @@ static void report_violations(struct engine *e, FILE *f)
 	fputs(log->n ? "\n  ]" : "]", f);
 }
 
+/* Is any requested module isolated (not only watched)? */
+static bool isolating(const struct engine *e)
+{
+	for (unsigned int i = 0; i < e->cfg.nmodules; i++)
+		if (!e->cfg.watch[i])
+			return true;
+	return false;
+}
+
 int engine_report_json(struct engine *e, FILE *f)
 {
-	if (!e) {
+	if (!e || !isolating(e)) {
 		fputs(",\n  \"isolation\": null,\n  \"domains\": [],"
 		      "\n  \"violations\": []", f);
 		return ferror(f) ? -EIO : 0;

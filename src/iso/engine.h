@@ -142,6 +142,16 @@ struct engine_config {
 	int (*walk)(void *opaque, uint64_t cr3, uint64_t gva, uint64_t *gpa);
 	void *opaque;			/* for the callbacks above */
 	unsigned int watchdog_ms;	/* 0: no watchdog */
+	/* Modules only watched (fault injection without isolation: the
+	 * monitor's watch=, numbered after the isolated ones): the guest
+	 * posts their code and nothing else; never protected, no holes, left
+	 * out of the report. */
+	bool watch[ENGINE_MAX_MODULES];
+	/* A load of module i was drained (its DOMAIN_CREATE: core text
+	 * [code, code + len), before its init runs): on the thread of vcpu,
+	 * the engine lock held.  May be NULL. */
+	void (*module_loaded)(void *opaque, unsigned int vcpu, unsigned int i,
+			      uint64_t code, uint64_t len);
 };
 
 /* What one requested module did, over all its loads. */
