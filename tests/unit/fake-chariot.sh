@@ -1,0 +1,39 @@
+#!/bin/sh
+# fake-chariot.sh - stands in for `chariot run` in the campaign's tests
+# (tests/unit/test_campaign.c): it writes a canned --json report whose
+# outcome follows the --inject seed, so the campaign runner can be tested
+# end to end without KVM.  seed % 4: 0 panic, 1 workload failed, 2 silent,
+# 3 mutation not applied; isolated runs detect and reload when seed % 3 != 0.
+# FAKE_SLEEP=SECS makes each run last that long (for the interrupt test).
+json= inject= isolate=
+[ "$1" = run ] && shift
+while [ $# -gt 0 ]; do
+	case $1 in
+	--json) json=$2; shift ;;
+	--inject) inject=$2; shift ;;
+	--isolate) isolate=$2; shift ;;
+	--timeout|--disk|--net) shift ;;
+	--) break ;;
+	esac
+	shift
+done
+[ -n "${FAKE_SLEEP:-}" ] && sleep "$FAKE_SLEEP"
+seed=${inject##*:}
+end=poweroff status=0 applied=true faults='[]'
+if [ -z "$inject" ]; then
+	echo "chariot-campaign: workload status=0"
+	printf '{"end": "poweroff", "guest_status": 0, "wall_ms": 5.0, "domains": [{"module": "%s", "loaded": true, "denied": 0}], "violations": []}\n' "$isolate" >"$json"
+	exit 0
+fi
+case $((seed % 4)) in
+0) end=panic status=null; echo "Kernel panic - not syncing: Fatal exception" ;;
+1) status=11 ;;
+3) applied=false ;;
+esac
+if [ -n "$isolate" ] && [ $((seed % 3)) != 0 ]; then
+	end=poweroff status=0
+	faults='[{"module": "m", "detected_by": "write", "unloaded": true, "reloaded": true, "service_restored": true}]'
+fi
+printf '{"end": "%s", "guest_status": %s, "wall_ms": 7.5, "inject": {"module": "m", "type": "x", "seed": %s, "applied": %s, "error": %s, "site": 1, "nsites": 3, "what": "je -> jne", "activated": %s}, "faults": %s}\n' \
+	"$end" "$status" "$seed" "$applied" \
+	"$([ $applied = true ] && echo null || echo '"no site"')" "$applied" "$faults" >"$json"
