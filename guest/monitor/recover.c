@@ -371,9 +371,14 @@ static void recover_work(struct work_struct *w)
 	 * they go on; a module still held after that is forced out. */
 	for (i = 0; i < 200 && d->mod && module_refcount(d->mod) > 0; i++)
 		msleep(10);
-	/* Its exit function unregisters what it registered. */
-	snprintf(cmd, CMD_LEN, "rmmod %s || rmmod -f %s", d->name, d->name);
+	/* Its exit function unregisters what it registered.  Each command is
+	 * exec'd by the helper's own task: the one let into the domain. */
+	snprintf(cmd, CMD_LEN, "exec rmmod %s", d->name);
 	err = run_sh(d, cmd);
+	if (err && READ_ONCE(d->mod)) {
+		snprintf(cmd, CMD_LEN, "exec rmmod -f %s", d->name);
+		err = run_sh(d, cmd);
+	}
 	if (READ_ONCE(d->mod)) {
 		pr_err("%s: recovery: unload failed (%d): left failed\n",
 		       d->name, err);
@@ -387,10 +392,14 @@ static void recover_work(struct work_struct *w)
 			" for good: deterministic fault rule" : "");
 		goto out;
 	}
-	snprintf(cmd, CMD_LEN,
-		 "insmod /lib/modules/chariot/%s.ko %s 2>/dev/null || modprobe %s %s",
-		 d->name, args ?: "", d->name, args ?: "");
+	snprintf(cmd, CMD_LEN, "exec insmod /lib/modules/chariot/%s.ko %s",
+		 d->name, args ?: "");
 	err = run_sh(d, cmd);
+	if (err && !READ_ONCE(d->mod)) {
+		snprintf(cmd, CMD_LEN, "exec modprobe %s %s", d->name,
+			 args ?: "");
+		err = run_sh(d, cmd);
+	}
 	reloaded = READ_ONCE(d->mod) != NULL;
 	if (reloaded)
 		set_flags(slot, CHARIOT_FAULT_RELOADED |
