@@ -36,12 +36,15 @@ static const char net_body[] =
 "echo \"want=$want got=$got\"\n"
 "[ \"$want\" = \"$got\" ] || exit 11\n";
 
-/* RAM disks: reloaded with the parameters the check needs (null_blk keeps
- * no data unless memory_backed), 8 MiB written, read back past the page
- * cache. */
-#define RAMDISK_BODY(mod, load, dev)					\
-"rmmod " mod " 2>/dev/null\n"						\
-load " || exit 10\n"							\
+/* RAM disks. `--inject` mutates a module's first load only (src/inject/
+ * inject.h), and init loads brd and null_blk at boot: the check must use
+ * that instance, never reload it. brd's defaults (16 RAM disks of
+ * CONFIG_BLK_DEV_RAM_SIZE = 16 MiB) serve as they are; null_blk's boot
+ * device keeps no data, so a memory-backed one is made through its configfs
+ * interface, by the same module instance (a reload with memory_backed=1 is
+ * the fall-back, whose faults then never activate). 8 MiB are written and
+ * read back past the page cache. */
+#define RAMDISK_CHECK(dev)						\
 "dd if=/dev/urandom of=/tmp/d bs=1M count=8 2>/dev/null\n"		\
 "dd if=/tmp/d of=" dev " bs=64k conv=fsync 2>/dev/null || exit 11\n"	\
 "echo 3 > /proc/sys/vm/drop_caches\n"					\
@@ -51,11 +54,23 @@ load " || exit 10\n"							\
 "[ \"$want\" = \"$got\" ] || exit 12\n"
 
 static const char brd_body[] =
-	RAMDISK_BODY("brd", "modprobe brd rd_nr=1 rd_size=16384", "/dev/ram0");
+"[ -b /dev/ram0 ] || modprobe brd || exit 10\n"
+RAMDISK_CHECK("/dev/ram0");
+
 static const char null_blk_body[] =
-	RAMDISK_BODY("null_blk",
-		     "modprobe null_blk nr_devices=1 memory_backed=1 gb=1",
-		     "/dev/nullb0");
+"[ -d /sys/module/null_blk ] || modprobe null_blk || exit 10\n"
+"mount -t configfs none /sys/kernel/config 2>/dev/null\n"
+"C=/sys/kernel/config/nullb/campaign\n"
+"if [ -d $C ]; then echo 0 > $C/power; rmdir $C; fi\n"
+"if mkdir $C 2>/dev/null && echo 1 > $C/memory_backed && echo 64 > $C/size &&\n"
+"   echo 1 > $C/power; then\n"
+"	dev=/dev/nullb$(cat $C/index)\n"
+"else\n"
+"	echo 'chariot-campaign: no null_blk configfs: reloading it (fault lost)'\n"
+"	rmmod null_blk; modprobe null_blk nr_devices=1 memory_backed=1 gb=1 || exit 10\n"
+"	dev=/dev/nullb0\n"
+"fi\n"
+RAMDISK_CHECK("$dev");
 
 /* The test driver: loaded by the check (a reload by recovery is kept), its
  * legal trigger, then 256 KiB through its block device. */
@@ -76,9 +91,9 @@ static const struct workload table[] = {
 	  blk_body, 64, false },
 	{ "virtio_net", "4 MiB over TCP across --net pair, summed both ends",
 	  net_body, 0, true },
-	{ "brd", "8 MiB dd to /dev/ram0, read back past the cache, summed",
+	{ "brd", "8 MiB dd to /dev/ram0 (boot instance), read back past the cache, summed",
 	  brd_body, 0, false },
-	{ "null_blk", "8 MiB dd to a memory-backed /dev/nullb0, read back, summed",
+	{ "null_blk", "8 MiB dd to a memory-backed null_blk made in configfs, read back, summed",
 	  null_blk_body, 0, false },
 	{ "chariot_buggy", "its ok trigger, 256 KiB dd through /dev/chariot_buggy0, summed",
 	  buggy_body, 0, false },

@@ -232,6 +232,17 @@ TEST(campaign_workloads)
 	CHECK(strstr(cmd, w->body) && strstr(cmd, WORKLOAD_RETRY_MARK) &&
 	      strstr(cmd, WORKLOAD_DONE_MARK));
 	CHECK_EQ(workload_command(w, cmd, 64), -ENOSPC);
+	/* every workload's whole command is valid sh */
+	for (size_t i = 0; (w = workload_at(i)); i++) {
+		FILE *sh = popen("sh -n", "w");
+
+		CHECK_EQ(workload_command(w, cmd, sizeof(cmd)), 0);
+		CHECK(sh != NULL);
+		if (!sh)
+			continue;
+		fputs(cmd, sh);
+		CHECK_EQ(pclose(sh), 0);
+	}
 }
 
 /* --- results.jsonl --------------------------------------------------- */
