@@ -25,12 +25,18 @@ const char *run_kind_name(enum run_kind k)
 	return k < RUN_KINDS ? kind_names[k] : "?";
 }
 
+/* The index of s in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
 int run_kind_parse(const char *s)
 {
-	for (int k = 0; s && k < RUN_KINDS; k++)
-		if (!strcmp(s, kind_names[k]))
-			return k;
-	return -1;
+	return name_index(kind_names, RUN_KINDS, s);
 }
 
 const char *run_class_name(enum run_class c)
@@ -40,10 +46,7 @@ const char *run_class_name(enum run_class c)
 
 int run_class_parse(const char *s)
 {
-	for (int c = 0; s && c < CLS_COUNT; c++)
-		if (!strcmp(s, class_names[c]))
-			return c;
-	return -1;
+	return name_index(class_names, CLS_COUNT, s);
 }
 
 /* The console's words for each finding. The monitor's and the workload's
