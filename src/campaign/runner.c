@@ -352,6 +352,31 @@ static int follow_up(struct runner *r, const struct job *j,
 	return record(r, &skip);
 }
 
+/* `chariot run` that exits 2 (bad input) or 127 (not started) without a
+ * report ran nothing, and the next runs would not either: the campaign
+ * stops with its first line of stderr rather than record a column of
+ * errors. True when it did. */
+static bool refused(struct runner *r, const struct job *j, int status,
+		    const struct run_result *res)
+{
+	char p[PATH_MAX + 8], line[160] = "";
+	FILE *f;
+
+	if (j->killed || !WIFEXITED(status) || res->end[0] ||
+	    (WEXITSTATUS(status) != 2 && WEXITSTATUS(status) != 127))
+		return false;
+	path_of(j, "err", p, sizeof(p));
+	f = fopen(p, "r");
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			line[strcspn(line, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(r->err, r->errlen, "chariot run refused to run (exit %d): %s "
+		 "(in %s)", WEXITSTATUS(status), line, p);
+	return true;
+}
+
 static int finish(struct runner *r, struct job *j, int status)
 {
 	struct run_result res;
@@ -359,15 +384,14 @@ static int finish(struct runner *r, struct job *j, int status)
 
 	base_result(r, j, &res);
 	judge(j, &res);
+	if (refused(r, j, status, &res))
+		return -1;
 	res.t0_ms = j->t0_ms;
 	res.t1_ms = epoch_ms();
 	if (j->killed) {
 		res.cls = CLS_ERROR;
 		snprintf(res.reason, sizeof(res.reason),
 			 "chariot run outlived its --timeout by %d s: killed", GUARD_S);
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127 &&
-		   res.cls == CLS_ERROR) {
-		snprintf(res.reason, sizeof(res.reason), "chariot run could not be started");
 	}
 	path_of(j, "img", p, sizeof(p));
 	unlink(p);

@@ -26,7 +26,9 @@ static const char campaign_help[] =
 "unprotected (`chariot run --inject MOD:TYPE:SEED`) and isolated (the same\n"
 "with --isolate MOD). The unprotected run is classed crash, nonfatal,\n"
 "silent or not_activated, the isolated one isolated, captured or missed\n"
-"(with service restored or not); DIR gets results.jsonl (a line per run),\n"
+"(with service restored or not). A fault whose type has no site in the\n"
+"driver stays in the plan as not_activated (it is not replaced by another),\n"
+"and its isolated run is skipped. DIR gets results.jsonl (a line per run),\n"
 "summary.json, report.md (the paper's Fig. 10 table, per fault type too)\n"
 "and report.svg. The table is printed at the end.\n"
 "\n"
@@ -54,7 +56,8 @@ static const char campaign_help[] =
 "retried once after a failure, so a reloaded driver can serve it):\n"
 "%s"
 "\n"
-"exit status: 0 done; 1 a run could not be started or recorded; 2 bad\n"
+"exit status: 0 done; 1 a run could not be started or recorded (or\n"
+"`chariot run` refused the options: its message is shown); 2 bad\n"
 "input; 130 interrupted (SIGINT/SIGTERM: the runs under way are stopped and\n"
 "not recorded, results.jsonl stays whole; --resume goes on).\n";
 

@@ -4,7 +4,12 @@
 # outcome follows the --inject seed, so the campaign runner can be tested
 # end to end without KVM.  seed % 4: 0 panic, 1 workload failed, 2 silent,
 # 3 mutation not applied; isolated runs detect and reload when seed % 3 != 0.
-# FAKE_SLEEP=SECS makes each run last that long (for the interrupt test).
+# FAKE_SLEEP=SECS makes each run last that long (for the interrupt test);
+# FAKE_REFUSE=1 makes it refuse its options as an older `chariot run` would.
+if [ -n "${FAKE_REFUSE:-}" ]; then
+	echo "chariot run: unknown or incomplete option '--inject' (see chariot run --help)" >&2
+	exit 2
+fi
 json= inject= isolate=
 [ "$1" = run ] && shift
 while [ $# -gt 0 ]; do

@@ -371,6 +371,14 @@ TEST(campaign_summary_rates)
 	memcpy(rs + n, rs, 4 * sizeof(rs[0]));
 	CHECK_EQ(summary_build(rs, n + 4, &s), 0);
 	CHECK_EQ(s.faults, 24);
+	CHECK(s.seed_known && s.seed == 9 && !strcmp(s.driver, "brd"));
+	/* another campaign merged in: its faults are other faults */
+	for (size_t i = 0; i < 4; i++)
+		strcpy(rs[n + i].driver, "null_blk");
+	rs[n + 3].campaign_seed = 10;
+	CHECK_EQ(summary_build(rs, n + 4, &s), 0);
+	CHECK_EQ(s.faults, 26);
+	CHECK(!s.seed_known && !strcmp(s.driver, "brd,null_blk"));
 }
 
 static char *slurp_file(const char *dir, const char *name)

@@ -21,6 +21,10 @@ bad_input "no faults" --driver brd --faults 0 --seed 1
 bad_input "bad shard" --driver brd --faults 1 --seed 1 --shard 2/2
 bad_input "no seed" --driver brd --faults 1
 expect_status "report of no directory: exit 2" 2 $CHARIOT report "$T/none"
+FAKE_REFUSE=1 expect_status "chariot run refusing its options stops the campaign" 1 \
+	$CHARIOT campaign --driver brd --faults 5 --seed 1 --jobs 1 --out "$T/r" --chariot $FAKE
+expect_grep "... and says what chariot run said" "refused.*unknown or incomplete option '--inject'" "$T/err"
+[ ! -s "$T/r/results.jsonl" ] && pass "... and records no run" || fail "... and records no run"
 
 # keys FILE: summary.json has the keys issue 5 lists.
 keys() {
