@@ -250,9 +250,10 @@ void classify_isolated(const struct run_evidence *ev, unsigned con, struct verdi
 		set(v, CLS_CAPTURED, "detected, driver not removed");
 }
 
+/* A clean run whose console already shows a WARNING or an oops: the
+ * unprotected runs' classes are then suspect, so the reason says it. */
 void classify_clean(const struct run_evidence *ev, unsigned con, struct verdict *v)
 {
-	(void)con;
 	memset(v, 0, sizeof(*v));
 	if (run_error(ev, v))
 		return;
@@ -267,6 +268,9 @@ void classify_clean(const struct run_evidence *ev, unsigned con, struct verdict 
 			 "no alarm, but the workload failed (end %s, status %d)",
 			 ev->end, ev->status);
 		v->cls = CLS_CLEAN;
+	} else if (con & (CON_OOPS | CON_HANG | CON_WARN)) {
+		set(v, CLS_CLEAN, "no alarm, but the console shows a kernel "
+		    "oops, lockup or WARNING without a fault");
 	} else {
 		set(v, CLS_CLEAN, "no alarm");
 	}

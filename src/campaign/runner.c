@@ -236,20 +236,20 @@ static int spawn(struct runner *r, struct job *j)
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");
+	struct stat st;
+	size_t cap = 0;
 	char *buf;
 
 	*len = 0;
-	buf = malloc(READ_MAX + 1);
-	if (!buf) {
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	if (f) {
-		*len = fread(buf, 1, READ_MAX, f);
+	if (f && !fstat(fileno(f), &st))
+		cap = (size_t)st.st_size < READ_MAX ? (size_t)st.st_size : READ_MAX;
+	buf = malloc(cap + 1);
+	if (buf && f)
+		*len = fread(buf, 1, cap, f);
+	if (f)
 		fclose(f);
-	}
-	buf[*len] = '\0';
+	if (buf)
+		buf[*len] = '\0';
 	return buf;
 }
 

@@ -210,7 +210,10 @@ TEST(campaign_classify_clean)
 
 	CHECK_EQ(judge(RUN_CLEAN, "{\"end\": \"poweroff\", \"guest_status\": 0, "
 		       "\"violations\": []}", "", &v), CLS_CLEAN);
-	CHECK(v.restored);
+	CHECK(v.restored && !strcmp(v.reason, "no alarm"));
+	CHECK_EQ(judge(RUN_CLEAN, "{\"end\": \"poweroff\", \"guest_status\": 0}",
+		       "WARNING: CPU: 0 PID: 1 at mm/slab.c:1\n", &v), CLS_CLEAN);
+	CHECK(strstr(v.reason, "WARNING without a fault"));
 	CHECK_EQ(judge(RUN_CLEAN, "{\"end\": \"poweroff\", \"guest_status\": 0, "
 		       "\"violations\": [{\"module\": \"brd\", \"verdict\": \"denied\"}]}",
 		       "", &v), CLS_FALSE_ALARM);
