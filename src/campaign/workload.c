@@ -60,11 +60,12 @@ RAMDISK_CHECK("/dev/ram0");
 static const char null_blk_body[] =
 "[ -d /sys/module/null_blk ] || modprobe null_blk || exit 10\n"
 "mount -t configfs none /sys/kernel/config 2>/dev/null\n"
-"C=/sys/kernel/config/nullb/campaign\n"
+"C=/sys/kernel/config/nullb/chariot_nullb\n"
 "if [ -d $C ]; then echo 0 > $C/power; rmdir $C; fi\n"
 "if mkdir $C 2>/dev/null && echo 1 > $C/memory_backed && echo 64 > $C/size &&\n"
 "   echo 1 > $C/power; then\n"
-"	dev=/dev/nullb$(cat $C/index)\n"
+"	dev=/dev/chariot_nullb\n"	/* 6.x: named after its configfs dir */
+"	[ -b $dev ] || dev=/dev/nullb$(cat $C/index)\n"
 "else\n"
 "	echo 'chariot-campaign: no null_blk configfs: reloading it (fault lost)'\n"
 "	rmmod null_blk; modprobe null_blk nr_devices=1 memory_backed=1 gb=1 || exit 10\n"
