@@ -28,7 +28,6 @@ struct job {
 	uint64_t t0_ms;
 	double start;		/* monotonic ms */
 	bool killed;		/* outlived its guard */
-	char base[PATH_MAX];
 };
 
 /* The runs still to make: isolated runs first (their fault's unprotected
@@ -90,19 +89,15 @@ static int push(struct job **a, size_t *n, const struct job *j)
 /* ------------------------------------------------------------------ */
 /* Spawning one run                                                    */
 
-static void job_name(const struct runner *r, struct job *j)
+/* DIR/runs/<run>.<ext>: the run's report, console, stderr or disk. */
+static void path_of(const struct runner *r, const struct job *j, const char *ext,
+		    char *buf, size_t len)
 {
 	if (j->kind == RUN_CLEAN)
-		snprintf(j->base, sizeof(j->base), "%s/runs/clean%05u", r->cfg->out,
-			 j->f.index);
+		snprintf(buf, len, "%s/runs/clean%05u.%s", r->cfg->out, j->f.index, ext);
 	else
-		snprintf(j->base, sizeof(j->base), "%s/runs/fault%05u-%s",
-			 r->cfg->out, j->f.index, run_kind_name(j->kind));
-}
-
-static void path_of(const struct job *j, const char *ext, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s.%s", j->base, ext);
+		snprintf(buf, len, "%s/runs/fault%05u-%s.%s", r->cfg->out,
+			 j->f.index, run_kind_name(j->kind), ext);
 }
 
 /* argv for `chariot run`; strings live in the caller's store. */
@@ -125,14 +120,14 @@ static void build_argv(const struct runner *r, const struct job *j,
 	a->n = 0;
 	add(a, (char *)c->chariot);
 	add(a, "run");
-	path_of(j, "json", a->json, sizeof(a->json));
+	path_of(r, j, "json", a->json, sizeof(a->json));
 	add(a, "--json");
 	add(a, a->json);
 	snprintf(a->timeout, sizeof(a->timeout), "%u", c->timeout_s);
 	add(a, "--timeout");
 	add(a, a->timeout);
 	if (c->w->disk_mib) {
-		path_of(j, "img", a->disk, sizeof(a->disk));
+		path_of(r, j, "img", a->disk, sizeof(a->disk));
 		add(a, "--disk");
 		add(a, a->disk);
 	}
@@ -163,11 +158,11 @@ static int prepare(const struct runner *r, const struct job *j)
 	char p[PATH_MAX + 8];
 	int fd, e = 0;
 
-	path_of(j, "json", p, sizeof(p));
+	path_of(r, j, "json", p, sizeof(p));
 	unlink(p);
 	if (!r->cfg->w->disk_mib)
 		return 0;
-	path_of(j, "img", p, sizeof(p));
+	path_of(r, j, "img", p, sizeof(p));
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
@@ -179,7 +174,8 @@ static int prepare(const struct runner *r, const struct job *j)
 
 /* In the child: own process group (a terminal's Ctrl-C reaches the
  * campaign, which then stops the runs itself), files for the output. */
-static void exec_child(const struct job *j, struct argv_buf *a)
+static void exec_child(const struct runner *r, const struct job *j,
+		       struct argv_buf *a)
 {
 	char p[PATH_MAX + 8];
 	int fd;
@@ -192,11 +188,11 @@ static void exec_child(const struct job *j, struct argv_buf *a)
 	fd = open("/dev/null", O_RDONLY);
 	if (fd >= 0)
 		dup2(fd, STDIN_FILENO);
-	path_of(j, "out", p, sizeof(p));
+	path_of(r, j, "out", p, sizeof(p));
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0)
 		dup2(fd, STDOUT_FILENO);
-	path_of(j, "err", p, sizeof(p));
+	path_of(r, j, "err", p, sizeof(p));
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0)
 		dup2(fd, STDERR_FILENO);
@@ -212,19 +208,18 @@ static int spawn(struct runner *r, struct job *j)
 	struct argv_buf a;
 	int e;
 
-	job_name(r, j);
 	e = prepare(r, j);
 	if (e)
-		return fail(r, -e, "cannot create the disk image for", j->base);
+		return fail(r, -e, "cannot create a disk image in", r->cfg->out);
 	build_argv(r, j, &a);
 	j->t0_ms = epoch_ms();
 	j->start = mono_ms();
 	j->killed = false;
 	j->pid = fork();
 	if (j->pid < 0)
-		return fail(r, errno, "cannot fork for", j->base);
+		return fail(r, errno, "cannot fork in", r->cfg->out);
 	if (!j->pid)
-		exec_child(j, &a);
+		exec_child(r, j, &a);
 	setpgid(j->pid, j->pid);	/* as the child does: no race */
 	return 0;
 }
@@ -286,7 +281,8 @@ static void fill_evidence(struct run_result *res, const struct run_evidence *ev,
 }
 
 /* Classify a finished run from its files. */
-static void judge(const struct job *j, struct run_result *res)
+static void judge(const struct runner *r, const struct job *j,
+		  struct run_result *res)
 {
 	char p[PATH_MAX + 8];
 	struct run_evidence ev;
@@ -295,12 +291,12 @@ static void judge(const struct job *j, struct run_result *res)
 	char *text;
 	unsigned con;
 
-	path_of(j, "json", p, sizeof(p));
+	path_of(r, j, "json", p, sizeof(p));
 	text = slurp(p, &len);
 	if (!text || !len || classify_parse_report(text, len, &ev))
 		classify_parse_report("", 0, &ev);	/* have_report false */
 	free(text);
-	path_of(j, "out", p, sizeof(p));
+	path_of(r, j, "out", p, sizeof(p));
 	text = slurp(p, &len);
 	con = text ? classify_scan_console(text, len) : 0;
 	free(text);
@@ -365,7 +361,7 @@ static bool refused(struct runner *r, const struct job *j, int status,
 	if (j->killed || !WIFEXITED(status) || res->end[0] ||
 	    (WEXITSTATUS(status) != 2 && WEXITSTATUS(status) != 127))
 		return false;
-	path_of(j, "err", p, sizeof(p));
+	path_of(r, j, "err", p, sizeof(p));
 	f = fopen(p, "r");
 	if (f) {
 		if (fgets(line, sizeof(line), f))
@@ -383,7 +379,7 @@ static int finish(struct runner *r, struct job *j, int status)
 	char p[PATH_MAX + 8];
 
 	base_result(r, j, &res);
-	judge(j, &res);
+	judge(r, j, &res);
 	if (refused(r, j, status, &res))
 		return -1;
 	res.t0_ms = j->t0_ms;
@@ -393,7 +389,7 @@ static int finish(struct runner *r, struct job *j, int status)
 		snprintf(res.reason, sizeof(res.reason),
 			 "chariot run outlived its --timeout by %d s: killed", GUARD_S);
 	}
-	path_of(j, "img", p, sizeof(p));
+	path_of(r, j, "img", p, sizeof(p));
 	unlink(p);
 	if (record(r, &res))
 		return -1;
@@ -456,7 +452,7 @@ static void stop_all(struct runner *r)
 			usleep(20000);
 			continue;
 		}
-		path_of(j, "img", p, sizeof(p));
+		path_of(r, j, "img", p, sizeof(p));
 		unlink(p);
 		r->nactive--;
 	}

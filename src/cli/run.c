@@ -50,6 +50,18 @@ static const char help[] =
 "                    monitor learns the names as chariot_monitor.isolate=...\n"
 "  --policy enforce  drop the writes a module may not make (default)\n"
 "  --policy learn    perform them, and only report them as violations\n"
+"  --recover reload  after an isolated module faults (a write denied in enforce\n"
+"                    mode, an exception in its code, a hang), unwind the call to\n"
+"                    the kernel with an error, unload the module and load it\n"
+"                    again (default)\n"
+"  --recover unload  the same, but leave it unloaded\n"
+"  --recover off     no recovery: denied writes are dropped and the driver goes\n"
+"                    on; its exceptions oops as without Chariot\n"
+"  --recover-limit N --recover-window SECS\n"
+"                    N faults of one module within SECS leave it unloaded (the\n"
+"                    fault is deterministic; default 3 in 60)\n"
+"  --hang-ms MS      a vCPU inside a module's call longer than MS without\n"
+"                    sleeping is a hang (default 5000; 0: never)\n"
 "  --json FILE       write a run report (how it ended, status, wall time,\n"
 "                    boot-to-init, VM exits by reason, the guest monitor; with\n"
 "                    --isolate the mechanism, each module's counters and the\n"
@@ -75,7 +87,8 @@ static const char help[] =
 "Without hardware virtualization (no vmx/svm), run through tools/testhost.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPUS, OPT_DISK,
-       OPT_NET, OPT_TIMEOUT, OPT_JSON, OPT_ISOLATE, OPT_POLICY };
+       OPT_NET, OPT_TIMEOUT, OPT_JSON, OPT_ISOLATE, OPT_POLICY,
+       OPT_RECOVER, OPT_RECOVER_LIMIT, OPT_RECOVER_WINDOW, OPT_HANG_MS };
 
 static const struct option opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -89,6 +102,10 @@ static const struct option opts[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "isolate", required_argument, NULL, OPT_ISOLATE },
 	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "recover", required_argument, NULL, OPT_RECOVER },
+	{ "recover-limit", required_argument, NULL, OPT_RECOVER_LIMIT },
+	{ "recover-window", required_argument, NULL, OPT_RECOVER_WINDOW },
+	{ "hang-ms", required_argument, NULL, OPT_HANG_MS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -184,6 +201,26 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 			return bad("bad --policy '%s': enforce or learn", v);
 		o->cfg.learn = !strcmp(v, "learn");
 		return 0;
+	case OPT_RECOVER:
+		if (recover_mode_parse(v) < 0)
+			return bad("bad --recover '%s': reload, unload or off", v);
+		o->cfg.recover = (enum recover_mode)recover_mode_parse(v);
+		return 0;
+	case OPT_RECOVER_LIMIT:
+		if (cli_parse_u64(v, 1, 16, &n))
+			return bad("bad --recover-limit '%s': 1 to 16", v);
+		o->cfg.recover_limit = (unsigned int)n;
+		return 0;
+	case OPT_RECOVER_WINDOW:
+		if (cli_parse_u64(v, 0, 86400, &n))
+			return bad("bad --recover-window '%s': seconds, 0 to 86400", v);
+		o->cfg.recover_window_s = (unsigned int)n;
+		return 0;
+	case OPT_HANG_MS:
+		if (cli_parse_u64(v, 0, 3600000, &n))
+			return bad("bad --hang-ms '%s': milliseconds, 0 to 3600000", v);
+		o->cfg.hang_ms = (unsigned int)n;
+		return 0;
 	case OPT_MEM:
 		if (cli_parse_u64(v, 64, 1ull << 40, &n))
 			return bad("bad --mem '%s': MiB, at least 64", v);
@@ -231,6 +268,10 @@ static int parse(struct run_opts *o, int argc, char **argv)
 
 	o->cfg.mem_mib = 512;
 	o->cfg.cpus = 1;
+	o->cfg.recover = RECOVER_RELOAD;
+	o->cfg.recover_limit = RECOVER_DEFAULT_LIMIT;
+	o->cfg.recover_window_s = RECOVER_DEFAULT_WINDOW;
+	o->cfg.hang_ms = RECOVER_DEFAULT_HANG_MS;
 	o->cfg.append = DEFAULT_APPEND;
 	o->cfg.console_fd = STDOUT_FILENO;
 	o->cfg.kernel = cli_default_path("kernel/vmlinux", o->kernel_buf,

@@ -231,6 +231,8 @@ static void track_vcpus(struct engine *e, unsigned int self)
 
 		if (top == ev->top)
 			continue;
+		if ((top >= 0) != (ev->top >= 0))
+			ev->entered_ns = top >= 0 ? now_ns() : 0;
 		ev->top = top;
 		if (top >= 0)
 			make_owner(e, (unsigned int)top);
@@ -618,6 +620,93 @@ static bool unentered(struct engine *e, unsigned int vcpu, uint64_t rip)
 	       iso_domain_of_rip(&e->iso, rip);
 }
 
+/* ---- recovery ---- */
+
+/* Send vcpu to the guest's recovery entry at its next exit: a write of
+ * domain's denied, or a hang in it; only under an entry (there is a frame
+ * to unwind to). */
+static void want_recovery(struct engine *e, unsigned int vcpu,
+			  unsigned int domain, int why, uint64_t rip)
+{
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+
+	if (e->cfg.recover == RECOVER_OFF || e->cfg.learn ||
+	    vcpu >= e->cfg.vcpus || !iso_outermost(&e->iso, vcpu, domain) ||
+	    __atomic_load_n(&ev->rec_pending, __ATOMIC_ACQUIRE))
+		return;
+	ev->rec_why = why;
+	ev->rec_domain = domain;
+	ev->rec_rip = rip;
+	__atomic_store_n(&ev->rec_pending, true, __ATOMIC_RELEASE);
+}
+
+bool engine_recover_pending(struct engine *e, unsigned int vcpu)
+{
+	return vcpu < e->cfg.vcpus &&
+	       __atomic_load_n(&e->vcpu[vcpu].rec_pending, __ATOMIC_ACQUIRE);
+}
+
+int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
+			struct engine_redirect *r)
+{
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+	const uint8_t *area = (const uint8_t *)e->cfg.shm +
+			      CHARIOT_SHM_RECOVERY_OFFSET;
+	struct domain *d;
+	uint64_t entry;
+	int ret = 0;
+
+	if (!engine_recover_pending(e, vcpu))
+		return 0;
+	pthread_mutex_lock(&e->lock);
+	d = iso_domain_of_rip(&e->iso, rip);
+	if (ev->rec_why == CHARIOT_FAULT_HANG &&
+	    (!d || d->id != ev->rec_domain))
+		goto out;	/* not in the driver's code now: later */
+	__atomic_store_n(&ev->rec_pending, false, __ATOMIC_RELEASE);
+	entry = recover_entry(area, e->cfg.shm_size -
+			      CHARIOT_SHM_RECOVERY_OFFSET);
+	if (!entry || !iso_rip_trusted(&e->iso, entry) ||
+	    iso_domain_of_rip(&e->iso, entry)) {
+		e->stats.recover_no_entry++;
+		goto out;
+	}
+	*r = (struct engine_redirect){ .rip = entry, .domain = ev->rec_domain,
+				       .fault_rip = ev->rec_why ==
+						    CHARIOT_FAULT_HANG ? rip :
+						    ev->rec_rip,
+				       .why = (uint64_t)ev->rec_why,
+				       .resume = rip };
+	if (ev->rec_why == CHARIOT_FAULT_HANG)
+		ev->entered_ns = now_ns();	/* not again before it leaves */
+	e->stats.recover_redirects++;
+	ret = 1;
+out:
+	pthread_mutex_unlock(&e->lock);
+	return ret;
+}
+
+/* vCPUs inside a driver's entry longer than cfg.hang_ms: hung. */
+static void watch_hangs(struct engine *e)
+{
+	uint64_t now = now_ns();
+
+	for (unsigned int v = 0; v < e->cfg.vcpus; v++) {
+		struct engine_vcpu *ev = &e->vcpu[v];
+
+		if (ev->top < 0 ||
+		    !recover_hung(ev->entered_ns, now, e->cfg.hang_ms))
+			continue;
+		if (!engine_recover_pending(e, v)) {
+			want_recovery(e, v, (unsigned int)ev->top,
+				      CHARIOT_FAULT_HANG, 0);
+			e->stats.hangs++;
+		}
+		if (engine_recover_pending(e, v))
+			kick(e, v);
+	}
+}
+
 int engine_ram_write(struct engine *e, const struct engine_trap *t,
 		     uint64_t gpa, const uint8_t *data, uint32_t len,
 		     struct verdict *out)
@@ -655,6 +744,9 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 			e->stats.write_errors++;
 	}
 	account(e, &v, rip, logged);
+	if (!v.allow && !v.learned && v.domain >= 0)
+		want_recovery(e, vcpu, (unsigned int)v.domain,
+			      CHARIOT_FAULT_WRITE, rip);
 	/* Kernel code filling the driver's own memory (a kzalloc'd buffer)
 	 * opens its page as the driver's writes do: iso_open_page() opens
 	 * only pages wholly in the driver's ACT, so nothing is lost. */
@@ -954,6 +1046,8 @@ static void *watchdog(void *arg)
 		pthread_cond_timedwait(&e->watchdog_cond, &e->lock, &dl);
 		if (!e->watchdog_stop)
 			watch(e);
+		if (!e->watchdog_stop && e->cfg.recover != RECOVER_OFF)
+			watch_hangs(e);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
@@ -1291,6 +1385,28 @@ static void report_domains(struct engine *e, FILE *f)
 	fputs(first ? "]" : "\n  ]", f);
 }
 
+/* What the guest monitor did about each fault (its records, validated). */
+static void report_faults(struct engine *e, FILE *f)
+{
+	static struct recover_fault faults[CHARIOT_FAULTS_MAX];
+	const uint8_t *area = (const uint8_t *)e->cfg.shm +
+			      CHARIOT_SHM_RECOVERY_OFFSET;
+	unsigned int n, rejected;
+
+	n = recover_read(area, e->cfg.shm_size - CHARIOT_SHM_RECOVERY_OFFSET,
+			 e->cfg.nmodules, faults, CHARIOT_FAULTS_MAX,
+			 &rejected);
+	fprintf(f, ",\n  \"recovery\": {\"mode\": \"%s\", \"hang_ms\": %u, "
+		"\"redirects\": %llu, \"hangs\": %llu, \"no_entry\": %llu, "
+		"\"records_rejected\": %u},\n  \"faults\": [",
+		recover_mode_name(e->cfg.recover), e->cfg.hang_ms,
+		(unsigned long long)e->stats.recover_redirects,
+		(unsigned long long)e->stats.hangs,
+		(unsigned long long)e->stats.recover_no_entry, rejected);
+	recover_json(f, faults, n, e->cfg.modules);
+	fputs(n ? "\n  ]" : "]", f);
+}
+
 static void report_violations(struct engine *e, FILE *f)
 {
 	const struct violation_log *log = &e->iso.log;
@@ -1328,13 +1444,14 @@ int engine_report_json(struct engine *e, FILE *f)
 {
 	if (!e || !isolating(e)) {
 		fputs(",\n  \"isolation\": null,\n  \"domains\": [],"
-		      "\n  \"violations\": []", f);
+		      "\n  \"violations\": [],\n  \"faults\": []", f);
 		return ferror(f) ? -EIO : 0;
 	}
 	pthread_mutex_lock(&e->lock);
 	report_isolation(e, f);
 	report_domains(e, f);
 	report_violations(e, f);
+	report_faults(e, f);
 	pthread_mutex_unlock(&e->lock);
 	return ferror(f) ? -EIO : 0;
 }

@@ -85,6 +85,7 @@
 
 #include "iso/domain.h"
 #include "iso/protect.h"
+#include "iso/recovery.h"
 #include "iso/ring.h"
 #include "vmm/memory.h"
 
@@ -106,6 +107,12 @@ struct engine_config {
 	const char *modules[ENGINE_MAX_MODULES];
 	unsigned int nmodules;
 	bool learn;			/* allow and log what would be denied */
+	/* Recovery (recovery.h): unless off, a vCPU whose write was denied
+	 * under an entry, or that stayed in a driver's entry longer than
+	 * hang_ms (0: no limit), is sent to the guest monitor's recovery
+	 * entry (engine_recover_take()). */
+	enum recover_mode recover;
+	unsigned int hang_ms;
 	enum protect_mech mech;
 	struct guest_mem *mem;		/* the VMM's (writable) mapping */
 	void *shm;			/* the shared area (chariot_abi.h) */
@@ -188,6 +195,10 @@ struct engine_stats {
 	uint64_t unentered_writes;	/* by driver code outside entries */
 	uint64_t hole_updates;		/* hole sets recomputed */
 	uint64_t hole_misses;		/* code pages not translated */
+	/* Recovery. */
+	uint64_t recover_redirects;	/* vCPUs sent to the recovery entry */
+	uint64_t recover_no_entry;	/* none valid published: not sent */
+	uint64_t hangs;			/* vCPUs found in a driver too long */
 };
 
 /* Per vCPU; want and started are read by other threads (atomics). */
@@ -201,6 +212,11 @@ struct engine_vcpu {
 	bool suspect;			/* the watchdog kicked it */
 	uint64_t hole_gen;		/* engine's hole_gen at its run */
 	uint64_t cr3;			/* tables last walked */
+	uint64_t entered_ns;		/* inside a domain since, or 0 */
+	bool rec_pending;		/* to be sent to recovery (atomic) */
+	int rec_why;			/* enum chariot_fault_source */
+	unsigned int rec_domain;
+	uint64_t rec_rip;		/* the driver's RIP */
 };
 
 /* A domain slot as the last drain left it (to tell a reload). */
@@ -310,6 +326,24 @@ int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
  * to enable)? */
 bool engine_fetch_queues_ud(struct engine *e);
 
+/* Where engine_recover_take() sends a vCPU: rip, and the arguments the
+ * guest monitor's recovery entry takes in rdi, rsi, rdx, rcx
+ * (chariot_abi.h). */
+struct engine_redirect {
+	uint64_t rip;
+	uint64_t domain, fault_rip, why, resume;
+};
+
+/* Is a recovery pending for vcpu (cheap: check after every exit)? */
+bool engine_recover_pending(struct engine *e, unsigned int vcpu);
+
+/* vcpu, stopped at rip, has a recovery pending: returns 1 with *r filled
+ * in when it must go to the recovery entry now (its thread sets the
+ * registers), 0 when not (a hang whose vCPU is not in the driver's code at
+ * the moment stays pending; no valid entry drops it). */
+int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
+			struct engine_redirect *r);
+
 /* The guest monitor announced itself: kernel text [text, etext) is
  * trusted code. */
 void engine_announce(struct engine *e, uint64_t text, uint64_t etext);
@@ -319,7 +353,7 @@ const char *engine_error(struct engine *e);
 
 bool engine_module_loaded(struct engine *e, unsigned int i);
 
-/* The report's members "isolation", "domains" and "violations", each
+/* The report's members "isolation", "domains", "violations" and "faults", each
  * preceded by ",\n  " (e NULL: isolation off).  Returns 0 or -EIO. */
 int engine_report_json(struct engine *e, FILE *f);
 

@@ -292,6 +292,12 @@ static int build_cmdline(struct machine *m, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s",
 					i ? "," : " chariot_monitor.isolate=",
 					m->cfg.isolate[i]);
+	if (m->cfg.nisolate && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+			" chariot_monitor.recover=%s chariot_monitor.recover_limit=%u"
+			" chariot_monitor.recover_window=%u",
+			recover_mode_name(m->cfg.recover), m->cfg.recover_limit,
+			m->cfg.recover_window_s);
 
 	for (int i = 0; i < m->nvirtio && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off,
@@ -466,6 +472,7 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 		.vcpus = (unsigned int)m->ncpus,
 		.nmodules = (unsigned int)m->cfg.nisolate,
 		.learn = m->cfg.learn,
+		.recover = m->cfg.recover, .hang_ms = m->cfg.hang_ms,
 		.mech = m->cfg.iso_mech_forced ? m->cfg.iso_mech
 					       : protect_probe(m->vm.vm_fd),
 		.mem = &m->vm.mem,

@@ -42,6 +42,10 @@ struct machine_config {
 	const char *isolate[ENGINE_MAX_MODULES];
 	int nisolate;
 	bool learn;		/* --policy learn */
+	/* --recover, passed to the guest monitor as chariot_monitor.recover=
+	 * (with recover_limit= and recover_window=) and to the engine. */
+	enum recover_mode recover;
+	unsigned int recover_limit, recover_window_s, hang_ms;
 	bool iso_mech_forced;	/* use iso_mech, do not probe */
 	enum protect_mech iso_mech;
 };

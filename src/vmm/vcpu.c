@@ -737,11 +737,36 @@ static enum vcpu_event run_failed(struct vcpu *c, int err)
 	return VCPU_INTERNAL_ERROR;
 }
 
+/* Send c to the guest monitor's recovery entry if the engine says so
+ * (a denied write, a hang: iso/recovery.h). */
+static int recover_redirect(struct vcpu *c)
+{
+	struct engine_redirect rd;
+	struct kvm_regs regs;
+
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+		return -errno;
+	if (engine_recover_take(c->iso, (unsigned int)c->id, regs.rip,
+				&rd) <= 0)
+		return 0;
+	regs.rip = rd.rip;
+	regs.rdi = rd.domain;
+	regs.rsi = rd.fault_rip;
+	regs.rdx = rd.why;
+	regs.rcx = rd.resume;
+	return ioctl(c->fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
+}
+
 enum vcpu_event vcpu_step(struct vcpu *c)
 {
 	uint32_t reason;
 	int r, err;
 
+	if (c->iso && engine_recover_pending(c->iso, (unsigned int)c->id)) {
+		err = recover_redirect(c);
+		if (err)
+			return iso_failed(c, err);
+	}
 	if (c->iso) {
 		err = engine_run_begin(c->iso, (unsigned int)c->id);
 		if (err)

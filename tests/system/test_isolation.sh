@@ -219,7 +219,7 @@ echo "rd_size before=$before after=$(cat /sys/module/brd/parameters/rd_size)"'
 for policy in enforce learn; do
 	expect_status "chariot_buggy, $policy: all triggers, guest goes on" 0 \
 		$CHARIOT run --isolate chariot_buggy --policy $policy \
-		--json "$T/b-$policy.json" --timeout 600 -- sh -c "$BUGGY"
+		--recover off --json "$T/b-$policy.json" --timeout 600 -- sh -c "$BUGGY"
 	cp "$T/out" "$T/b-$policy.out"
 	run_ok "chariot_buggy, $policy" "$T/b-$policy.json"
 	expect_grep "chariot_buggy, $policy: module loaded" \
