@@ -2,7 +2,9 @@
  * one or more campaigns and shards: the same run met twice counts once),
  * and summary.json. A class's rate is, as in the paper's Fig. 10, the
  * faults of that (unprotected) class whose isolated run was `isolated`,
- * over all faults of that class. */
+ * over all faults of that class (so an isolated run that failed, or whose
+ * mutation did not activate this time, lowers the rate: it counts in none
+ * of isolated, captured, missed). */
 #ifndef CHARIOT_CAMPAIGN_SUMMARY_H
 #define CHARIOT_CAMPAIGN_SUMMARY_H
 
