@@ -1,0 +1,167 @@
+# Whole-system: recovery from a faulty isolated driver (--recover).
+#
+#   chariot run --isolate chariot_buggy [--recover reload] [--hang-ms MS]
+#     [--recover-limit N --recover-window SECS] --json FILE -- COMMAND
+#
+# The guest command triggers chariot_buggy's bugs one after the other.
+# Each trigger write must come back with an error (EIO: the call was
+# unwound), the module must be torn down and loaded again, and an "ok"
+# trigger right after must be served: the wild, overflowing, use-after-
+# free and foreign writes (denied by the VMM, the vCPU sent to the guest
+# monitor's recovery entry), the NULL dereference (a page fault caught
+# before the oops) and the hang (a vCPU in the driver beyond --hang-ms).
+# The report's "faults" must say the same for each (detected_by, symbol,
+# unwound, unloaded, reloaded, service_restored, recovery_ms).  The same
+# trigger 10 times in a row must leak nothing measurable (guest memory and
+# slab after the 9th reload, caches dropped) and end in the
+# deterministic-fault rule (the 10th fault leaves the module unloaded).
+# Run from the checkout root (tools/testhost sh tests/system/test_recovery.sh).
+. tests/system/lib.sh
+
+# Guest side helpers: the trigger, waiting for the n-th reload.
+PRE='insmod /lib/modules/chariot/chariot_buggy.ko || exit 10
+T=/sys/kernel/debug/chariot_buggy/trigger
+reloads() { dmesg | grep -c "chariot_buggy: recovery: reloaded"; }
+settled() { dmesg | grep -c "chariot_buggy: recovery: \(reloaded\|reload failed\|unloaded\)"; }
+# wait_recovery N: until N recoveries have ended (60 s at most).
+wait_recovery() {
+	i=0
+	while [ "$(settled)" -lt "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}
+mem() {
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	echo "mem $1 avail=$(sed -n "s/^MemAvailable: *\([0-9]*\) kB/\1/p" /proc/meminfo) slab=$(sed -n "s/^Slab: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
+}
+'
+
+# --- every trigger once, each followed by "ok" --------------------------
+ALL="$PRE"'
+modprobe brd rd_nr=1 rd_size=1024 || exit 11
+n=0
+for s in wild_write overflow uaf_write foreign_write null_deref hang; do
+	echo $s >$T 2>/dev/null
+	echo "trigger $s rc=$?"
+	n=$((n + 1))
+	wait_recovery $n
+	echo ok >$T
+	echo "after $s ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes)"
+done
+dd if=/dev/urandom of=/tmp/d bs=4k count=16 2>/dev/null
+dd if=/tmp/d of=/dev/chariot_buggy0 bs=4k conv=fsync 2>/dev/null || exit 12
+echo "dd want=$(sha256sum </tmp/d | cut -d" " -f1) got=$(head -c 65536 /dev/chariot_buggy0 | sha256sum | cut -d" " -f1)"
+# what the kernel said since the driver first loaded
+dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
+'
+
+expect_status "every trigger: the guest goes on" 0 \
+	$CHARIOT run --isolate chariot_buggy --hang-ms 1000 \
+	--recover-limit 16 --json "$T/all.json" --timeout 900 -- sh -c "$ALL"
+cp "$T/out" "$T/all.out"
+for s in wild_write overflow uaf_write foreign_write null_deref hang; do
+	expect_grep "$s: the call failed with an error" \
+		"^trigger $s rc=1" "$T/all.out"
+	expect_grep "$s: driver reloaded, ok served after it" \
+		"^after $s ok rc=0 dev=yes" "$T/all.out"
+done
+expect_grep "after all: dd through /dev/chariot_buggy0 reads back" \
+	'^dd want=\([0-9a-f]\{64\}\) got=\1$' "$T/all.out"
+if grep -q '^kernel: ' "$T/all.out"; then
+	fail "no oops, BUG or warning in the guest" "$(grep '^kernel: ' "$T/all.out" | head -3 | tr '\n' ' ')"
+else
+	pass "no oops, BUG or warning in the guest"
+fi
+
+# The report: one fault per trigger, in order, each recovered.
+check_faults() {
+	python3 - "$1" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = [("wild_write", "write"), ("overflow", "write"), ("uaf_write", "write"),
+        ("foreign_write", "write"), ("null_deref", "exception"), ("hang", "hang")]
+f = r.get("faults", [])
+bad = []
+if len(f) != len(want):
+    bad.append("%d faults, want %d: %s" % (len(f), len(want), [x.get("symbol") for x in f]))
+for (s, by), x in zip(want, f):
+    if x["module"] != "chariot_buggy" or x["detected_by"] != by:
+        bad.append("%s: %s by %s" % (s, x["module"], x["detected_by"]))
+    if not (x["symbol"] or "").startswith("buggy_" + s):
+        bad.append("%s: symbol %s" % (s, x["symbol"]))
+    for k in ("unwound", "unloaded", "reloaded", "service_restored"):
+        if x[k] is not True:
+            bad.append("%s: %s %s" % (s, k, x[k]))
+    if not isinstance(x["recovery_ms"], (int, float)) or x["recovery_ms"] <= 0:
+        bad.append("%s: recovery_ms %s" % (s, x["recovery_ms"]))
+    print("recovery %s %s %.0f ms" % (s, by, x["recovery_ms"] or -1))
+if r.get("recovery", {}).get("mode") != "reload":
+    bad.append("recovery %s" % r.get("recovery"))
+if bad:
+    print("; ".join(bad))
+    sys.exit(1)
+EOF
+}
+if check_faults "$T/all.json" >"$T/faults" 2>&1; then
+	pass "report: a recovered fault per trigger"
+	sed 's/^/    /' "$T/faults"
+else
+	fail "report: a recovered fault per trigger" "$(tail -n 1 "$T/faults")"
+fi
+
+# --- the same trigger 10 times: no leak, then the deterministic rule -----
+for s in null_deref wild_write; do
+	TEN="$PRE"'
+echo ok >$T
+mem before
+for n in 1 2 3 4 5 6 7 8 9 10; do
+	echo '$s' >$T 2>/dev/null
+	echo "trigger $n rc=$?"
+	wait_recovery $n
+	[ $n = 9 ] && echo ok >$T && mem after
+done
+echo "reloads=$(reloads) loaded=$(test -d /sys/module/chariot_buggy && echo yes || echo no)"
+# what the kernel said since the driver first loaded
+dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
+'
+	expect_status "$s x10: the guest goes on" 0 \
+		$CHARIOT run --isolate chariot_buggy --recover-limit 10 \
+		--recover-window 3600 --json "$T/ten.json" --timeout 900 \
+		-- sh -c "$TEN"
+	cp "$T/out" "$T/ten-$s.out"
+	expect_grep "$s x10: 9 reloads, then left unloaded (deterministic)" \
+		'^reloads=9 loaded=no$' "$T/ten-$s.out"
+	if [ "$(grep -c '^trigger [0-9]* rc=1$' "$T/ten-$s.out")" = 10 ]; then
+		pass "$s x10: every call unwound with an error"
+	else
+		fail "$s x10: every call unwound with an error" \
+			"$(grep '^trigger' "$T/ten-$s.out" | tr '\n' ' ')"
+	fi
+	# Leak: after 9 teardowns and reloads, caches dropped.
+	if awk '/^mem before/ { split($3, a, "="); split($4, b, "="); ab = a[2]; sb = b[2] }
+		/^mem after/ { split($3, a, "="); split($4, b, "="); aa = a[2]; sa = b[2] }
+		END { print "avail " ab " -> " aa " kB, slab " sb " -> " sa " kB";
+		      exit !(ab && aa && ab - aa < 2048 && sa - sb < 1024) }' \
+		"$T/ten-$s.out" >"$T/leak"; then
+		pass "$s x10: no leak ($(cat "$T/leak"))"
+	else
+		fail "$s x10: no leak" "$(cat "$T/leak")"
+	fi
+	if python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["faults"]
+ok = len(f) == 10 and all(x["unwound"] and x["unloaded"] for x in f) \
+	and all(x["reloaded"] for x in f[:9]) and f[9]["deterministic"] \
+	and not f[9]["reloaded"]
+print("%.0f ms mean" % (sum(x["recovery_ms"] or 0 for x in f[:9]) / 9))
+sys.exit(not ok)' "$T/ten.json" >"$T/ten-ms" 2>&1; then
+		pass "$s x10: report (reloads $(cat "$T/ten-ms"), the 10th deterministic)"
+	else
+		fail "$s x10: report" "$(cat "$T/ten-ms")"
+	fi
+	if grep -q '^kernel: ' "$T/ten-$s.out"; then
+		fail "$s x10: no oops, BUG or warning" "$(grep '^kernel: ' "$T/ten-$s.out" | head -3 | tr '\n' ' ')"
+	else
+		pass "$s x10: no oops, BUG or warning"
+	fi
+done
+
+finish
