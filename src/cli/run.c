@@ -62,16 +62,34 @@ static const char help[] =
 "                    fault is deterministic; default 3 in 60)\n"
 "  --hang-ms MS      a vCPU inside a module's call longer than MS without\n"
 "                    sleeping is a hang (default 5000; 0: never)\n"
+"  --inject MOD:TYPE:SEED\n"
+"                    inject one fault into guest module MOD when it loads,\n"
+"                    before its init runs: a mutation of fault TYPE in its\n"
+"                    code, chosen by SEED (same kernel, module and seed: same\n"
+"                    mutation). TYPE is one of text-flip, src-operand,\n"
+"                    dst-operand, pointer, insn-delete, branch-delete,\n"
+"                    branch-invert, loop, init-delete, interface, alloc,\n"
+"                    premature-free, leak, copy-overrun, off-by-one, sync,\n"
+"                    stack. Only MOD's first load is mutated. With --isolate,\n"
+"                    MOD must be isolated; without, it runs unprotected (the\n"
+"                    monitor only reports where its code is). A breakpoint\n"
+"                    at the mutation tells whether it ever ran: an OUT to\n"
+"                    port 0xe4-0xe7 in its place until it does, or with\n"
+"                    CHARIOT_INJECT_BREAK=hw debug registers (hardware KVM\n"
+"                    only). Calls are matched to kernel functions by the\n"
+"                    kernel image's export tables (an ELF vmlinux, booted\n"
+"                    nokaslr; CHARIOT_SYSTEM_MAP=FILE adds a System.map)\n"
 "  --json FILE       write a run report (how it ended, status, wall time,\n"
 "                    boot-to-init, VM exits by reason, the guest monitor; with\n"
 "                    --isolate the mechanism, each module's counters and the\n"
-"                    violations)\n"
+"                    violations; with --inject the mutation and whether it was\n"
+"                    applied and activated)\n"
 "  -h, --help        this help\n"
 "\n"
 "exit status:\n"
 "  0-255  the guest COMMAND's exit status (0 after a shell or a power-off)\n"
 "  2      bad input (unknown option, missing or corrupt kernel, missing disk,\n"
-"         bad --cpus/--mem, no usable /dev/kvm): nothing was run\n"
+"         bad --cpus/--mem/--inject, no usable /dev/kvm): nothing was run\n"
 "  120    the guest kernel panicked\n"
 "  121    the guest triple-faulted or reset\n"
 "  122    KVM internal error or VMM failure\n"
@@ -88,7 +106,7 @@ static const char help[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPUS, OPT_DISK,
        OPT_NET, OPT_TIMEOUT, OPT_JSON, OPT_ISOLATE, OPT_POLICY,
-       OPT_RECOVER, OPT_RECOVER_LIMIT, OPT_RECOVER_WINDOW, OPT_HANG_MS };
+       OPT_RECOVER, OPT_RECOVER_LIMIT, OPT_RECOVER_WINDOW, OPT_HANG_MS, OPT_INJECT };
 
 static const struct option opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -106,6 +124,7 @@ static const struct option opts[] = {
 	{ "recover-limit", required_argument, NULL, OPT_RECOVER_LIMIT },
 	{ "recover-window", required_argument, NULL, OPT_RECOVER_WINDOW },
 	{ "hang-ms", required_argument, NULL, OPT_HANG_MS },
+	{ "inject", required_argument, NULL, OPT_INJECT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -116,6 +135,7 @@ struct run_opts {
 	char kernel_buf[PATH_MAX];
 	char initrd_buf[PATH_MAX];
 	char isolate[ENGINE_MAX_MODULES][DOMAIN_NAME_LEN];
+	struct inject_spec inject;
 };
 
 static int bad(const char *fmt, const char *arg)
@@ -185,6 +205,18 @@ static int parse_isolate(struct run_opts *o, const char *v)
 	}
 }
 
+static int parse_inject(struct run_opts *o, const char *v)
+{
+	char why[640];
+
+	if (o->cfg.inject)
+		return bad("--inject given twice%s", "");
+	if (inject_parse(v, &o->inject, why, sizeof(why)))
+		return bad("bad --inject: %s", why);
+	o->cfg.inject = &o->inject;
+	return 0;
+}
+
 static int parse_opt(struct run_opts *o, int c, const char *v)
 {
 	unsigned long long n;
@@ -196,6 +228,7 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 	case OPT_JSON: o->json = v; return 0;
 	case OPT_NET: return parse_net(o, v);
 	case OPT_ISOLATE: return parse_isolate(o, v);
+	case OPT_INJECT: return parse_inject(o, v);
 	case OPT_POLICY:
 		if (strcmp(v, "enforce") && strcmp(v, "learn"))
 			return bad("bad --policy '%s': enforce or learn", v);

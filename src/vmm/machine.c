@@ -298,6 +298,10 @@ static int build_cmdline(struct machine *m, char *buf, size_t len)
 			" chariot_monitor.recover_window=%u",
 			recover_mode_name(m->cfg.recover), m->cfg.recover_limit,
 			m->cfg.recover_window_s);
+	if (m->cfg.inject && !m->cfg.nisolate && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+					" chariot_monitor.watch=%s",
+					m->cfg.inject->module);
 
 	for (int i = 0; i < m->nvirtio && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off,
@@ -306,6 +310,15 @@ static int build_cmdline(struct machine *m, char *buf, size_t len)
 					(unsigned long long)m->virtio[i].base,
 					m->virtio[i].irq);
 	return off < len ? 0 : -E2BIG;
+}
+
+/* Is the --inject module one of the isolated ones? */
+static bool inject_isolated(const struct machine_config *c)
+{
+	for (int i = 0; i < c->nisolate; i++)
+		if (!strcmp(c->isolate[i], c->inject->module))
+			return true;
+	return false;
 }
 
 static int check_config(const struct machine_config *c, char *err, size_t errlen)
@@ -336,6 +349,10 @@ static int check_config(const struct machine_config *c, char *err, size_t errlen
 		return fail(err, errlen, -EINVAL,
 			    "bad input: at most %d --isolate modules",
 			    ENGINE_MAX_MODULES);
+	if (c->inject && c->nisolate && !inject_isolated(c))
+		return fail(err, errlen, -EINVAL,
+			    "bad input: --inject %s: with --isolate, the module "
+			    "must be one of the isolated ones", c->inject->module);
 	return 0;
 }
 
@@ -465,6 +482,54 @@ static bool fetch_switching(enum protect_mech mech)
 	return mech == PROTECT_SMM_VIEW && !(how && !strcmp(how, "enter"));
 }
 
+/* The engine drained a requested module's load: inject into it if it is
+ * the --inject one.  On vcpu's thread (in kernel mode: a doorbell). */
+static void module_loaded(void *opaque, unsigned int vcpu, unsigned int i,
+			  uint64_t code, uint64_t len)
+{
+	struct machine *m = opaque;
+	const char *name = m->iso->cfg.modules[i];
+	struct inject_guest g = { &m->vm.mem, walk, m, 0 };
+
+	if (!m->inj || strcmp(name, m->inj->spec.module))
+		return;
+	if (vcpu_kernel_cr3(&m->cpus[vcpu], &g.cr3))
+		g.cr3 = 0;	/* the injector reports the failed walk */
+	inject_module_loaded(m->inj, &g, code, len);
+}
+
+/* How activation is caught: an OUT in guest memory, unless
+ * CHARIOT_INJECT_BREAK=hw asks for debug registers (inject.h). */
+static enum inject_break inject_break(void)
+{
+	const char *how = getenv("CHARIOT_INJECT_BREAK");
+
+	return how && !strcmp(how, "hw") ? INJECT_BREAK_HW : INJECT_BREAK_PORT;
+}
+
+static int create_injector(struct machine *m, char *err, size_t errlen)
+{
+	int r;
+
+	m->inj = calloc(1, sizeof(*m->inj));
+	if (!m->inj)
+		return fail(err, errlen, -ENOMEM, "--inject: out of memory");
+	r = inject_init(m->inj, m->cfg.inject, inject_break(), m->cfg.kernel,
+			getenv("CHARIOT_SYSTEM_MAP"));
+	if (r) {
+		free(m->inj);
+		m->inj = NULL;
+		return fail(err, errlen, r, "--inject: kernel symbols: %s",
+			    strerror(-r));
+	}
+	m->inj->kick = kick_vcpu;
+	m->inj->kick_opaque = m;
+	m->inj->vcpus = (unsigned int)m->ncpus;
+	for (int i = 0; i < m->ncpus; i++)
+		m->cpus[i].inj = m->inj;
+	return 0;
+}
+
 static int create_engine(struct machine *m, char *err, size_t errlen)
 {
 	uint64_t shm_gpa = m->vm.mem.low_size - CHARIOT_SHM_SIZE;
@@ -491,6 +556,17 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 	ec.fetch_switch = fetch_switching(ec.mech);
 	for (int i = 0; i < m->cfg.nisolate; i++)
 		ec.modules[i] = m->cfg.isolate[i];
+	if (m->cfg.inject) {
+		ec.module_loaded = module_loaded;
+		if (!m->cfg.nisolate) {
+			/* Only watched: nothing is ever protected, so the
+			 * mechanism that sets nothing up until then. */
+			ec.modules[ec.nmodules] = m->cfg.inject->module;
+			ec.watch[ec.nmodules++] = true;
+			ec.mech = PROTECT_READONLY_ALL;
+			ec.fetch_switch = false;
+		}
+	}
 	for (int i = 0; i < m->ncpus; i++)
 		ec.vcpu_fd[i] = m->cpus[i].fd;
 	m->iso = calloc(1, sizeof(*m->iso));
@@ -538,7 +614,9 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	}
 	if (!r)
 		r = create_cpus(m, err, errlen);
-	if (!r && cfg->nisolate > 0)
+	if (!r && cfg->inject)
+		r = create_injector(m, err, errlen);
+	if (!r && (cfg->nisolate > 0 || cfg->inject))
 		r = create_engine(m, err, errlen);
 	return r;
 }
@@ -673,6 +751,11 @@ void machine_destroy(struct machine *m)
 		free(m->iso);
 		m->iso = NULL;
 	}
+	if (m->inj) {
+		inject_destroy(m->inj);
+		free(m->inj);
+		m->inj = NULL;
+	}
 	for (int i = 0; i < m->ncpus; i++)
 		vcpu_destroy(&m->cpus[i]);
 	for (int i = 0; i < m->nvirtio; i++)
@@ -720,6 +803,7 @@ int machine_report_json(const struct machine *m, const struct machine_result *re
 	fputs(",\n  \"monitor\": ", f);
 	channel_announce_json(&m->chan, f);
 	engine_report_json(m->iso, f);
+	inject_report_json(m->inj, f);
 	fputs("\n}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -11,6 +11,7 @@
 
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "inject/inject.h"
 #include "iso/engine.h"
 #include "vmm/boot.h"
 #include "vmm/channel.h"
@@ -48,6 +49,9 @@ struct machine_config {
 	unsigned int recover_limit, recover_window_s, hang_ms;
 	bool iso_mech_forced;	/* use iso_mech, do not probe */
 	enum protect_mech iso_mech;
+	/* A fault to inject (--inject), or NULL.  Its module must be one of
+	 * isolate[] when there are any; otherwise it is only watched. */
+	const struct inject_spec *inject;
 };
 
 enum machine_end {
@@ -92,6 +96,7 @@ struct machine {
 	int nvirtio;
 	struct boot_image img;
 	struct engine *iso;	/* the isolation engine, or NULL */
+	struct injector *inj;	/* --inject, or NULL */
 
 	pthread_mutex_t lock;	/* guards the fields below */
 	pthread_cond_t ended;

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "inject/inject.h"
 #include "iso/engine.h"
 #include "vmm/vcpu.h"
 #include "vmm/x86.h"
@@ -153,12 +154,26 @@ static enum vcpu_event iso_failed(struct vcpu *c, int err)
 	return VCPU_INTERNAL_ERROR;
 }
 
+/* The --inject breakpoint's OUT (inject.h): the mutated code runs. */
+static enum vcpu_event inject_breakpoint(struct vcpu *c)
+{
+	int err = inject_port_exit(c->inj, (unsigned int)c->id, c->fd, c->run);
+
+	if (!err)
+		return VCPU_CONTINUE;
+	snprintf(c->err, sizeof(c->err), "vCPU %d: --inject: cannot resume "
+		 "at the breakpoint: %s", c->id, strerror(-err));
+	return VCPU_INTERNAL_ERROR;
+}
+
 static enum vcpu_event handle_io(struct vcpu *c)
 {
 	struct kvm_run *run = c->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool wr = run->io.direction == KVM_EXIT_IO_OUT;
 
+	if (wr && inject_port(c->inj, run->io.port))	/* a breakpoint */
+		return inject_breakpoint(c);
 	/* A rep ins/outs arrives as count back-to-back elements. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (c->iso && wr) {
@@ -772,6 +787,8 @@ enum vcpu_event vcpu_step(struct vcpu *c)
 		if (err)
 			return iso_failed(c, err);
 	}
+	if (c->inj)	/* a failure is reported, the run goes on */
+		inject_vcpu_sync(c->inj, c->fd, &c->inj_gen);
 	r = ioctl(c->fd, KVM_RUN, 0);
 	err = errno;
 	if (c->iso)
@@ -797,6 +814,13 @@ enum vcpu_event vcpu_step(struct vcpu *c)
 	case KVM_EXIT_INTERNAL_ERROR:
 	case KVM_EXIT_FAIL_ENTRY:
 		return internal_error(c);
+	case KVM_EXIT_DEBUG:
+		if (c->inj) {
+			inject_debug_exit(c->inj, (unsigned int)c->id, c->fd,
+					  c->run);
+			return VCPU_CONTINUE;
+		}
+		/* fall through */
 	default:
 		snprintf(c->err, sizeof(c->err), "vCPU %d: unexpected exit %u",
 			 c->id, reason);

@@ -14,6 +14,7 @@
 #define VCPU_EXIT_REASONS 64
 
 struct engine;
+struct injector;
 
 enum vcpu_event {
 	VCPU_CONTINUE,
@@ -31,6 +32,8 @@ struct vcpu {
 	struct vm *vm;
 	void *owner;			/* the machine running it */
 	struct engine *iso;		/* the isolation engine, or NULL */
+	struct injector *inj;		/* --inject, or NULL */
+	uint64_t inj_gen;		/* its breakpoints loaded here */
 	uint64_t sp_gva[2], sp_gpa[2];	/* stack pages last translated */
 	pthread_t thread;
 	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM exit reason */
@@ -49,7 +52,8 @@ int vcpu_setup_boot(struct vcpu *c, uint64_t entry, uint64_t params);
 /* Run until the next exit and handle it.  With an isolation engine,
  * KVM_RUN is bracketed by its hooks, the ring doorbell goes to it, and an
  * MMIO exit inside guest RAM (a write trapped by a read-only slot) is
- * judged by it instead of reaching the device bus. */
+ * judged by it instead of reaching the device bus.  With an injector, its
+ * breakpoints are loaded before KVM_RUN and KVM_EXIT_DEBUG goes to it. */
 enum vcpu_event vcpu_step(struct vcpu *c);
 
 /* The guest-physical pages (at most max, into gpa) the CPU writes when it

@@ -1,0 +1,535 @@
+/* inject.c - one fault injected into a loaded guest driver, and its
+ * activation (inject.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "inject/decode.h"
+#include "inject/inject.h"
+#include "vmm/json.h"
+
+#define PAGE_SIZE	4096ull
+#define DR7_FIXED	0x400ull	/* bit 10 reads as 1 */
+#define DR6_HITS	0xfull		/* B0-B3 */
+
+static int bad(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+	snprintf(err, errlen, fmt, arg);
+	return -EINVAL;
+}
+
+static int parse_module(const char *s, size_t len, char *out, char *err,
+			size_t errlen)
+{
+	if (!len || len >= INJECT_NAME_LEN)
+		return bad(err, errlen, "module name of 1 to %s characters expected",
+			   "55");
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (ch == '-')
+			ch = '_';	/* as the kernel names modules */
+		else if (ch != '_' && (ch < '0' || ch > '9') &&
+			 (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z'))
+			return bad(err, errlen, "%s", "module names are letters, digits, _ and -");
+		out[i] = ch;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+static void list_types(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int t = 0; t < FAULT_NTYPES && off < len; t++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+					t ? ", " : "", fault_type_name(t));
+}
+
+int inject_parse(const char *arg, struct inject_spec *s, char *err,
+		 size_t errlen)
+{
+	const char *c1 = strchr(arg, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	char type[64], types[512], *end;
+	size_t tlen;
+	int t;
+
+	memset(s, 0, sizeof(*s));
+	if (!c1 || !c2 || strchr(c2 + 1, ':'))
+		return bad(err, errlen, "'%s': MOD:TYPE:SEED expected", arg);
+	if (parse_module(arg, (size_t)(c1 - arg), s->module, err, errlen))
+		return -EINVAL;
+	tlen = (size_t)(c2 - c1 - 1);
+	if (tlen >= sizeof(type))
+		tlen = sizeof(type) - 1;
+	memcpy(type, c1 + 1, tlen);
+	type[tlen] = '\0';
+	t = fault_type_parse(type);
+	if (t < 0) {
+		list_types(types, sizeof(types));
+		snprintf(err, errlen, "unknown fault type '%s' (one of: %s)",
+			 type, types);
+		return -EINVAL;
+	}
+	s->type = (enum fault_type)t;
+	errno = 0;
+	if (!c2[1] || c2[1] == '-' || c2[1] == '+' || c2[1] == ' ')
+		return bad(err, errlen, "bad seed '%s': a number expected", c2 + 1);
+	s->seed = strtoull(c2 + 1, &end, 0);
+	if (errno || *end)
+		return bad(err, errlen, "bad seed '%s': a number expected", c2 + 1);
+	return 0;
+}
+
+/* ---- guest memory ---- */
+
+/* The host bytes of [gva, gva + n) with n within one page. */
+static uint8_t *guest_bytes(const struct inject_guest *g, uint64_t gva,
+			    size_t n, int *err)
+{
+	uint64_t gpa;
+	uint8_t *p;
+	int r = g->walk(g->opaque, g->cr3, gva, &gpa);
+
+	if (r) {
+		*err = r < 0 ? r : -ENOENT;
+		return NULL;
+	}
+	p = guest_mem_ptr(g->mem, gpa, n);
+	if (!p)
+		*err = -EFAULT;
+	return p;
+}
+
+static int copy(const struct inject_guest *g, uint64_t gva, uint8_t *buf,
+		size_t len, bool to_guest)
+{
+	while (len) {
+		size_t n = (size_t)(PAGE_SIZE - (gva & (PAGE_SIZE - 1)));
+		int err = 0;
+		uint8_t *p;
+
+		if (n > len)
+			n = len;
+		p = guest_bytes(g, gva, n, &err);
+		if (!p)
+			return err;
+		if (to_guest)
+			memcpy(p, buf, n);
+		else
+			memcpy(buf, p, n);
+		gva += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int inject_read(const struct inject_guest *g, uint64_t gva, uint8_t *buf,
+		size_t len)
+{
+	return copy(g, gva, buf, len, false);
+}
+
+int inject_write(const struct inject_guest *g, uint64_t gva,
+		 const uint8_t *buf, size_t len)
+{
+	return copy(g, gva, (uint8_t *)buf, len, true);
+}
+
+/* ---- set-up ---- */
+
+int inject_init(struct injector *inj, const struct inject_spec *spec,
+		enum inject_break brk, const char *kernel,
+		const char *system_map)
+{
+	long r;
+
+	memset(inj, 0, sizeof(*inj));
+	inj->spec = *spec;
+	inj->brk = brk;
+	r = pthread_mutex_init(&inj->lock, NULL);
+	if (r)
+		return (int)-r;
+	inj->nsyms_vmlinux = ksyms_load_vmlinux(&inj->syms, kernel);
+	if (inj->nsyms_vmlinux == -ENOMEM)
+		return -ENOMEM;
+	if (system_map) {
+		r = ksyms_load_system_map(&inj->syms, system_map);
+		if (r < 0)
+			return (int)r;
+	}
+	ksyms_finish(&inj->syms);
+	return 0;
+}
+
+void inject_destroy(struct injector *inj)
+{
+	ksyms_free(&inj->syms);
+	pthread_mutex_destroy(&inj->lock);
+}
+
+/* ---- the injection ---- */
+
+static void set_error(struct injector *inj, const char *fmt, int err)
+{
+	snprintf(inj->error, sizeof(inj->error), fmt, strerror(-err));
+}
+
+/* Where the mutated code starts running: each patch's first byte (an
+ * instruction boundary of the new code), but for a bit flip, which may
+ * fall inside an instruction, the start of that instruction. */
+static void set_breakpoints(struct injector *inj, uint64_t base)
+{
+	const struct mutation *m = &inj->m;
+
+	inj->nbp = 0;
+	if (m->type == FAULT_TEXT_FLIP) {
+		inj->bp[inj->nbp++] = m->addr;
+		return;
+	}
+	for (unsigned int p = 0; p < m->npatches && inj->nbp < INJECT_MAX_BPS; p++) {
+		uint64_t a = base + m->patch[p].off;
+		bool dup = false;
+
+		for (unsigned int b = 0; b < inj->nbp; b++)
+			dup |= inj->bp[b] == a;
+		if (!dup)
+			inj->bp[inj->nbp++] = a;
+	}
+}
+
+/* May the 2-byte OUT go at breakpoint b of the mutated code (base its
+ * address)?  Not when it would cover the first byte of an instruction
+ * some direct branch jumps to. */
+static bool port_fits(const uint8_t *code, size_t len, uint64_t base,
+		      uint64_t bp)
+{
+	struct decoder dec;
+	struct insn *in = NULL;
+	bool ok = true;
+	long n;
+
+	if (bp < base || bp + 2 > base + len || decoder_open(&dec))
+		return false;
+	n = decode_all(&dec, code, len, base, &in);
+	for (long i = 0; i < n; i++)
+		if (in[i].addr == bp && in[i].len == 1)
+			for (long j = 0; j < n; j++)
+				if ((in[j].flags & INSN_DIRECT) &&
+				    in[j].target == bp + 1)
+					ok = false;
+	free(in);
+	decoder_close(&dec);
+	return ok && n >= 0;
+}
+
+/* `out %al, $(INJECT_PORT + b)` over the first two bytes of each
+ * breakpoint b (one that cannot take it is left without: it never
+ * reports). */
+static void arm(struct injector *inj, const struct inject_guest *g,
+		const uint8_t *code, size_t len, uint64_t base)
+{
+	for (unsigned int b = 0; b < inj->nbp; b++) {
+		uint8_t *p[2];
+		int err = 0;
+
+		if (!port_fits(code, len, base, inj->bp[b]))
+			continue;
+		p[0] = guest_bytes(g, inj->bp[b], 1, &err);
+		p[1] = guest_bytes(g, inj->bp[b] + 1, 1, &err);
+		if (!p[0] || !p[1])
+			continue;
+		for (int i = 0; i < 2; i++) {
+			inj->bp_host[b][i] = p[i];
+			inj->bp_saved[b][i] = *p[i];
+		}
+		/* The port byte first: the opcode makes it an OUT. */
+		__atomic_store_n(p[1], (uint8_t)(INJECT_PORT + b), __ATOMIC_RELEASE);
+		__atomic_store_n(p[0], 0xe6, __ATOMIC_RELEASE);
+	}
+	inj->armed = true;
+}
+
+/* Put the patched bytes back where OUTs are. */
+static void disarm(struct injector *inj)
+{
+	for (unsigned int b = 0; inj->armed && b < inj->nbp; b++)
+		for (int i = 0; i < 2 && inj->bp_host[b][0]; i++)
+			__atomic_store_n(inj->bp_host[b][i], inj->bp_saved[b][i],
+					 __ATOMIC_RELEASE);
+	inj->armed = false;
+}
+
+static int mutate(struct injector *inj, const struct inject_guest *g,
+		  uint64_t text, uint64_t len)
+{
+	struct mutate_input in = {
+		.len = len, .base = text,
+		.syms = inj->syms.sym, .nsyms = inj->syms.n,
+	};
+	uint8_t *code = malloc(len), *orig = malloc(len);
+	int err;
+
+	if (!code || !orig) {
+		err = -ENOMEM;
+		set_error(inj, "reading the module's text: %s", err);
+		goto out;
+	}
+	in.code = orig;
+	err = inject_read(g, text, orig, len);
+	if (err) {
+		set_error(inj, "reading the module's text: %s", err);
+		goto out;
+	}
+	/* The text is padded with zeros to a page (the module loader's
+	 * strict alignment): no code there, and 00 00 decodes as an add. */
+	while (in.len && !orig[in.len - 1])
+		in.len--;
+	err = mutate_pick(&in, inj->spec.type, inj->spec.seed, &inj->m);
+	if (err == -ENOENT) {
+		snprintf(inj->error, sizeof(inj->error), "no site for this type");
+		goto out;
+	}
+	if (err) {
+		set_error(inj, "picking the mutation: %s", err);
+		goto out;
+	}
+	memcpy(code, orig, len);
+	err = mutate_apply(code, in.len, &inj->m);
+	/* Only the patched bytes go back: the rest of the text is left as
+	 * the guest has it. */
+	for (unsigned int p = 0; !err && p < inj->m.npatches; p++)
+		err = inject_write(g, text + inj->m.patch[p].off,
+				   code + inj->m.patch[p].off,
+				   inj->m.patch[p].len);
+	if (err) {
+		set_error(inj, "writing the mutation: %s", err);
+		goto out;
+	}
+	inj->applied = true;
+	set_breakpoints(inj, text);
+	if (inj->brk == INJECT_BREAK_PORT)
+		arm(inj, g, code, in.len, text);
+out:
+	free(code);
+	free(orig);
+	return err;
+}
+
+void inject_module_loaded(struct injector *inj, const struct inject_guest *g,
+			  uint64_t text, uint64_t len)
+{
+	bool kick = false;
+
+	pthread_mutex_lock(&inj->lock);
+	if (!inj->loaded) {
+		inj->loaded = true;
+		inj->text = text;
+		inj->text_len = len;
+		if (!len || len > INJECT_MAX_TEXT)
+			snprintf(inj->error, sizeof(inj->error),
+				 "module text of %" PRIu64 " bytes", len);
+		else
+			mutate(inj, g, text, len);
+		/* hw: the breakpoints, each vCPU at its next run; soon. */
+		kick = inj->brk == INJECT_BREAK_HW && inj->applied;
+		if (kick)
+			__atomic_add_fetch(&inj->gen, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&inj->lock);
+	for (unsigned int v = 0; kick && inj->kick && v < inj->vcpus; v++)
+		inj->kick(inj->kick_opaque, v);
+}
+
+/* ---- activation ---- */
+
+static struct kvm_guest_debug debug_state(const struct injector *inj)
+{
+	struct kvm_guest_debug d;
+
+	memset(&d, 0, sizeof(d));
+	if (inj->brk != INJECT_BREAK_HW || !inj->nbp || inj->activated)
+		return d;
+	d.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+	d.arch.debugreg[7] = DR7_FIXED;
+	for (unsigned int b = 0; b < inj->nbp; b++) {
+		d.arch.debugreg[b] = inj->bp[b];
+		/* L and G enable, R/W 00 (execution), LEN 00. */
+		d.arch.debugreg[7] |= 3ull << (2 * b);
+	}
+	return d;
+}
+
+int inject_vcpu_sync(struct injector *inj, int vcpu_fd, uint64_t *gen)
+{
+	uint64_t now = __atomic_load_n(&inj->gen, __ATOMIC_ACQUIRE);
+	struct kvm_guest_debug d;
+	int err = 0;
+
+	if (now == *gen)
+		return 0;
+	pthread_mutex_lock(&inj->lock);
+	d = debug_state(inj);
+	now = inj->gen;
+	if (ioctl(vcpu_fd, KVM_SET_GUEST_DEBUG, &d) < 0) {
+		err = -errno;
+		if (!inj->debug_err)
+			inj->debug_err = err;
+	}
+	pthread_mutex_unlock(&inj->lock);
+	*gen = now;
+	return err;
+}
+
+/* The breakpoint a #DB exit is at, or -1. */
+static int ours(const struct injector *inj, const struct kvm_debug_exit_arch *a)
+{
+	if (a->exception != 1)
+		return -1;
+	for (unsigned int b = 0; b < inj->nbp; b++)
+		if (a->pc == inj->bp[b])
+			return (int)b;
+	return -1;
+}
+
+static void activated(struct injector *inj, unsigned int vcpu, uint64_t rip)
+{
+	if (inj->activated)
+		return;
+	inj->activated = true;
+	inj->activated_vcpu = vcpu;
+	inj->activated_rip = rip;
+}
+
+int inject_debug_exit(struct injector *inj, unsigned int vcpu, int vcpu_fd,
+		      const struct kvm_run *run)
+{
+	struct kvm_guest_debug d;
+	int err = 0, b;
+
+	pthread_mutex_lock(&inj->lock);
+	inj->debug_exits++;
+	b = ours(inj, &run->debug.arch);
+	if (b >= 0) {
+		activated(inj, vcpu, inj->bp[b]);
+		/* Every vCPU drops the breakpoints at its next entry. */
+		__atomic_add_fetch(&inj->gen, 1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&inj->lock);
+		return 0;
+	}
+	/* Not ours: the guest's #DB (or #BP). */
+	inj->foreign_debug++;
+	d = debug_state(inj);
+	d.control |= KVM_GUESTDBG_ENABLE;
+	d.control |= run->debug.arch.exception == 3 ? KVM_GUESTDBG_INJECT_BP
+						     : KVM_GUESTDBG_INJECT_DB;
+	if (ioctl(vcpu_fd, KVM_SET_GUEST_DEBUG, &d) < 0)
+		err = -errno;
+	pthread_mutex_unlock(&inj->lock);
+	return err;
+}
+
+/* Finish the OUT at bp without running the guest, then run bp again. */
+static int rerun(int vcpu_fd, struct kvm_run *run, uint64_t bp)
+{
+	struct kvm_regs r;
+	int err = 0;
+
+	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELAXED);
+	if (ioctl(vcpu_fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
+		err = -EIO;	/* it must not have run */
+	__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELAXED);
+	if (err)
+		return err;
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0)
+		return -errno;
+	if (r.rip != bp + 2 && r.rip != bp)
+		return -ERANGE;
+	r.rip = bp;
+	return ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0 ? -errno : 0;
+}
+
+int inject_port_exit(struct injector *inj, unsigned int vcpu, int vcpu_fd,
+		     struct kvm_run *run)
+{
+	unsigned int b = run->io.port - INJECT_PORT;
+	int err;
+
+	pthread_mutex_lock(&inj->lock);
+	inj->debug_exits++;
+	if (b >= inj->nbp || !inj->bp_host[b][0]) {
+		/* A port of ours the guest wrote by itself: ignored. */
+		inj->foreign_debug++;
+		pthread_mutex_unlock(&inj->lock);
+		return 0;
+	}
+	activated(inj, vcpu, inj->bp[b]);
+	disarm(inj);
+	err = rerun(vcpu_fd, run, inj->bp[b]);
+	if (err && !inj->debug_err)
+		inj->debug_err = err;
+	pthread_mutex_unlock(&inj->lock);
+	return err;
+}
+
+/* ---- the report ---- */
+
+static void json_hex(FILE *f, const char *key, uint64_t v, bool known)
+{
+	fprintf(f, "\"%s\": ", key);
+	if (known)
+		fprintf(f, "\"0x%" PRIx64 "\"", v);
+	else
+		fputs("null", f);
+}
+
+void inject_report_json(struct injector *inj, FILE *f)
+{
+	bool a;
+
+	if (!inj) {
+		fputs(",\n  \"inject\": null", f);
+		return;
+	}
+	pthread_mutex_lock(&inj->lock);
+	a = inj->applied;
+	fputs(",\n  \"inject\": {\"module\": ", f);
+	json_string(f, inj->spec.module);
+	fputs(", \"type\": ", f);
+	json_string(f, fault_type_name(inj->spec.type));
+	fprintf(f, ", \"seed\": %" PRIu64 ", \"applied\": %s, \"error\": ",
+		inj->spec.seed, a ? "true" : "false");
+	json_string(f, a ? NULL : inj->error[0] ? inj->error :
+			   "module never loaded");
+	fputs(",\n    ", f);
+	json_hex(f, "text", inj->text, inj->loaded);
+	fprintf(f, ", \"text_len\": %" PRIu64 ", ", inj->text_len);
+	json_hex(f, "addr", inj->m.addr, a);
+	if (a)
+		fprintf(f, ", \"site\": %zu, \"nsites\": %zu", inj->m.site,
+			inj->m.nsites);
+	else
+		fputs(", \"site\": null, \"nsites\": null", f);
+	fputs(",\n    \"what\": ", f);
+	json_string(f, a ? inj->m.what : NULL);
+	fputs(", \"before\": ", f);
+	json_string(f, a ? inj->m.before : NULL);
+	fputs(", \"after\": ", f);
+	json_string(f, a ? inj->m.after : NULL);
+	fprintf(f, ",\n    \"activated\": %s, ", inj->activated ? "true" : "false");
+	json_hex(f, "activated_rip", inj->activated_rip, inj->activated);
+	fprintf(f, ", \"break\": \"%s\", \"breakpoints\": %u, ",
+		inj->brk == INJECT_BREAK_HW ? "hw" : "port", inj->nbp);
+	fprintf(f, "\"debug_exits\": %" PRIu64
+		", \"foreign_debug\": %" PRIu64 ", \"kernel_symbols\": %zu, "
+		"\"debug_error\": ", inj->debug_exits,
+		inj->foreign_debug, inj->syms.n);
+	json_string(f, inj->debug_err ? strerror(-inj->debug_err) : NULL);
+	fputc('}', f);
+	pthread_mutex_unlock(&inj->lock);
+}
