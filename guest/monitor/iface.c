@@ -21,6 +21,8 @@
  *   *_request_done(rq), *_complete(_rq)(rq)  (blk-mq ->complete) the
  *                              request and its PDU
  *   *_submit_bio(bio)          the bio; for a read, its data pages
+ *   *_rw_page(bdev, s, page, op)  for a read, the page (bdev_read_page():
+ *                              mpage reads a RAM disk page by page)
  *   *start_xmit(skb, dev)      the sk_buff, its data and shared info, the
  *                              net_device's private area
  *   *poll*(napi, budget)       the napi_struct
@@ -68,7 +70,10 @@ static const struct role_name role_names[] = {
 	{ "_complete_rq", CHARIOT_ROLE_COMPLETE },
 	{ "_complete", CHARIOT_ROLE_COMPLETE },
 	{ "_submit_bio", CHARIOT_ROLE_SUBMIT_BIO },
+	{ "_rw_page", CHARIOT_ROLE_RW_PAGE },
 	{ "start_xmit", CHARIOT_ROLE_START_XMIT },
+	{ "_stats", CHARIOT_ROLE_GET_STATS },
+	{ "_stats64", CHARIOT_ROLE_GET_STATS },
 	{ "_poll", CHARIOT_ROLE_POLL },
 	{ "_poll_tx", CHARIOT_ROLE_POLL },
 	{ "_poll_rx", CHARIOT_ROLE_POLL },
@@ -88,7 +93,9 @@ static const char *const names[CHARIOT_ROLES] = {
 	[CHARIOT_ROLE_QUEUE_RQS] = "queue_rqs",
 	[CHARIOT_ROLE_COMPLETE] = "complete",
 	[CHARIOT_ROLE_SUBMIT_BIO] = "submit_bio",
+	[CHARIOT_ROLE_RW_PAGE] = "rw_page",
 	[CHARIOT_ROLE_START_XMIT] = "start_xmit",
+	[CHARIOT_ROLE_GET_STATS] = "get_stats64",
 	[CHARIOT_ROLE_POLL] = "poll",
 	[CHARIOT_ROLE_PROBE] = "probe",
 	[CHARIOT_ROLE_REMOVE] = "remove",
@@ -268,6 +275,25 @@ static bool on_submit_bio(struct pt_regs *regs, unsigned long fn,
 	return true;
 }
 
+/* ->rw_page(bdev, sector, page, op): a read fills the one page in. */
+static bool on_rw_page(struct pt_regs *regs, unsigned long fn,
+		       unsigned int id, struct chariot_entry *e,
+		       struct chariot_batch *b)
+{
+	struct block_device *bdev = (void *)regs->di;
+	struct page *page = (void *)regs->dx;
+	const struct block_device_operations *fops;
+	struct gendisk *disk;
+	unsigned long f;
+
+	if (!RD(disk, &bdev->bd_disk) || !RD(fops, &disk->fops) ||
+	    !RD(f, &fops->rw_page) || f != fn)
+		return false;
+	if (!op_is_write((enum req_op)regs->cx))
+		grant(e, b, id, page, page_address(page), PAGE_SIZE);
+	return true;
+}
+
 /* The private area of a kmalloc'd net_device, to the allocation's end. */
 static void netdev_priv_grant(struct net_device *dev, unsigned int id,
 			      struct chariot_entry *e, struct chariot_batch *b)
@@ -302,9 +328,23 @@ static bool ndo_is(struct net_device *dev, unsigned long fn,
 		return RD(f, &ops->ndo_open) && f == fn;
 	case CHARIOT_ROLE_STOP:
 		return RD(f, &ops->ndo_stop) && f == fn;
+	case CHARIOT_ROLE_GET_STATS:
+		return RD(f, &ops->ndo_get_stats64) && f == fn;
 	default:
 		return false;
 	}
+}
+
+static bool on_get_stats(struct pt_regs *regs, unsigned long fn,
+			 unsigned int id, struct chariot_entry *e,
+			 struct chariot_batch *b)
+{
+	struct rtnl_link_stats64 *stats = (void *)regs->si;
+
+	if (!ndo_is((void *)regs->di, fn, CHARIOT_ROLE_GET_STATS))
+		return false;
+	grant(e, b, id, stats, stats, sizeof(*stats));
+	return true;
 }
 
 static bool on_start_xmit(struct pt_regs *regs, unsigned long fn,
@@ -494,6 +534,12 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 		break;
 	case CHARIOT_ROLE_SUBMIT_BIO:
 		ok = on_submit_bio(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_RW_PAGE:
+		ok = on_rw_page(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_GET_STATS:
+		ok = on_get_stats(regs, fn, domain, e, b);
 		break;
 	case CHARIOT_ROLE_START_XMIT:
 		ok = on_start_xmit(regs, fn, domain, e, b);
