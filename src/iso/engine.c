@@ -12,6 +12,7 @@
 
 #define CLOSE_BATCH	32
 #define PAUSE_RETRY_NS	2000000	/* re-kick a vCPU that did not leave */
+#define RECOVER_KICK_NS	100000000 /* re-kick a hung vCPU not yet taken */
 
 static uint64_t now_ns(void)
 {
@@ -631,8 +632,11 @@ static void want_recovery(struct engine *e, unsigned int vcpu,
 	struct engine_vcpu *ev = &e->vcpu[vcpu];
 
 	if (e->cfg.recover == RECOVER_OFF || e->cfg.learn ||
-	    vcpu >= e->cfg.vcpus || !iso_outermost(&e->iso, vcpu, domain) ||
-	    __atomic_load_n(&ev->rec_pending, __ATOMIC_ACQUIRE))
+	    vcpu >= e->cfg.vcpus || !iso_outermost(&e->iso, vcpu, domain))
+		return;
+	/* A write denied while a hang waits is what it is: a write. */
+	if (__atomic_load_n(&ev->rec_pending, __ATOMIC_ACQUIRE) &&
+	    (why == CHARIOT_FAULT_HANG || ev->rec_why != CHARIOT_FAULT_HANG))
 		return;
 	ev->rec_why = why;
 	ev->rec_domain = domain;
@@ -702,8 +706,13 @@ static void watch_hangs(struct engine *e)
 				      CHARIOT_FAULT_HANG, 0);
 			e->stats.hangs++;
 		}
-		if (engine_recover_pending(e, v))
+		/* Until it is taken (the vCPU found in the driver's code),
+		 * kicked again now and then, not at every watch. */
+		if (engine_recover_pending(e, v) &&
+		    now - ev->rec_kicked > RECOVER_KICK_NS) {
+			ev->rec_kicked = now;
 			kick(e, v);
+		}
 	}
 }
 

@@ -217,6 +217,7 @@ struct engine_vcpu {
 	int rec_why;			/* enum chariot_fault_source */
 	unsigned int rec_domain;
 	uint64_t rec_rip;		/* the driver's RIP */
+	uint64_t rec_kicked;		/* ns, the last hang kick */
 };
 
 /* A domain slot as the last drain left it (to tell a reload). */

@@ -342,5 +342,12 @@ TEST(recovery_hang_found_by_the_watchdog)
 	CHECK_EQ(r.resume, DRV + 0x80);
 	/* Not again at once: the clock restarts until the guest leaves. */
 	CHECK(!engine_recover_pending(&x->e, 0));
+	/* A write denied while a hang waits goes as a write. */
+	nanosleep(&ts, NULL);
+	CHECK(engine_recover_pending(&x->e, 0));
+	CHECK(denied_write(x, 0));
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, &r), 1);
+	CHECK_EQ(r.why, CHARIOT_FAULT_WRITE);
+	CHECK_EQ(r.fault_rip, DRV + 0x20);
 	rfx_free(x);
 }
