@@ -28,10 +28,10 @@
  *
  * Fail fast, tear down, reload.  The domain is marked failed: every call
  * into it returns an error at once (probes.c's fn_pre) except from the
- * task tearing it down.  A work item then unloads the module through the
- * kernel's own path (rmmod, then rmmod -f if it is still in use: its exit
- * function unregisters what it registered, so no path into its code stays
- * before its memory goes; DESIGN.md) and, with recover=reload, loads it
+ * task tearing it down.  A work item then runs the module's exit function
+ * (it unregisters what it registered: no path into its code is left),
+ * waits for the references to drain and unloads it through the kernel's
+ * own path (unload()), and, with recover=reload, loads it
  * again with the parameters it had (insmod from /lib/modules/chariot, else
  * modprobe).  recover_limit faults of one module within recover_window
  * seconds leave it unloaded: the fault is deterministic.  What was done is
@@ -58,6 +58,10 @@
 
 #define LIMIT_MAX	16
 #define CMD_LEN		512
+#define UNLOAD_MS	5000	/* a module in use is forced out after it */
+#define POLL_MS		20
+#define RELOAD_TRIES	5
+#define RELOAD_RETRY_MS	200
 
 enum { RECOVER_OFF, RECOVER_UNLOAD, RECOVER_RELOAD };
 
@@ -351,6 +355,62 @@ static int run_sh(struct chariot_domain *d, const char *cmd)
 	return call_usermodehelper_exec(info, UMH_WAIT_PROC);
 }
 
+/*
+ * Unload d's module, cutting every path into it first (DESIGN.md: code
+ * still reachable after a forced unload oopses).  Its own exit function
+ * unregisters what it registered (its devices, files, handlers); run here
+ * first, by this task (let into the failed domain), it leaves no way in,
+ * so the references of the unwound callers and of files still open drain
+ * (new callers fail fast meanwhile).  Then the kernel's unload path frees
+ * it: rmmod -f, since its exit function is taken away so that it does not
+ * run twice (a module with an init and no exit needs the force flag; it is
+ * a real force only if something still holds it after UNLOAD_MS).  The
+ * helper's command is exec'd by its own task.  Return: whether it is gone.
+ */
+static bool unload(struct chariot_domain *d, char *cmd)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(UNLOAD_MS);
+	struct module *mod = READ_ONCE(d->mod);
+	void (*exit)(void);
+
+	if (!mod)
+		return true;
+	exit = READ_ONCE(mod->exit);
+	if (exit) {
+		WRITE_ONCE(mod->exit, NULL);
+		WRITE_ONCE(d->reaper, current);
+		exit();
+		WRITE_ONCE(d->reaper, NULL);
+	}
+	while (module_refcount(mod) > 0 && time_before(jiffies, end))
+		msleep(POLL_MS);
+	if (module_refcount(mod) > 0)
+		pr_warn("%s: recovery: still held after %d ms: forced out\n",
+			d->name, UNLOAD_MS);
+	snprintf(cmd, CMD_LEN, "exec rmmod -f %s", d->name);
+	run_sh(d, cmd);
+	return !READ_ONCE(d->mod);
+}
+
+/* Load d's module again with its parameters: from /lib/modules/chariot,
+ * else by modprobe; retried a few times (the last references to the old
+ * instance's objects, a block device's kobject, may go late). */
+static void reload(struct chariot_domain *d, char *cmd, const char *args)
+{
+	unsigned int i;
+
+	for (i = 0; i < RELOAD_TRIES && !READ_ONCE(d->mod); i++) {
+		if (i)
+			msleep(RELOAD_RETRY_MS);
+		snprintf(cmd, CMD_LEN, "exec insmod /lib/modules/chariot/%s.ko %s",
+			 d->name, args ?: "");
+		if (!run_sh(d, cmd) || READ_ONCE(d->mod))
+			break;
+		snprintf(cmd, CMD_LEN, "exec modprobe %s %s", d->name, args ?: "");
+		run_sh(d, cmd);
+	}
+}
+
 /* Tear domain r's module down; with reload, load it again. */
 static void recover_work(struct work_struct *w)
 {
@@ -359,7 +419,7 @@ static void recover_work(struct work_struct *w)
 	struct chariot_domain *d = chariot_domain_get(id);
 	bool deterministic, reloaded = false;
 	char *cmd, *args = NULL;
-	int slot = r->slot, err, i;
+	int slot = r->slot;
 
 	cmd = kmalloc(CMD_LEN, GFP_KERNEL);
 	deterministic = count_fault(r, r->t0) >= limit;
@@ -367,21 +427,8 @@ static void recover_work(struct work_struct *w)
 		args = kstrdup(d->mod->args, GFP_KERNEL);
 	if (!cmd)
 		goto out;
-	/* The unwound callers drop their references (an open file's) as
-	 * they go on; a module still held after that is forced out. */
-	for (i = 0; i < 200 && d->mod && module_refcount(d->mod) > 0; i++)
-		msleep(10);
-	/* Its exit function unregisters what it registered.  Each command is
-	 * exec'd by the helper's own task: the one let into the domain. */
-	snprintf(cmd, CMD_LEN, "exec rmmod %s", d->name);
-	err = run_sh(d, cmd);
-	if (err && READ_ONCE(d->mod)) {
-		snprintf(cmd, CMD_LEN, "exec rmmod -f %s", d->name);
-		err = run_sh(d, cmd);
-	}
-	if (READ_ONCE(d->mod)) {
-		pr_err("%s: recovery: unload failed (%d): left failed\n",
-		       d->name, err);
+	if (!unload(d, cmd)) {
+		pr_err("%s: recovery: unload failed: left failed\n", d->name);
 		goto out;
 	}
 	set_flags(slot, CHARIOT_FAULT_UNLOADED);
@@ -392,14 +439,7 @@ static void recover_work(struct work_struct *w)
 			" for good: deterministic fault rule" : "");
 		goto out;
 	}
-	snprintf(cmd, CMD_LEN, "exec insmod /lib/modules/chariot/%s.ko %s",
-		 d->name, args ?: "");
-	err = run_sh(d, cmd);
-	if (err && !READ_ONCE(d->mod)) {
-		snprintf(cmd, CMD_LEN, "exec modprobe %s %s", d->name,
-			 args ?: "");
-		err = run_sh(d, cmd);
-	}
+	reload(d, cmd, args);
 	reloaded = READ_ONCE(d->mod) != NULL;
 	if (reloaded)
 		set_flags(slot, CHARIOT_FAULT_RELOADED |

@@ -39,7 +39,7 @@ ALL="$PRE"'
 modprobe brd rd_nr=1 rd_size=1024 || exit 11
 n=0
 for s in wild_write overflow uaf_write foreign_write null_deref hang; do
-	echo $s >$T 2>/dev/null
+	{ echo $s >$T; } 2>/dev/null
 	echo "trigger $s rc=$?"
 	n=$((n + 1))
 	wait_recovery $n
@@ -107,13 +107,50 @@ else
 	fail "report: a recovered fault per trigger" "$(tail -n 1 "$T/faults")"
 fi
 
+# --- a fault while two vCPUs use the driver -----------------------------
+# Reads of /dev/chariot_buggy0 and "ok" triggers loop in the background
+# (on either vCPU) while null_deref faults: the other callers fail fast
+# during the teardown, the guest goes on, the driver comes back whole.
+TWO="$PRE"'
+( while [ ! -e /tmp/stop ]; do dd if=/dev/chariot_buggy0 of=/dev/null bs=4k count=64 2>/dev/null; done ) &
+( while [ ! -e /tmp/stop ]; do { echo ok >$T; } 2>/dev/null; done ) &
+sleep 1
+{ echo null_deref >$T; } 2>/dev/null
+echo "trigger rc=$?"
+wait_recovery 1
+sleep 1
+touch /tmp/stop
+wait
+echo ok >$T
+echo "after ok rc=$?"
+dd if=/dev/urandom of=/tmp/d bs=4k count=16 2>/dev/null
+dd if=/tmp/d of=/dev/chariot_buggy0 bs=4k conv=fsync 2>/dev/null || exit 12
+echo "dd want=$(sha256sum </tmp/d | cut -d" " -f1) got=$(head -c 65536 /dev/chariot_buggy0 | sha256sum | cut -d" " -f1)"
+echo "reloads=$(reloads)"
+dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
+'
+expect_status "2 vCPUs: a fault while both use the driver, the guest goes on" 0 \
+	$CHARIOT run --cpus 2 --isolate chariot_buggy --json "$T/two.json" \
+	--timeout 900 -- sh -c "$TWO"
+cp "$T/out" "$T/two.out"
+expect_grep "2 vCPUs: the faulting call failed with an error" '^trigger rc=1$' "$T/two.out"
+expect_grep "2 vCPUs: reloaded once" '^reloads=1$' "$T/two.out"
+expect_grep "2 vCPUs: ok served after it" '^after ok rc=0$' "$T/two.out"
+expect_grep "2 vCPUs: dd through /dev/chariot_buggy0 reads back" \
+	'^dd want=\([0-9a-f]\{64\}\) got=\1$' "$T/two.out"
+if grep -q '^kernel: ' "$T/two.out"; then
+	fail "2 vCPUs: no oops, BUG or warning" "$(grep '^kernel: ' "$T/two.out" | head -3 | tr '\n' ' ')"
+else
+	pass "2 vCPUs: no oops, BUG or warning"
+fi
+
 # --- the same trigger 10 times: no leak, then the deterministic rule -----
 for s in null_deref wild_write; do
 	TEN="$PRE"'
 echo ok >$T
 mem before
 for n in 1 2 3 4 5 6 7 8 9 10; do
-	echo '$s' >$T 2>/dev/null
+	{ echo '$s' >$T; } 2>/dev/null
 	echo "trigger $n rc=$?"
 	wait_recovery $n
 	[ $n = 9 ] && echo ok >$T && mem after
