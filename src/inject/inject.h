@@ -9,7 +9,12 @@
  * (chariot_ring.h), and the vCPU that rang waits in the VMM while the
  * patch is written, so the patch lands before the notifier returns and
  * before the module's init runs on that CPU; no other CPU can call the
- * module before its init has registered something.
+ * module before its init has registered something.  (A post finds the
+ * ring non-empty, and does not ring, only while another CPU's post is
+ * between its write and its doorbell: then that doorbell, microseconds
+ * later, drains it.)  Only the core text is a target: the init text runs
+ * once and is freed.  Only the first load of MOD is mutated: a reload (by
+ * hand, or by recovery) runs the module's own code.
  *
  * What: MOD's core text is read from guest memory page by page through
  * the guest page tables (module text is vmalloc'd: not contiguous in
