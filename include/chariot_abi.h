@@ -89,6 +89,7 @@ enum chariot_fault_source {
 	CHARIOT_FAULT_WRITE = 1,	/* a write the VMM denied */
 	CHARIOT_FAULT_EXCEPTION = 2,	/* #PF, #GP, #UD, BUG... in driver code */
 	CHARIOT_FAULT_HANG = 3,		/* in the driver beyond --hang-ms */
+	CHARIOT_FAULT_OPERATOR = 4,	/* asked for in the guest (debugfs) */
 };
 
 #define CHARIOT_FAULT_UNWOUND	0x01u	/* the call returned an error */

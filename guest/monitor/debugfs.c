@@ -119,6 +119,7 @@ int chariot_debugfs_start(void)
 	dir = debugfs_create_dir("chariot", NULL);
 	debugfs_create_file("stats", 0444, dir, NULL, &stats_fops);
 	debugfs_create_file("functions", 0444, dir, NULL, &functions_fops);
+	chariot_recover_debugfs(dir);
 	return 0;
 }
 

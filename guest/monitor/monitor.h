@@ -26,6 +26,7 @@
 #include "chariot_abi.h"
 #include "chariot_ring.h"
 
+struct dentry;
 struct seq_file;
 
 /* ---- channel.c, announce.c, panic.c, poweroff.c ---- */
@@ -326,6 +327,7 @@ bool chariot_recover_refuse(struct chariot_domain *d);
 long chariot_recover_error(enum chariot_role role);
 void chariot_skip_ret(void);
 void chariot_recover_show(struct seq_file *m);
+void chariot_recover_debugfs(struct dentry *dir);
 
 /* ---- alloc.c: allocations on a domain's behalf ---- */
 

@@ -40,6 +40,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kprobes.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/extable.h>
 #include <linux/ktime.h>
@@ -48,6 +49,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/umh.h>
 #include <linux/workqueue.h>
 
@@ -161,7 +163,10 @@ static int record(unsigned int id, u8 why, u64 rip, u8 flags)
 	f->flags = flags;
 	f->recovery_us = 0;
 	f->rip = rip;
-	snprintf(f->symbol, sizeof(f->symbol), "%pS", (void *)rip);
+	if (rip)
+		snprintf(f->symbol, sizeof(f->symbol), "%pS", (void *)rip);
+	else
+		f->symbol[0] = '\0';
 	/* Records fill in order: the count follows the slowest writer. */
 	smp_store_release(&area->nfaults,
 			  max_t(u32, READ_ONCE(area->nfaults), slot + 1));
@@ -330,6 +335,52 @@ static int fixup_pre(struct kprobe *p, struct pt_regs *regs)
 	regs->ax = 1;
 	instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
 	return 1;
+}
+
+/*
+ * /sys/kernel/debug/chariot/fail: writing an isolated module's name
+ * recovers it as after a fault (tear down, reload): an operator's way to
+ * restart a driver, and the tests' way to fail one in the middle of its
+ * work.  Nothing is unwound: no call of it is interrupted.
+ */
+static ssize_t fail_write(struct file *file, const char __user *ubuf,
+			  size_t len, loff_t *ppos)
+{
+	char name[MODULE_NAME_LEN];
+	struct chariot_domain *d;
+	size_t n = min(len, sizeof(name) - 1);
+	unsigned int i;
+
+	if (copy_from_user(name, ubuf, n))
+		return -EFAULT;
+	name[n] = '\0';
+	strim(name);
+	for (i = 0; (d = chariot_domain_get(i)); i++) {
+		if (strcmp(d->name, name))
+			continue;
+		if (!READ_ONCE(d->mod))
+			return -ENODEV;
+		failed(i, CHARIOT_FAULT_OPERATOR, 0, false);
+		return len;
+	}
+	return -ENOENT;
+}
+
+static const struct file_operations fail_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = fail_write,
+	.llseek = no_llseek,
+};
+
+/**
+ * chariot_recover_debugfs() - add the "fail" file
+ * @dir: the monitor's debugfs directory
+ */
+void chariot_recover_debugfs(struct dentry *dir)
+{
+	if (mode != RECOVER_OFF)
+		debugfs_create_file("fail", 0200, dir, NULL, &fail_fops);
 }
 
 /* The init callback of a helper: the task that may enter failed d. */

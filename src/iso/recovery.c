@@ -54,6 +54,7 @@ const char *recover_source_name(int detected_by)
 	case CHARIOT_FAULT_WRITE: return "write";
 	case CHARIOT_FAULT_EXCEPTION: return "exception";
 	case CHARIOT_FAULT_HANG: return "hang";
+	case CHARIOT_FAULT_OPERATOR: return "operator";
 	default: return NULL;
 	}
 }

@@ -11,7 +11,9 @@
 # monitor's recovery entry), the NULL dereference (a page fault caught
 # before the oops) and the hang (a vCPU in the driver beyond --hang-ms).
 # The report's "faults" must say the same for each (detected_by, symbol,
-# unwound, unloaded, reloaded, service_restored, recovery_ms).  The same
+# unwound, unloaded, reloaded, service_restored, recovery_ms).  A fault
+# while two vCPUs use the driver, and virtio_blk failed in the middle of a
+# block workload that retries, are recovered as well.  The same
 # trigger 10 times in a row must leak nothing measurable (guest memory and
 # slab after the 9th reload, caches dropped) and end in the
 # deterministic-fault rule (the 10th fault leaves the module unloaded).
@@ -142,6 +144,56 @@ if grep -q '^kernel: ' "$T/two.out"; then
 	fail "2 vCPUs: no oops, BUG or warning" "$(grep '^kernel: ' "$T/two.out" | head -3 | tr '\n' ' ')"
 else
 	pass "2 vCPUs: no oops, BUG or warning"
+fi
+
+# --- virtio_blk failed in the middle of a retried block workload --------
+# The workload rewrites the disk until a write of it all succeeds; the
+# driver is failed from the guest (/sys/kernel/debug/chariot/fail: torn
+# down and reloaded as after a fault) while it runs.  /dev/vda comes back
+# and holds the data.
+BLK='F=/sys/kernel/debug/chariot/fail
+dd if=/dev/urandom of=/tmp/d bs=64k count=128 2>/dev/null
+( n=0
+  until dd if=/tmp/d of=/dev/vda bs=64k conv=fsync 2>/dev/null; do
+	n=$((n + 1)); [ $n -gt 120 ] && break; sleep 0.5
+  done
+  echo "workload tries=$n" ) &
+sleep 0.2
+echo virtio_blk >$F
+echo "fail rc=$?"
+wait
+i=0
+while ! dmesg | grep -q "virtio_blk: recovery: \(reloaded\|reload failed\|unloaded\)" && [ $i -lt 600 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+echo "blk want=$(sha256sum </tmp/d | cut -d" " -f1) got=$(head -c 8388608 /dev/vda | sha256sum | cut -d" " -f1)"
+dmesg | sed -n "/chariot_monitor: isolating/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
+'
+truncate -s 16M "$T/disk.img"
+expect_status "virtio_blk: failed mid-workload, the guest goes on" 0 \
+	$CHARIOT run --isolate virtio_blk --disk "$T/disk.img" \
+	--json "$T/blk.json" --timeout 900 -- sh -c "$BLK"
+cp "$T/out" "$T/blk.out"
+expect_grep "virtio_blk: the driver was failed" '^fail rc=0$' "$T/blk.out"
+expect_grep "virtio_blk: the workload completed" '^workload tries=[0-9]*$' "$T/blk.out"
+expect_grep "virtio_blk: reloaded, /dev/vda holds the data" \
+	'^blk want=\([0-9a-f]\{64\}\) got=\1$' "$T/blk.out"
+if python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["faults"]
+ok = len(f) == 1 and f[0]["module"] == "virtio_blk" and \
+	f[0]["detected_by"] == "operator" and f[0]["unloaded"] and \
+	f[0]["reloaded"] and f[0]["service_restored"]
+print("%s ms, workload %s" % (f and f[0]["recovery_ms"], open(sys.argv[2]).read().split("workload ")[-1].split()[0]))
+sys.exit(not ok)' "$T/blk.json" "$T/blk.out" >"$T/blk-ms" 2>&1; then
+	pass "virtio_blk: report (recovery $(cat "$T/blk-ms"))"
+else
+	fail "virtio_blk: report" "$(cat "$T/blk-ms")"
+fi
+if grep -q '^kernel: ' "$T/blk.out"; then
+	fail "virtio_blk: no oops, BUG or warning" "$(grep '^kernel: ' "$T/blk.out" | head -3 | tr '\n' ' ')"
+else
+	pass "virtio_blk: no oops, BUG or warning"
 fi
 
 # --- the same trigger 10 times: no leak, then the deterministic rule -----

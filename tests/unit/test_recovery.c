@@ -30,6 +30,10 @@ TEST(recovery_mode_names)
 	CHECK_EQ(recover_mode_parse(NULL), -1);
 	CHECK(!strcmp(recover_mode_name(RECOVER_UNLOAD), "unload"));
 	CHECK(!strcmp(recover_mode_name(RECOVER_MODES), "?"));
+	CHECK(!strcmp(recover_source_name(CHARIOT_FAULT_WRITE), "write"));
+	CHECK(!strcmp(recover_source_name(CHARIOT_FAULT_OPERATOR), "operator"));
+	CHECK(recover_source_name(0) == NULL);
+	CHECK(recover_source_name(5) == NULL);
 }
 
 TEST(recovery_hang_rule)
