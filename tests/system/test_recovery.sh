@@ -109,6 +109,27 @@ else
 	fail "report: a recovered fault per trigger" "$(tail -n 1 "$T/faults")"
 fi
 
+# --- --recover unload: torn down, left unloaded ------------------------
+UNL="$PRE"'
+{ echo null_deref >$T; } 2>/dev/null
+echo "trigger rc=$?"
+wait_recovery 1
+echo "loaded=$(test -d /sys/module/chariot_buggy && echo yes || echo no) dev=$(test -b /dev/chariot_buggy0 && echo yes || echo no)"
+'
+expect_status "--recover unload: the guest goes on" 0 \
+	$CHARIOT run --isolate chariot_buggy --recover unload \
+	--json "$T/unl.json" --timeout 900 -- sh -c "$UNL"
+cp "$T/out" "$T/unl.out"
+expect_grep "--recover unload: the call failed with an error" '^trigger rc=1$' "$T/unl.out"
+expect_grep "--recover unload: the module is gone, and its disk" \
+	'^loaded=no dev=no$' "$T/unl.out"
+if [ "$(json_get "$T/unl.json" '[(f["unwound"], f["unloaded"], f["reloaded"]) for f in r["faults"]], r["recovery"]["mode"]')" = \
+     "([(True, True, False)], 'unload')" ]; then
+	pass "--recover unload: report"
+else
+	fail "--recover unload: report" "$(json_get "$T/unl.json" 'r["faults"]')"
+fi
+
 # --- a fault while two vCPUs use the driver -----------------------------
 # Reads of /dev/chariot_buggy0 and "ok" triggers loop in the background
 # (on either vCPU) while null_deref faults: the other callers fail fast
