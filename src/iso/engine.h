@@ -92,7 +92,8 @@
 #define ENGINE_MAX_MODULES	CHARIOT_RING_MAX_DOMAINS
 #define ENGINE_SYMBOL_LEN	(DOMAIN_NAME_LEN + 24)
 #define ENGINE_OPEN_PAGES	64	/* per domain, by default */
-#define ENGINE_ACT_ENTRIES	4096	/* per domain, by default */
+#define ENGINE_ACT_ENTRIES	65536	/* per domain, by default (5 MiB): a RAM
+					 * disk grants 2 ranges a page */
 #define ENGINE_SYS_PAGES	1024	/* page tables and frame stacks */
 #define ENGINE_MAX_HOLES	256	/* per view, fetch switching */
 /* SMBASE points where no RAM is: an RSM executed in the SMM view cannot
