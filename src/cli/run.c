@@ -62,7 +62,7 @@ static const char help[] =
 "                    N faults of one module within SECS leave it unloaded (the\n"
 "                    fault is deterministic; default 3 in 60)\n"
 "  --hang-ms MS      a vCPU inside a module's call longer than MS without\n"
-"                    sleeping is a hang (default 5000; 0: never)\n"
+"                    sleeping is a hang (default 10000; 0: never)\n"
 "  --inject MOD:TYPE:SEED\n"
 "                    inject one fault into guest module MOD when it loads,\n"
 "                    before its init runs: a mutation of fault TYPE in its\n"

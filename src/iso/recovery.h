@@ -28,7 +28,7 @@ enum recover_mode { RECOVER_OFF, RECOVER_UNLOAD, RECOVER_RELOAD, RECOVER_MODES }
 
 #define RECOVER_DEFAULT_LIMIT	3
 #define RECOVER_DEFAULT_WINDOW	60	/* seconds */
-#define RECOVER_DEFAULT_HANG_MS	5000
+#define RECOVER_DEFAULT_HANG_MS	10000	/* below the guest's soft lockup (20 s) */
 
 /* "off", "unload", "reload"; -1 for anything else. */
 int recover_mode_parse(const char *s);
