@@ -42,7 +42,8 @@ long ksyms_load_system_map(struct ksyms *k, const char *path);
 long ksyms_parse_vmlinux(struct ksyms *k, const uint8_t *img, size_t len);
 long ksyms_parse_system_map(struct ksyms *k, const char *text, size_t len);
 
-/* Sort by address and drop exact duplicates; call after the loads. */
+/* Sort by address and drop exact duplicates; call once, after all the
+ * loads (the names are only usable from then on). */
 void ksyms_finish(struct ksyms *k);
 
 /* The function at exactly addr, or NULL. */
