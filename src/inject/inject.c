@@ -180,52 +180,65 @@ static void set_error(struct injector *inj, const char *fmt, int err)
 	snprintf(inj->error, sizeof(inj->error), fmt, strerror(-err));
 }
 
-/* Where the mutated code starts running: each patch's first byte (an
- * instruction boundary of the new code), but for a bit flip, which may
- * fall inside an instruction, the start of that instruction. */
-static void set_breakpoints(struct injector *inj, uint64_t base)
-{
-	const struct mutation *m = &inj->m;
-
-	inj->nbp = 0;
-	if (m->type == FAULT_TEXT_FLIP) {
-		inj->bp[inj->nbp++] = m->addr;
-		return;
-	}
-	for (unsigned int p = 0; p < m->npatches && inj->nbp < INJECT_MAX_BPS; p++) {
-		uint64_t a = base + m->patch[p].off;
-		bool dup = false;
-
-		for (unsigned int b = 0; b < inj->nbp; b++)
-			dup |= inj->bp[b] == a;
-		if (!dup)
-			inj->bp[inj->nbp++] = a;
-	}
-}
-
-/* May the 2-byte OUT go at breakpoint b of the mutated code (base its
- * address)?  Not when it would cover the first byte of an instruction
- * some direct branch jumps to. */
-static bool port_fits(const uint8_t *code, size_t len, uint64_t base,
-		      uint64_t bp)
+/* The decoded instructions of code (free() *out), or -errno. */
+static long decode(const uint8_t *code, size_t len, uint64_t base,
+		   struct insn **out)
 {
 	struct decoder dec;
-	struct insn *in = NULL;
-	bool ok = true;
 	long n;
 
-	if (bp < base || bp + 2 > base + len || decoder_open(&dec))
-		return false;
-	n = decode_all(&dec, code, len, base, &in);
-	for (long i = 0; i < n; i++)
-		if (in[i].addr == bp && in[i].len == 1)
-			for (long j = 0; j < n; j++)
-				if ((in[j].flags & INSN_DIRECT) &&
-				    in[j].target == bp + 1)
-					ok = false;
-	free(in);
+	*out = NULL;
+	if (decoder_open(&dec))
+		return -EIO;
+	n = decode_all(&dec, code, len, base, out);
 	decoder_close(&dec);
-	return ok && n >= 0;
+	return n;
+}
+
+/* Where the mutated code starts running: the start of the instruction
+ * (of the original code) that holds each patch's first byte.  A patch
+ * may begin inside one (a bit flip, a ModRM or opcode byte changed);
+ * the start of an instruction is one in the new code too. */
+static void set_breakpoints(struct injector *inj, const uint8_t *orig,
+			    size_t len, uint64_t base)
+{
+	const struct mutation *m = &inj->m;
+	struct insn *in;
+	long n = decode(orig, len, base, &in);
+
+	inj->nbp = 0;
+	for (unsigned int p = 0; p < m->npatches && inj->nbp < INJECT_MAX_BPS; p++) {
+		uint32_t off = m->patch[p].off;
+		bool dup = false;
+		uint64_t a = 0;
+
+		for (long i = 0; i < n && !a; i++)
+			if (in[i].off <= off && off < in[i].off + in[i].len)
+				a = in[i].addr;
+		for (unsigned int b = 0; b < inj->nbp; b++)
+			dup |= inj->bp[b] == a;
+		if (a && !dup)
+			inj->bp[inj->nbp++] = a;
+	}
+	free(in);
+}
+
+/* May the 2-byte OUT go at breakpoint bp of the mutated code (in, n its
+ * instructions)?  Not when it would cover the first byte of an
+ * instruction some direct branch jumps to. */
+static bool port_fits(const struct insn *in, long n, uint64_t bp)
+{
+	bool at = false;
+
+	for (long i = 0; i < n; i++)
+		if (in[i].addr == bp)
+			at = true;
+	if (!at)
+		return false;
+	for (long j = 0; j < n; j++)
+		if ((in[j].flags & INSN_DIRECT) && in[j].target == bp + 1)
+			return false;
+	return true;
 }
 
 /* `out %al, $(INJECT_PORT + b)` over the first two bytes of each
@@ -234,11 +247,14 @@ static bool port_fits(const uint8_t *code, size_t len, uint64_t base,
 static void arm(struct injector *inj, const struct inject_guest *g,
 		const uint8_t *code, size_t len, uint64_t base)
 {
+	struct insn *in;
+	long n = decode(code, len, base, &in);
+
 	for (unsigned int b = 0; b < inj->nbp; b++) {
 		uint8_t *p[2];
 		int err = 0;
 
-		if (!port_fits(code, len, base, inj->bp[b]))
+		if (inj->bp[b] + 2 > base + len || !port_fits(in, n, inj->bp[b]))
 			continue;
 		p[0] = guest_bytes(g, inj->bp[b], 1, &err);
 		p[1] = guest_bytes(g, inj->bp[b] + 1, 1, &err);
@@ -252,6 +268,7 @@ static void arm(struct injector *inj, const struct inject_guest *g,
 		__atomic_store_n(p[1], (uint8_t)(INJECT_PORT + b), __ATOMIC_RELEASE);
 		__atomic_store_n(p[0], 0xe6, __ATOMIC_RELEASE);
 	}
+	free(in);
 	inj->armed = true;
 }
 
@@ -312,7 +329,7 @@ static int mutate(struct injector *inj, const struct inject_guest *g,
 		goto out;
 	}
 	inj->applied = true;
-	set_breakpoints(inj, text);
+	set_breakpoints(inj, orig, in.len, text);
 	if (inj->brk == INJECT_BREAK_PORT)
 		arm(inj, g, code, in.len, text);
 out:

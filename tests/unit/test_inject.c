@@ -295,6 +295,41 @@ TEST(inject_applies_with_hw_breakpoint)
 	free(f);
 }
 
+/* A patch inside an instruction (je rel32 -> jne: its second opcode
+ * byte): the breakpoint is at the instruction's start, never inside. */
+TEST(inject_breakpoint_at_instruction_start)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	static const uint8_t code[] = {
+		0xcc, 0xcc,
+		0x0f, 0x84, 0x10, 0x00, 0x00, 0x00,	/* je rel32 */
+		0xc3,
+	};
+	struct injector inj;
+	struct kvm_run run;
+	struct inject_spec s = spec("brd", FAULT_BRANCH_INVERT, 0);
+
+	fake_init(f);
+	memcpy(text_byte(f, 0), code, sizeof(code));
+	CHECK_EQ(inject_init(&inj, &s, INJECT_BREAK_PORT, "/nonexistent", NULL), 0);
+	inject_module_loaded(&inj, &f->g, TEXT, 4096);
+	CHECK(inj.applied);
+	CHECK_EQ(inj.m.patch[0].off, 3);
+	CHECK_EQ(inj.nbp, 1);
+	CHECK_EQ(inj.bp[0], TEXT + 2);
+	CHECK_EQ(*text_byte(f, 2), 0xe6);
+	CHECK_EQ(*text_byte(f, 3), INJECT_PORT);
+	CHECK_EQ(*text_byte(f, 4), 0x10);
+	memset(&run, 0, sizeof(run));
+	run.io.port = INJECT_PORT;
+	inject_port_exit(&inj, 0, -1, &run);
+	CHECK(inj.activated);
+	CHECK_EQ(*text_byte(f, 2), 0x0f);
+	CHECK_EQ(*text_byte(f, 3), 0x85);	/* jne rel32 */
+	inject_destroy(&inj);
+	free(f);
+}
+
 /* A one-byte instruction whose next byte a branch targets takes no OUT:
  * the mutation is made, its activation cannot be told. */
 TEST(inject_port_breakpoint_left_out)
