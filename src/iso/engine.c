@@ -268,6 +268,8 @@ static uint64_t hole_sources(struct engine *e)
 	uint64_t h = mix(0xcbf29ce484222325ull, e->kernel_text);
 
 	h = mix(h, e->kernel_etext);
+	for (unsigned int t = 0; t < e->iso.ntrusted; t++)
+		h = mix(mix(h, e->iso.trusted[t].start), e->iso.trusted[t].end);
 	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
 		const struct domain *d = iso_domain(&e->iso, i);
 
@@ -342,7 +344,12 @@ static unsigned int hole_finish(struct hole_set *s)
 	return s->n = m;
 }
 
-/* One view's holes: the domains' code (normal view) or kernel text. */
+/* One view's holes: the domains' code (normal view), or kernel text and
+ * then the other trusted code, the modules the driver calls into
+ * (virtio_ring under virtio_net): run in the protected view, their every
+ * write would be trapped, and their locked read-modify-writes emulated
+ * non-atomically against the other vCPUs.  The protected view keeps what
+ * fits: trusted code beyond that only runs slower. */
 static unsigned int hole_view(struct engine *e, bool protected, uint64_t cr3)
 {
 	struct hole_set s = { e->hole_scratch, 0, ENGINE_MAX_HOLES, false, 0 };
@@ -350,6 +357,11 @@ static unsigned int hole_view(struct engine *e, bool protected, uint64_t cr3)
 
 	if (protected && e->kernel_etext > e->kernel_text)
 		hole_add_code(e, &s, cr3, e->kernel_text, e->kernel_etext);
+	for (unsigned int t = 0; protected && t < e->iso.ntrusted; t++)
+		hole_add_code(e, &s, cr3, e->iso.trusted[t].start,
+			      e->iso.trusted[t].end);
+	if (protected)
+		s.full = false;
 	for (unsigned int i = 0; !protected && i < ISO_MAX_DOMAINS; i++) {
 		const struct domain *d = iso_domain(&e->iso, i);
 
