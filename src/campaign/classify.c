@@ -240,8 +240,14 @@ void classify_isolated(const struct run_evidence *ev, unsigned con, struct verdi
 	v->detected = ev->faults > 0 || ev->violations > 0 || ev->denied > 0;
 	survived = !strcmp(ev->end, "poweroff") && !(con & (CON_OOPS | CON_HANG));
 	v->restored = v->detected && workload_passed(ev);
-	if (!v->detected)
+	if (!v->detected && !survived)
+		snprintf(v->reason, sizeof(v->reason), "not detected, and the "
+			 "guest did not survive (end %s%s)", ev->end,
+			 con & CON_OOPS ? ", oops" : con & CON_HANG ? ", lockup" : "");
+	else if (!v->detected)
 		set(v, CLS_MISSED, "not detected");
+	if (!v->detected)
+		v->cls = CLS_MISSED;
 	else if (ev->removed && survived)
 		set(v, CLS_ISOLATED, "detected, driver removed, guest went on");
 	else if (!survived)

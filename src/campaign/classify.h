@@ -3,10 +3,12 @@
  * An unprotected run (the fault injected, no isolation) is
  *   crash          the guest panicked, reset, hung (run timeout), or the
  *                  console shows an oops, BUG, general protection fault,
- *                  soft lockup, hung task or RCU stall;
+ *                  soft lockup, hung task or RCU stall (the run's guest
+ *                  panics on an oops or soft lockup: WORKLOAD_NATIVE_PREFIX);
  *   nonfatal       the guest went on but the workload failed (a nonzero
  *                  status, a first attempt that failed, no status at all)
- *                  or the kernel logged a WARNING;
+ *                  or the kernel logged a WARNING (from the monitor's
+ *                  load on: the boot's own are no fault's);
  *   silent         no visible failure;
  *   not_activated  the mutation was not applied (the driver has no site
  *                  for the fault type: the reason says so; the fault is
@@ -19,7 +21,7 @@
  *             the guest went on (powered off, no oops on the console);
  *   captured  detected, but the driver was not removed or the guest did
  *             not survive it;
- *   missed    not detected;
+ *   missed    not detected (the reason says when the guest died too);
  * and service_restored when detected and the workload's check passed
  * (on its retry if need be).
  * A clean run (isolated, no fault) is a false alarm when the report has any

@@ -43,6 +43,7 @@ struct runner {
 	const struct campaign_cfg *cfg;
 	int fd;			/* results.jsonl, O_APPEND */
 	char cmd[CMD_MAX];	/* the workload's guest command */
+	char cmd_native[CMD_MAX];	/* the same for an unprotected run */
 	struct queue q;
 	struct job active[MAX_JOBS];
 	unsigned nactive;
@@ -148,7 +149,7 @@ static void build_argv(const struct runner *r, const struct job *j,
 	add(a, "--");
 	add(a, "sh");
 	add(a, "-c");
-	add(a, (char *)r->cmd);
+	add(a, (char *)(j->kind == RUN_NATIVE ? r->cmd_native : r->cmd));
 	a->v[a->n] = NULL;
 }
 
@@ -597,7 +598,9 @@ static int setup(struct runner *r)
 	size_t nd = 0;
 	int e;
 
-	if (workload_command(r->cfg->w, r->cmd, sizeof(r->cmd)))
+	if (workload_command(r->cfg->w, r->cmd, sizeof(r->cmd)) ||
+	    snprintf(r->cmd_native, sizeof(r->cmd_native), "%s%s",
+		     WORKLOAD_NATIVE_PREFIX, r->cmd) >= (int)sizeof(r->cmd_native))
 		return -ENOSPC;
 	if ((e = open_out(r, path, sizeof(path))) ||
 	    (e = load_done(r, path, &done, &nd)))

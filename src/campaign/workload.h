@@ -16,6 +16,14 @@
 #define WORKLOAD_DONE_MARK	"chariot-campaign: workload status="
 #define WORKLOAD_DMESG_MARK	"chariot-campaign dmesg: "
 
+/* Put before the command of an unprotected run: an oops or a soft lockup
+ * there is a crash whatever follows, so the guest panics at once (and the
+ * run ends) instead of limping on to the run's timeout. Not for isolated
+ * runs, whose recovery handles an oops raised in the driver. */
+#define WORKLOAD_NATIVE_PREFIX						\
+	"echo 1 >/proc/sys/kernel/panic_on_oops 2>/dev/null\n"		\
+	"echo 1 >/proc/sys/kernel/softlockup_panic 2>/dev/null\n"
+
 struct workload {
 	const char *driver;	/* the module, as the kernel names it */
 	const char *check;	/* what "correct" means, for --help and reports */

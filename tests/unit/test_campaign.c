@@ -201,7 +201,14 @@ TEST(campaign_classify_isolated)
 	CHECK_EQ(judge(RUN_ISOLATED, "{\"end\": \"poweroff\", \"guest_status\": 0, "
 		       INJ("true", "true") ", \"domains\": [{\"module\": \"brd\", "
 		       "\"denied\": 0}], \"violations\": []}", "", &v), CLS_MISSED);
-	CHECK(!v.detected && !v.restored);
+	CHECK(!v.detected && !v.restored && !strcmp(v.reason, "not detected"));
+	/* not detected and the guest died: missed, and the reason says how */
+	CHECK_EQ(judge(RUN_ISOLATED, "{\"end\": \"timeout\", \"guest_status\": null, "
+		       INJ("true", "true") "}", "", &v), CLS_MISSED);
+	CHECK(strstr(v.reason, "did not survive (end timeout)"));
+	CHECK_EQ(judge(RUN_ISOLATED, "{\"end\": \"poweroff\", \"guest_status\": 0, "
+		       INJ("true", "true") "}", "Oops: 0000 [#1] SMP\n", &v), CLS_MISSED);
+	CHECK(strstr(v.reason, "poweroff, oops"));
 }
 
 TEST(campaign_classify_clean)
@@ -234,6 +241,12 @@ TEST(campaign_workloads)
 	CHECK_EQ(workload_command(w, cmd, sizeof(cmd)), 0);
 	CHECK(strstr(cmd, w->body) && strstr(cmd, WORKLOAD_RETRY_MARK) &&
 	      strstr(cmd, WORKLOAD_DONE_MARK));
+	/* the kernel log is read from the monitor's first line on (the boot's
+	 * own WARNINGs are no fault's), not from the command line that names
+	 * chariot_monitor.watch= */
+	CHECK(strstr(cmd, "'/chariot_monitor: /,$p'"));
+	/* the check never loads another instance of a boot-loaded driver */
+	CHECK(!strstr(workload_find("brd")->body, "modprobe"));
 	CHECK_EQ(workload_command(w, cmd, 64), -ENOSPC);
 	/* every workload's whole command is valid sh */
 	for (size_t i = 0; (w = workload_at(i)); i++) {
