@@ -241,6 +241,22 @@ static bool port_fits(const struct insn *in, long n, uint64_t bp)
 	return true;
 }
 
+/* Write two bytes of code another vCPU may be fetching: one 16-bit store
+ * when they are in one cache line (x86 makes it atomic), else the second
+ * byte first. */
+static void put2(uint8_t *const p[2], const uint8_t v[2])
+{
+	if (p[1] == p[0] + 1 && ((uintptr_t)p[0] & 63) != 63) {
+		uint16_t w;
+
+		memcpy(&w, v, 2);
+		__atomic_store_n((uint16_t *)(void *)p[0], w, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(p[1], v[1], __ATOMIC_RELEASE);
+	__atomic_store_n(p[0], v[0], __ATOMIC_RELEASE);
+}
+
 /* `out %al, $(INJECT_PORT + b)` over the first two bytes of each
  * breakpoint b (one that cannot take it is left without: it never
  * reports). */
@@ -264,9 +280,7 @@ static void arm(struct injector *inj, const struct inject_guest *g,
 			inj->bp_host[b][i] = p[i];
 			inj->bp_saved[b][i] = *p[i];
 		}
-		/* The port byte first: the opcode makes it an OUT. */
-		__atomic_store_n(p[1], (uint8_t)(INJECT_PORT + b), __ATOMIC_RELEASE);
-		__atomic_store_n(p[0], 0xe6, __ATOMIC_RELEASE);
+		put2(p, (const uint8_t[]){ 0xe6, (uint8_t)(INJECT_PORT + b) });
 	}
 	free(in);
 	inj->armed = true;
@@ -276,9 +290,8 @@ static void arm(struct injector *inj, const struct inject_guest *g,
 static void disarm(struct injector *inj)
 {
 	for (unsigned int b = 0; inj->armed && b < inj->nbp; b++)
-		for (int i = 0; i < 2 && inj->bp_host[b][0]; i++)
-			__atomic_store_n(inj->bp_host[b][i], inj->bp_saved[b][i],
-					 __ATOMIC_RELEASE);
+		if (inj->bp_host[b][0])
+			put2(inj->bp_host[b], inj->bp_saved[b]);
 	inj->armed = false;
 }
 
