@@ -77,11 +77,18 @@ static const char null_blk_body[] =
 "fi\n"
 RAMDISK_CHECK("$dev");
 
-/* The test driver: loaded by the check (a reload by recovery is kept), its
- * legal trigger, then 256 KiB through its block device. */
+/* The test driver: loaded by the check (a reload by recovery is kept: an
+ * insmod that finds recovery's reload under way fails "File exists", and
+ * the check waits for that instance's trigger instead), its legal trigger,
+ * then 256 KiB through its block device. */
 static const char buggy_body[] =
 "[ -d /sys/module/chariot_buggy ] ||\n"
-"	insmod /lib/modules/chariot/chariot_buggy.ko || exit 10\n"
+"	insmod /lib/modules/chariot/chariot_buggy.ko ||\n"
+"	[ -d /sys/module/chariot_buggy ] || exit 10\n"
+"i=0\n"
+"while [ ! -e /sys/kernel/debug/chariot_buggy/trigger ] && [ $i -lt 10 ]; do\n"
+"	sleep 1; i=$((i + 1))\n"
+"done\n"
 "echo ok > /sys/kernel/debug/chariot_buggy/trigger || exit 11\n"
 "dd if=/dev/urandom of=/tmp/d bs=4k count=64 2>/dev/null\n"
 "dd if=/tmp/d of=/dev/chariot_buggy0 bs=4k conv=fsync 2>/dev/null || exit 12\n"
@@ -124,14 +131,16 @@ const struct workload *workload_find(const char *driver)
 	return NULL;
 }
 
-/* The check runs in a subshell (its `exit` ends one attempt); after the
- * attempts, the kernel log's failure lines are copied to the console, where
- * the quiet loglevel would have kept warnings from showing: only those from
- * the monitor's load on (its first "chariot_monitor: " line; the kernel
- * command line, logged first, has "chariot_monitor.watch="; init loads the
- * monitor before every driver), since the
- * boot itself logs WARNINGs in some machines (the nested test host's
- * emulated CPU: an xstate size and the SRSO notice) that no fault made. */
+/* The check runs in a subshell (its `exit` ends one attempt). A failed
+ * attempt is retried 5 s later, when a recovery (1-5 s in the nested test
+ * host) has reloaded the driver. After the attempts, the kernel log's
+ * failure lines are copied to the console, where the quiet loglevel would
+ * have kept warnings from showing: only those from the monitor's load on
+ * (its first "chariot_monitor: " line; the kernel command line, logged
+ * first, names "chariot_monitor.watch="; init loads the monitor before
+ * every driver), since the boot itself logs WARNINGs on some machines (the
+ * nested test host's emulated CPU: an xstate size, the SRSO notice) that no
+ * fault made. */
 int workload_command(const struct workload *w, char *buf, size_t len)
 {
 	int n = snprintf(buf, len,
@@ -139,7 +148,7 @@ int workload_command(const struct workload *w, char *buf, size_t len)
 		"attempt; st=$?\n"
 		"if [ $st -ne 0 ]; then\n"
 		"	echo \"" WORKLOAD_RETRY_MARK " (status $st), retrying\"\n"
-		"	sleep 2\n"
+		"	sleep 5\n"
 		"	attempt; st=$?\n"
 		"fi\n"
 		"dmesg >/tmp/kmsg\n"
