@@ -1,0 +1,254 @@
+# PENDING (not run by tests/run): virtio_net isolated under a 2-vCPU TCP
+# transfer.  With the two false alarms fixed (ndo_get_stats64's stats and
+# ->rw_page pages, d136c60) it passed once in the test host (4 MiB, enforce,
+# 0 violations: 4073 entries, 6.8 trapped writes and 52 exits per entry);
+# on other runs the guest stalled (a vCPU held in the protected view inside
+# virtio_ring, before the protected view had holes at other modules' text,
+# 8be3363) or triple-faulted, and after 8be3363 one run outlived its
+# --timeout in a heavily loaded test host.  Suspects: locked
+# read-modify-writes KVM emulates into trapped writes (lost atomicity
+# against the other vCPU), and the cost of ~50 exits per entry.
+# Run it: tools/testhost sh tests/pending/test_isolation_net.sh
+#
+# Whole-system: driver isolation.  chariot_buggy's illegal writes are
+# denied (enforce) or recorded and let through (learn) while its legal
+# ones and its I/O go on; stock drivers under real workloads raise no
+# false alarm; isolating a module that never loads is said clearly.
+#
+# The interface these cases hold the VMM and the guest monitor to:
+#   chariot run --isolate MOD --policy enforce|learn --json FILE
+#     (one MOD per run.  chariot_buggy is insmod'ed by the command, after
+#     the monitor; virtio_blk, virtio_net, brd and null_blk stay as init
+#     loaded them at boot, after the monitor)
+#   report "domains": [{"module": MOD, "loaded": bool, "entries": N,
+#                       "denied": N, "learned": N, ...}, ...]
+#     (counters as in struct domain_stats: denied = writes dropped,
+#     learned = writes let through by learn mode only)
+#   report "violations": [{"module": MOD (or a domain "id"), "verdict":
+#                          "denied"|"learned", "rip": N or "0x...", ...}]
+#   a module that never loaded: a line on stderr naming it and saying it
+#     was not (never) loaded; its domain entry has "loaded": false.
+# Which chariot_buggy scenario made a write is told by its RIP: the guest
+# prints the module's symbols from /proc/kallsyms (lines "sym: ..."), each
+# scenario being its own function buggy_<scenario> (guest/buggy/scenarios.c).
+# Enforce mode is expected to drop the write and go on (recovery, which
+# would unload the driver, is not asked for here).
+# Eight guest runs: tools/testhost sh tests/system/test_isolation.sh
+. tests/system/lib.sh
+
+# The report checks, one verdict per line: "PASS name" or "FAIL name|why".
+#   iso.py buggy REPORT CONSOLE enforce|learn
+#   iso.py quiet REPORT MOD          (loaded, entered, not one violation)
+#   iso.py absent REPORT MOD         (never loaded)
+cat >"$T/iso.py" <<'EOF'
+import json, re, sys
+
+ILLEGAL = ("wild_write", "overflow", "uaf_write", "foreign_write")
+
+
+def verdict(ok, name, why=""):
+    print("PASS %s" % name if ok else "FAIL %s|%s" % (name, why))
+
+
+def num(x):
+    return int(x, 0) if isinstance(x, str) else int(x)
+
+
+def domain(r, mod):
+    for d in r.get("domains", []):
+        if d.get("module", d.get("name")) == mod:
+            return d
+    return None
+
+
+def charged(r, mod):
+    """The violations charged to mod (named, or numbered by domain id)."""
+    ids = {d.get("id"): d.get("module", d.get("name"))
+           for d in r.get("domains", [])}
+    out = []
+    for v in r.get("violations", []):
+        dom = v.get("module", v.get("domain"))
+        if isinstance(dom, int) and not isinstance(dom, bool):
+            dom = ids.get(dom)
+        if dom == mod:
+            out.append(v)
+    return out
+
+
+def symbols(console):
+    """chariot_buggy's text symbols, [(address, name)] sorted."""
+    syms = []
+    for line in open(console, errors="replace"):
+        m = re.match(r"sym: ([0-9a-f]+) [tT] (\S+)", line)
+        if m:
+            syms.append((int(m.group(1), 16), m.group(2).split(".")[0]))
+    return sorted(syms)
+
+
+def scenario(syms, rip):
+    """The scenario whose function holds rip, or the symbol's name."""
+    name = "?"
+    for addr, sym in syms:
+        if addr > rip:
+            break
+        name = sym
+    return name[len("buggy_"):] if name.startswith("buggy_") else name
+
+
+def landed(console, name):
+    """What the guest said of each run of a scenario: ["0", "1", ...]."""
+    out = []
+    for line in open(console, errors="replace"):
+        m = re.search(r"chariot_buggy: %s landed=(\d)" % name, line)
+        if m:
+            out.append(m.group(1))
+    return out
+
+
+def check_buggy(r, console, policy):
+    want = "denied" if policy == "enforce" else "learned"
+    flag = "0" if policy == "enforce" else "1"
+    d = domain(r, "chariot_buggy")
+    verdict(d is not None and d.get("loaded") is True,
+            "domain chariot_buggy loaded", "domain %r" % d)
+    d = d or {}
+    n = {k: d.get(k, 0) or 0 for k in ("denied", "learned")}
+    if policy == "enforce":
+        ok = n["denied"] >= len(ILLEGAL) and n["learned"] == 0
+    else:
+        ok = n["learned"] >= len(ILLEGAL) and n["denied"] == 0
+    verdict(ok, "domain counts %s writes, one or more per illegal trigger" % want,
+            "denied=%(denied)s learned=%(learned)s" % n)
+    syms = symbols(console)
+    verdict(any(s == "buggy_ok" for _, s in syms),
+            "guest listed chariot_buggy's symbols", "no 'sym: ... buggy_ok'")
+    by = {}
+    for v in charged(r, "chariot_buggy"):
+        by.setdefault(scenario(syms, num(v.get("rip", 0))), []).append(v)
+    for s in ILLEGAL:
+        vs = by.pop(s, [])
+        got = sorted({str(v.get("verdict")) for v in vs})
+        verdict(vs and got == [want], "%s: violation %s" % (s, want),
+                "%d violations, verdicts %s" % (len(vs), got))
+        # overflow runs 3 times (see BUGGY): its neighbour may be an
+        # object the driver was granted and never seen freed (a free the
+        # monitor does not probe), so one run is enough.
+        got = landed(console, s)
+        verdict(flag in got, "%s: landed=%s" % (s, flag),
+                "guest said landed=%s" % got)
+    ok_runs = [l for l in open(console, errors="replace")
+               if re.search(r"chariot_buggy: ok done .*landed=1", l)]
+    verdict(len(ok_runs) == 5, "ok: its legal writes all landed (5 runs)",
+            "%d good ok runs" % len(ok_runs))
+    okv = by.pop("ok", [])
+    verdict(not okv, "ok: no violation", "%d violations" % len(okv))
+    stray = ["%s %#x" % (s, num(v.get("rip", 0)))
+             for s, vs in sorted(by.items()) for v in vs]
+    verdict(not stray, "no violation elsewhere in chariot_buggy (I/O path, handler)",
+            ", ".join(stray[:8]))
+
+
+def figures(r, d, mod):
+    """Not a verdict: the cost per driver entry, for the closing notes."""
+    ex = r.get("exits") or {}
+    nex = sum(v for v in ex.values() if isinstance(v, int)) \
+        if isinstance(ex, dict) else 0
+    n = max(d.get("entries") or 0, 1)
+    iso = r.get("isolation") or {}
+    print("figures %s: entries %d, trapped writes %d (%.2f/entry), "
+          "exits %d (%.2f/entry), view switches %s, pages opened %s, "
+          "wall %s ms" % (mod, d.get("entries") or 0,
+                          d.get("trapped_writes") or 0,
+                          (d.get("trapped_writes") or 0) / n, nex, nex / n,
+                          iso.get("switches"), d.get("pages_opened"),
+                          r.get("wall_ms")))
+
+
+def check_quiet(r, mod):
+    d = domain(r, mod)
+    if d:
+        figures(r, d, mod)
+    verdict(d is not None and d.get("loaded") is True,
+            "domain %s loaded" % mod, "domain %r" % d)
+    d = d or {}
+    verdict((d.get("entries") or 0) > 0, "%s was entered" % mod,
+            "entries=%s" % d.get("entries"))
+    vs = charged(r, mod)
+    n = (d.get("denied") or 0) + (d.get("learned") or 0)
+    verdict(not vs and n == 0, "no violation",
+            "%d logged, denied=%s learned=%s, first rips %s" % (
+                len(vs), d.get("denied"), d.get("learned"),
+                [v.get("rip") for v in vs[:4]]))
+
+
+def check_absent(r, mod):
+    d = domain(r, mod)
+    verdict(d is not None and d.get("loaded") is False,
+            "domain %s reported, loaded false" % mod, "domain %r" % d)
+    verdict(not charged(r, mod), "no violation", "some")
+
+
+def main():
+    mode, path = sys.argv[1], sys.argv[2]
+    try:
+        r = json.load(open(path))
+    except (OSError, ValueError) as e:
+        verdict(False, "report readable", e)
+        return
+    if mode == "buggy":
+        check_buggy(r, sys.argv[3], sys.argv[4])
+    elif mode == "quiet":
+        check_quiet(r, sys.argv[3])
+    else:
+        check_absent(r, sys.argv[3])
+
+
+main()
+EOF
+
+# iso_check LABEL ARGS... : iso.py ARGS, each of its verdicts a case.
+iso_check() {
+	_label=$1
+	shift
+	python3 "$T/iso.py" "$@" >"$T/verdicts" 2>&1 ||
+		echo "FAIL iso.py ran|$(tail -n 1 "$T/verdicts")" >>"$T/verdicts"
+	while IFS= read -r _line; do
+		case $_line in
+		"PASS "*) pass "$_label: ${_line#PASS }" ;;
+		"FAIL "*)
+			_c=${_line#FAIL }
+			fail "$_label: ${_c%%|*}" "${_c#*|}"
+			;;
+		*) echo "    $_line" ;;
+		esac
+	done <"$T/verdicts"
+}
+
+# run_ok NAME FILE : the report says the guest powered off.
+run_ok() {
+	if [ "$(json_get "$2" 'r["end"]' 2>/dev/null)" = poweroff ]; then
+		pass "$1: guest powered off"
+	else
+		fail "$1: guest powered off"
+	fi
+}
+
+# TCP over the virtio-net pair (tests/system/test_net.sh's recipe).
+NET='chariot-netpair || exit 10
+dd if=/dev/urandom of=/tmp/data bs=1M count=4 2>/dev/null
+want=$(sha256sum < /tmp/data | cut -d" " -f1)
+mkfifo /tmp/hold
+ip netns exec peer sh -c "nc -l -p 5001 <>/tmp/hold >/tmp/recv" &
+sleep 1
+nc 10.0.0.2 5001 < /tmp/data
+wait
+got=$(sha256sum < /tmp/recv | cut -d" " -f1)
+echo "want=$want got=$got"
+[ "$want" = "$got" ] || exit 11'
+expect_status "virtio_net, 2 vCPU: TCP transfer" 0 $CHARIOT run --cpus 2 \
+	--net pair --isolate virtio_net --policy enforce --json "$T/net.json" \
+	--timeout 600 -- sh -c "$NET"
+expect_grep "virtio_net: checksums match" '^want=\([0-9a-f]\{64\}\) got=\1$' "$T/out"
+iso_check "virtio_net" quiet "$T/net.json" virtio_net
+
+finish
