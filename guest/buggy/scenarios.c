@@ -31,6 +31,12 @@
  *  foreign_write  brd's module parameter rd_size (brd.ko's .data), found
  *                 with kallsyms_lookup_name("brd:rd_size"); brd reads it
  *                 only when it creates a disk.  Needs brd loaded.
+ *  pt_write       an empty entry of the page table that maps the
+ *                 writing process's stack (its user half): the value
+ *                 stored has the present bit clear, so even landed it
+ *                 maps nothing, and it is undone under the table's lock.
+ *                 The CPU's own page-table writes keep such tables
+ *                 writable in the protected view only while needed.
  *  null_deref     a store to address 0: an oops, the writer is killed.
  *  hang           a busy loop with interrupts on that never returns nor
  *                 yields (soft lockup).
@@ -43,6 +49,7 @@
 #include <linux/kfence.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -224,6 +231,66 @@ static noinline int buggy_foreign_write(void)
 	return 0;
 }
 
+/* The page-table page mapping addr in mm, locked; NULL if there is none
+ * (not mapped, or by a huge page). */
+static pte_t *pte_table(struct mm_struct *mm, unsigned long addr,
+			spinlock_t **ptl)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || pud_bad(*pud))
+		return NULL;
+	pmd = pmd_offset(pud, addr);
+	if (pmd_none(*pmd) || pmd_bad(*pmd) || pmd_trans_huge(*pmd))
+		return NULL;
+	return pte_offset_map_lock(mm, pmd, addr, ptl);
+}
+
+static noinline int buggy_pt_write(void)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long addr;
+	spinlock_t *ptl;
+	pte_t *pte, *table;
+	u64 *slot = NULL;
+	bool landed;
+	int i;
+
+	BUILD_BUG_ON(BUGGY_PATTERN & _PAGE_PRESENT);
+	if (!mm)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	addr = mm->start_stack;
+	pte = pte_table(mm, addr, &ptl);
+	if (!pte) {
+		mmap_read_unlock(mm);
+		pr_info("pt_write: no page table maps the stack\n");
+		return -EBUSY;
+	}
+	table = pte - pte_index(addr);
+	for (i = 0; i < PTRS_PER_PTE && !slot; i++)
+		if (pte_none(table[i]))
+			slot = (u64 *)&table[i];
+	landed = slot && poke64(slot, BUGGY_PATTERN);
+	pte_unmap_unlock(pte, ptl);
+	mmap_read_unlock(mm);
+	if (!slot) {
+		pr_info("pt_write: no empty entry\n");
+		return -EBUSY;
+	}
+	report("pt_write", landed);
+	return 0;
+}
+
 static noinline int buggy_null_deref(void)
 {
 	u64 *p = NULL;
@@ -252,6 +319,7 @@ static const struct {
 	{ "overflow", buggy_overflow },
 	{ "uaf_write", buggy_uaf_write },
 	{ "foreign_write", buggy_foreign_write },
+	{ "pt_write", buggy_pt_write },
 	{ "null_deref", buggy_null_deref },
 	{ "hang", buggy_hang },
 };

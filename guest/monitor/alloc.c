@@ -455,14 +455,27 @@ void chariot_alloc_show(struct seq_file *m)
 		seq_puts(m, "allocations: not followed\n");
 		return;
 	}
-	seq_printf(m, "allocations: %d granted now (of %d tracked at most)\nallocators:",
+	seq_printf(m, "allocations: %d granted now (of %d tracked at most)\nallocators (missed: no instance free or a probe running):",
 		   atomic_read(&set_count), SET_ENTRIES);
-	for (i = 0; i < ARRAY_SIZE(allocs); i++)
-		seq_printf(m, " %s%s", allocs[i].sym,
-			   allocs[i].registered ? "" : "(absent)");
+	for (i = 0; i < ARRAY_SIZE(allocs); i++) {
+		if (!allocs[i].registered) {
+			seq_printf(m, " %s(absent)", allocs[i].sym);
+			continue;
+		}
+		seq_printf(m, " %s", allocs[i].sym);
+		if (allocs[i].rp.nmissed + allocs[i].rp.kp.nmissed)
+			seq_printf(m, "(missed %lu)", allocs[i].rp.nmissed +
+				   allocs[i].rp.kp.nmissed);
+	}
 	seq_puts(m, "\nfrees:");
-	for (i = 0; i < ARRAY_SIZE(frees); i++)
-		seq_printf(m, " %s%s", frees[i].sym,
-			   frees[i].registered ? "" : "(absent)");
+	for (i = 0; i < ARRAY_SIZE(frees); i++) {
+		if (!frees[i].registered) {
+			seq_printf(m, " %s(absent)", frees[i].sym);
+			continue;
+		}
+		seq_printf(m, " %s", frees[i].sym);
+		if (frees[i].kp.nmissed)
+			seq_printf(m, "(missed %lu)", frees[i].kp.nmissed);
+	}
 	seq_puts(m, "\n");
 }

@@ -148,35 +148,130 @@ static unsigned int add_sys_page(struct engine *e, uint64_t page)
 	return 1;
 }
 
-/* The stacks vcpu's CPU pushes frames to.  On vcpu's thread. */
+static bool set_has(const struct engine_page_set *s, uint64_t page)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		if (s->page[i] == page)
+			return true;
+	return false;
+}
+
+/* Open page for s, once; a full set hands it to the FIFO.  Returns 1 if
+ * it was not in s. */
+static unsigned int set_add(struct engine *e, struct engine_page_set *s,
+			    uint64_t page)
+{
+	if (set_has(s, page))
+		return 0;
+	if (s->n == ENGINE_TASK_PAGES)
+		return add_sys_page(e, page);
+	if (protect_open(&e->prot, page))
+		return 0;
+	s->page[s->n++] = page;
+	e->stats.task_pages++;
+	return 1;
+}
+
+/* Make s hold pages[0..n): the new ones opened, the ones left closed
+ * (reference counts keep a page another set or the FIFO holds open).
+ * Returns how many are new. */
+static unsigned int set_replace(struct engine *e, struct engine_page_set *s,
+				const uint64_t *pages, unsigned int n)
+{
+	struct engine_page_set old = *s;
+	unsigned int added = 0;
+
+	s->n = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int j = 0;
+
+		while (j < old.n && old.page[j] != pages[i])
+			j++;
+		if (j == old.n) {
+			added += set_add(e, s, pages[i]);
+		} else if (!set_has(s, pages[i])) {
+			s->page[s->n++] = pages[i];	/* old's reference */
+			old.page[j] = old.page[--old.n];
+		}
+	}
+	for (unsigned int j = 0; j < old.n; j++)
+		protect_close(&e->prot, old.page[j]);
+	e->stats.task_closes += old.n;
+	return added;
+}
+
+/* vcpu leaves its task's pages: closed, found again at its next entry. */
+static void drop_task(struct engine *e, unsigned int vcpu)
+{
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+
+	set_replace(e, &ev->tables, NULL, 0);
+	set_replace(e, &ev->stack, NULL, 0);
+	ev->cr3 = 0;
+	ev->stack_top = 0;
+}
+
+/* self enters the view: the vCPUs out of it need no task pages there
+ * (SMM view: each vCPU has its own; under read-only-all all are in). */
+static void drop_others(struct engine *e, unsigned int self)
+{
+	if (!smm_view(e))
+		return;
+	for (unsigned int v = 0; v < e->cfg.vcpus; v++)
+		if (v != self && !protect_is_on(&e->prot, v) &&
+		    (e->vcpu[v].tables.n || e->vcpu[v].stack.n))
+			drop_task(e, v);
+}
+
+/* The stacks vcpu's CPU pushes frames to: its own ones for good, the one
+ * it is on while it stays there.  On vcpu's thread. */
 static void add_stacks(struct engine *e, unsigned int vcpu)
 {
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+	unsigned int fixed = 0;
 	uint64_t pages[16];
 	int n = 0;
 
 	if (e->cfg.stack_pages)
-		n = e->cfg.stack_pages(e->cfg.opaque, vcpu, pages, 16);
-	for (int i = 0; i < n; i++)
+		n = e->cfg.stack_pages(e->cfg.opaque, vcpu, pages, 16, &fixed);
+	if (n < 0 || fixed > (unsigned int)n)
+		return;
+	for (unsigned int i = 0; i < fixed; i++)
 		add_sys_page(e, pages[i]);
+	if ((unsigned int)n > fixed && pages[fixed] != ev->stack_top) {
+		set_replace(e, &ev->stack, pages + fixed, (unsigned int)n - fixed);
+		ev->stack_top = pages[fixed];
+	}
 }
 
 /* vcpu's page tables, unless walked for this CR3 already (force: walk
- * anyway).  On vcpu's thread. */
+ * anyway, the user half too: a stall may be on one of those).  The
+ * kernel half's go to the FIFO, the root (and the user half's) to the
+ * vCPU's task.  On vcpu's thread.  Returns how many were opened. */
 static int add_tables(struct engine *e, unsigned int vcpu, bool force)
 {
-	int n, added = 0;
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+	uint64_t cr3 = 0;
+	int n, u = 0, added = 0;
 
 	if (!e->cfg.table_pages)
 		return 0;
 	if (force)
-		e->vcpu[vcpu].cr3 = 0;
-	n = e->cfg.table_pages(e->cfg.opaque, vcpu, &e->vcpu[vcpu].cr3,
-			       e->walk, ENGINE_SYS_PAGES);
-	if (n > 0)
-		e->stats.table_walks++;
-	for (int i = 0; i < n; i++)
+		ev->cr3 = 0;
+	n = e->cfg.table_pages(e->cfg.opaque, vcpu, &ev->cr3, false, e->walk,
+			       ENGINE_SYS_PAGES);
+	if (n <= 0)
+		return n;
+	e->stats.table_walks++;
+	for (int i = 1; i < n; i++)
 		added += (int)add_sys_page(e, e->walk[i]);
-	return n < 0 ? n : added;
+	if (force)
+		u = e->cfg.table_pages(e->cfg.opaque, vcpu, &cr3, true, e->walk,
+				       ENGINE_SYS_PAGES);
+	if (u <= 0)
+		u = 1;		/* the root, still in walk[0] */
+	added += (int)set_replace(e, &ev->tables, e->walk, (unsigned int)u);
+	return added;
 }
 
 /* ---- after a drain ---- */
@@ -452,6 +547,7 @@ static int settle(struct engine *e, unsigned int self)
 	if (!err && e->fetch)
 		update_holes(e, self);
 	if (!err && entering_view(e, self)) {
+		drop_others(e, self);
 		add_tables(e, self, false);
 		add_stacks(e, self);
 	}
@@ -598,7 +694,7 @@ static void open_stack(struct engine *e, const struct engine_trap *t,
 		return;
 	for (int i = 0; i < 2; i++)
 		if (t->stack[i])
-			add_sys_page(e, t->stack[i]);
+			set_add(e, &e->vcpu[t->vcpu].stack, t->stack[i]);
 }
 
 /* A write into a hole of the normal view: the driver's code cannot run
@@ -896,7 +992,7 @@ int engine_vcpu_stalled(struct engine *e, unsigned int vcpu)
 	if (n > 0)
 		e->stats.events_blocked++;
 	for (int i = 0; i < n; i++)
-		added += (int)add_sys_page(e, pages[i]);
+		added += (int)set_add(e, &e->vcpu[vcpu].stack, pages[i]);
 	n = add_tables(e, vcpu, true);
 	if (n > 0)
 		added += n;
@@ -1353,7 +1449,8 @@ static void report_isolation(struct engine *e, FILE *f)
 		ps->max_slots);
 	fprintf(f, "\"watchdog_kicks\": %llu, \"events_blocked\": %llu, "
 		"\"table_walks\": %llu, \"unemulated_writes\": %llu, "
-		"\"sys_pages\": %llu, "
+		"\"sys_pages\": %llu, \"task_pages\": %llu, "
+		"\"task_closes\": %llu, "
 		"\"vcpu_mismatch\": %llu, \"owner_switches\": %llu,\n    "
 		"\"violations_dropped\": %llu, \"error\": ",
 		(unsigned long long)e->stats.watchdog_kicks,
@@ -1361,6 +1458,8 @@ static void report_isolation(struct engine *e, FILE *f)
 		(unsigned long long)e->stats.table_walks,
 		(unsigned long long)e->stats.unemulated_writes,
 		(unsigned long long)e->stats.sys_pages,
+		(unsigned long long)e->stats.task_pages,
+		(unsigned long long)e->stats.task_closes,
 		(unsigned long long)e->stats.vcpu_mismatch,
 		(unsigned long long)e->stats.owner_switches,
 		(unsigned long long)e->iso.log.dropped);

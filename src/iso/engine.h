@@ -28,8 +28,10 @@
  *    them, and QEMU's emulated nested paging (the test host) asks for
  *    write access to every table on every walk.  On a read-only table the
  *    vCPU stalls inside KVM.  When a vCPU switches into the view, the
- *    tables reachable from its CR3 are found (cfg.table_pages; once per
- *    CR3);
+ *    tables of the kernel half reachable from its CR3 are found
+ *    (cfg.table_pages; once per CR3), and its root; a driver's own code
+ *    seldom walks the user half, so those tables are found only when a
+ *    stall asks for them;
  *  - interrupt and exception frames: the stack a frame is pushed to may
  *    be read-only (the entry stack under user mode, an IST or IRQ stack, a
  *    stack page not written yet).  KVM 6.1 then emulates the interrupted
@@ -40,7 +42,15 @@
  *    opened when a vCPU switches into the view (cfg.stack_pages: TSS RSP0,
  *    the IST stacks, the kernel stack it is on), and as soon as trusted
  *    code pushes to another (an IRQ stack); one found blocked later is
- *    opened then;
+ *    opened then.
+ *  A task's system pages (its root table, user-half tables, the stack it
+ *  is on and frames found on it) are freed when the task or its process
+ *  exits, and may come back as a slab page a driver's neighbour lives in:
+ *  a vCPU holds them (struct engine_page_set) only while it runs that task
+ *  and may be in the view; another vCPU entering the view closes those of
+ *  vCPUs that are out of it.  The CPU's own stacks and kernel-half tables
+ *  stay in the FIFO (x86-64 frees kernel page tables only when a huge
+ *  vmap replaces one: not followed);
  *  - writes KVM's emulator refuses (cmpxchg16b: SLUB's per-CPU freelist
  *    update on every kmalloc and kfree; XSAVE: the FPU state saved at a
  *    context switch or signal): on a read-only page KVM retries the
@@ -95,6 +105,7 @@
 #define ENGINE_ACT_ENTRIES	65536	/* per domain, by default (5 MiB): a RAM
 					 * disk grants 2 ranges a page */
 #define ENGINE_SYS_PAGES	1024	/* page tables and frame stacks */
+#define ENGINE_TASK_PAGES	64	/* per vCPU and kind (engine_page_set) */
 #define ENGINE_MAX_HOLES	256	/* per view, fetch switching */
 /* SMBASE points where no RAM is: an RSM executed in the SMM view cannot
  * load a CPU state from guest RAM and leave the view; KVM fails it (#UD
@@ -128,13 +139,15 @@ struct engine_config {
 	void (*kick)(void *opaque, unsigned int vcpu);
 	/* From vcpu's thread: the pages the event pending on it will be
 	 * pushed to (vcpu_event_frame_pages()), and its page tables unless
-	 * *cr3 names them already (vcpu_page_table_pages()). */
+	 * *cr3 names them already: the root first, then those of the kernel
+	 * half, or with user of the user half (vcpu_page_table_pages()). */
 	int (*event_pages)(void *opaque, unsigned int vcpu, uint64_t *gpa,
 			   unsigned int max);
 	int (*table_pages)(void *opaque, unsigned int vcpu, uint64_t *cr3,
-			   uint64_t *gpa, unsigned int max);
+			   bool user, uint64_t *gpa, unsigned int max);
+	/* vcpu_stack_pages(): the first *fixed are the CPU's own stacks. */
 	int (*stack_pages)(void *opaque, unsigned int vcpu, uint64_t *gpa,
-			   unsigned int max);	/* vcpu_stack_pages() */
+			   unsigned int max, unsigned int *fixed);
 	/* ... and the write at its RIP KVM cannot emulate, if that is what
 	 * it is stuck on (vcpu_unemulated_write(): *rip is set anyway), and
 	 * whether it is halted (vcpu_halted()). */
@@ -187,6 +200,8 @@ struct engine_stats {
 	uint64_t stall_rip;		/* the last of those: where */
 	bool stall_halted;		/* and whether it was halted */
 	uint64_t sys_pages;		/* made writable for these */
+	uint64_t task_pages;		/* of them, a task's: opened */
+	uint64_t task_closes;		/* closed again (task changed) */
 	/* Fetch switching. */
 	uint64_t fetch_enters;		/* into the view: driver code */
 	uint64_t fetch_leaves;		/* out of it: code not the driver's */
@@ -202,8 +217,20 @@ struct engine_stats {
 	uint64_t hangs;			/* vCPUs found in a driver too long */
 };
 
+/* System pages that belong to the task a vCPU runs (freed when the task
+ * or its process exits, then reused, maybe as a driver's neighbour's slab
+ * page): held while the vCPU may run in the view, closed when it runs
+ * another task or another vCPU enters the view while it is out. */
+struct engine_page_set {
+	uint64_t page[ENGINE_TASK_PAGES];
+	unsigned int n;
+};
+
 /* Per vCPU; want and started are read by other threads (atomics). */
 struct engine_vcpu {
+	struct engine_page_set tables;	/* its CR3's root, user-half tables */
+	struct engine_page_set stack;	/* the stack it is on, its frames */
+	uint64_t stack_top;		/* the stack's first page, or 0 */
 	int top;			/* innermost domain after the last
 					 * drain, or -1 */
 	bool want;			/* should be protected */

@@ -426,11 +426,11 @@ static int event_pages(void *opaque, unsigned int id, uint64_t *gpa,
 }
 
 static int table_pages(void *opaque, unsigned int id, uint64_t *cr3,
-		       uint64_t *gpa, unsigned int max)
+		       bool user, uint64_t *gpa, unsigned int max)
 {
 	struct machine *m = opaque;
 
-	return vcpu_page_table_pages(&m->cpus[id], cr3, gpa, max);
+	return vcpu_page_table_pages(&m->cpus[id], cr3, user, gpa, max);
 }
 
 static int unemulated_write(void *opaque, unsigned int id, uint64_t *rip,
@@ -442,11 +442,11 @@ static int unemulated_write(void *opaque, unsigned int id, uint64_t *rip,
 }
 
 static int stack_pages(void *opaque, unsigned int id, uint64_t *gpa,
-		       unsigned int max)
+		       unsigned int max, unsigned int *fixed)
 {
 	struct machine *m = opaque;
 
-	return vcpu_stack_pages(&m->cpus[id], gpa, max);
+	return vcpu_stack_pages(&m->cpus[id], gpa, max, fixed);
 }
 
 static bool halted(void *opaque, unsigned int id)

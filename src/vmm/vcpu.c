@@ -521,7 +521,8 @@ static void add_page(struct vcpu *c, uint64_t gva, uint64_t *gpa,
 	gpa[(*n)++] = page;
 }
 
-int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max)
+int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max,
+		     unsigned int *fixed)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
@@ -538,6 +539,7 @@ int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max)
 		for (int i = 0; i < 8; i++)
 			if (tss[i])
 				add_page(c, tss[i] - 8, gpa, &n, max);
+	*fixed = n;
 	if (!(s.cs.selector & 3)) {
 		base = r.rsp & ~(STACK_SIZE - 1);
 		for (uint64_t a = base; a < base + STACK_SIZE; a += 4096)
@@ -565,24 +567,25 @@ static bool walked(const struct walk *w, uint64_t table)
 	return false;
 }
 
-/* Collect table (at level 3 = PML4 .. 0 = PT) and the tables below it,
- * each once (a table can hang under several entries). */
-static void walk_table(struct walk *w, uint64_t table, int level)
+/* Collect table (at level 3 = PML4 .. 0 = PT) and the tables below its
+ * entries [lo, hi), each once (a table can hang under several entries). */
+static void walk_table(struct walk *w, uint64_t table, int level, int lo,
+		       int hi)
 {
 	const uint64_t *e = guest_mem_ptr(w->mem, table, 4096);
 
 	if (!e || w->n == w->max || walked(w, table))
 		return;
 	w->gpa[w->n++] = table;
-	for (int i = 0; level && i < 512 && w->n < w->max; i++) {
+	for (int i = lo; level && i < hi && w->n < w->max; i++) {
 		if (!(e[i] & PTE_PRESENT) || (level < 3 && (e[i] & PTE_HUGE)))
 			continue;
-		walk_table(w, e[i] & PTE_ADDR, level - 1);
+		walk_table(w, e[i] & PTE_ADDR, level - 1, 0, 512);
 	}
 }
 
-int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, uint64_t *gpa,
-			  unsigned int max)
+int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, bool user,
+			  uint64_t *gpa, unsigned int max)
 {
 	struct walk w = { &c->vm->mem, gpa, 0, max };
 	struct kvm_sregs s;
@@ -596,7 +599,8 @@ int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, uint64_t *gpa,
 	if (root == *cr3)
 		return 0;
 	*cr3 = root;
-	walk_table(&w, root, 3);
+	/* PML4 entries 256..511 map the kernel half. */
+	walk_table(&w, root, 3, user ? 0 : 256, user ? 256 : 512);
 	return (int)w.n;
 }
 

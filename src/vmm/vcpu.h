@@ -66,17 +66,21 @@ int vcpu_event_frame_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
 
 /* The guest-physical pages (at most max, into gpa) of the stacks c's CPU
  * pushes interrupt frames to: the top page of the TSS's RSP0 and of each
- * IST stack, and, in kernel mode, the 16 KiB stack RSP is in.  Returns
- * how many, or -errno.  From c's own thread. */
-int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
+ * IST stack (the first *fixed: the CPU's own, they stay), and, in kernel
+ * mode, the 16 KiB stack RSP is in (a task's: freed when it exits).
+ * Returns how many, or -errno.  From c's own thread. */
+int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max,
+		     unsigned int *fixed);
 
 /* The guest-physical pages of c's page tables (4-level long mode) reachable
- * from its CR3: the top table and every table below it, not the pages
- * they map; at most max, into gpa.  0 when *cr3 already names this CR3's
+ * from its CR3, not the pages they map; at most max, into gpa: the top
+ * table first, then every table under the PML4 entries of the kernel half
+ * (shared by every address space), or with user, of the user half (this
+ * process's, freed when it exits).  0 when *cr3 already names this CR3's
  * tables (else it is set to them).  Returns how many, or -errno.  From
  * c's own thread, between runs. */
-int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, uint64_t *gpa,
-			  unsigned int max);
+int vcpu_page_table_pages(struct vcpu *c, uint64_t *cr3, bool user,
+			  uint64_t *gpa, unsigned int max);
 
 /* Is the instruction at c's RIP a write KVM's emulator refuses
  * (cmpxchg16b, the XSAVE family)?  Then 1, with the length of its target

@@ -27,7 +27,11 @@
 struct fx {
 	unsigned int event_calls, table_calls;
 	uint64_t fake_cr3;		/* what the "vCPU" runs on */
-	unsigned int ntables;		/* tables its walk finds */
+	uint64_t cr3_of[4];		/* per vCPU, if set */
+	unsigned int ntables;		/* kernel-half tables its walk finds */
+	uint64_t ktables_at;		/* ... from here */
+	unsigned int nuser;		/* user-half tables */
+	uint64_t stack_at;		/* the stack it is on */
 	uint64_t stuck_rip, stuck_gpa;	/* an unemulated write, if rip */
 	uint64_t stuck_gpa2;
 	bool event;			/* an event is pending */
@@ -79,20 +83,24 @@ static int fake_event_pages(void *opaque, unsigned int vcpu, uint64_t *gpa,
 	return 1;
 }
 
-/* Tables at 0x700000, 0x701000, ... */
+/* The root at ROOT_OF(cr3), then the kernel half's tables at ktables_at,
+ * + 0x1000, ... or the user half's at 0x780000, ... */
+#define ROOT_OF(cr3)	(0xd00000 + (cr3))
 static int fake_table_pages(void *opaque, unsigned int vcpu, uint64_t *cr3,
-			    uint64_t *gpa, unsigned int max)
+			    bool user, uint64_t *gpa, unsigned int max)
 {
 	struct fx *f = opaque;
-	unsigned int n = 0;
+	uint64_t mine = f->cr3_of[vcpu] ? f->cr3_of[vcpu] : f->fake_cr3;
+	unsigned int n = 0, want = user ? f->nuser : f->ntables;
 
-	(void)vcpu;
 	f->table_calls++;
-	if (*cr3 == f->fake_cr3)
+	if (*cr3 == mine)
 		return 0;
-	*cr3 = f->fake_cr3;
-	for (; n < f->ntables && n < max; n++)
-		gpa[n] = 0x700000 + (uint64_t)n * 4096;
+	*cr3 = mine;
+	if (max)
+		gpa[n++] = ROOT_OF(mine);
+	for (unsigned int i = 0; i < want && n < max; i++)
+		gpa[n++] = (user ? 0x780000 : f->ktables_at) + i * 4096ull;
 	return (int)n;
 }
 
@@ -114,15 +122,19 @@ static int fake_unemulated(void *opaque, unsigned int vcpu, uint64_t *rip,
 	return 1;
 }
 
-/* Its stacks: 0x900000 (an IST top) and 0x901000 (the kernel stack). */
+/* Its stacks: 0x900000 (an IST top: fixed) and the kernel stack at
+ * stack_at (0x901000). */
 static int fake_stack_pages(void *opaque, unsigned int vcpu, uint64_t *gpa,
-			    unsigned int max)
+			    unsigned int max, unsigned int *fixed)
 {
-	(void)opaque, (void)vcpu;
+	struct fx *f = opaque;
+
+	(void)vcpu;
 	if (max < 2)
 		return 0;
 	gpa[0] = 0x900000;
-	gpa[1] = 0x901000;
+	gpa[1] = f->stack_at;
+	*fixed = 1;
 	return 2;
 }
 
@@ -184,6 +196,8 @@ static struct fx *setup_wd(bool learn, enum protect_mech mech,
 
 	f->fake_cr3 = 0x1000;
 	f->ntables = 2;
+	f->ktables_at = 0x700000;
+	f->stack_at = 0x901000;
 	f->ram = aligned_alloc(4096, RAM_SIZE);
 	memset(f->ram, 0, RAM_SIZE);
 	guest_mem_wrap(&f->mem, f->ram, RAM_SIZE);
@@ -538,10 +552,12 @@ TEST(engine_page_tables_writable_when_switching_on)
 	CHECK(f->smm[0]);
 	CHECK(protect_page_open(&f->e.prot, 0x700000));
 	CHECK(protect_page_open(&f->e.prot, 0x701000));
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
 	CHECK(protect_page_open(&f->e.prot, 0x900000));	/* its stacks */
 	CHECK(protect_page_open(&f->e.prot, 0x901000));
 	CHECK_EQ(f->e.stats.table_walks, 1);
-	CHECK_EQ(f->e.stats.sys_pages, 4);
+	CHECK_EQ(f->e.stats.sys_pages, 3);	/* kernel tables, IST */
+	CHECK_EQ(f->e.stats.task_pages, 2);	/* root, kernel stack */
 	/* Off and on again on the same CR3: no new walk. */
 	leave(f, 0, 0);
 	enter(f, 0, 0);
@@ -559,12 +575,95 @@ TEST(engine_page_tables_writable_when_switching_on)
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK_EQ(f->e.stats.table_walks, 2);
-	CHECK_EQ(f->e.stats.sys_pages, 5);
+	CHECK_EQ(f->e.stats.sys_pages, 4);
+	/* The old address space's root is closed: its process may be gone
+	 * and the page reused. */
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x2000)));
+	CHECK(!protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
+	CHECK_EQ(f->e.stats.task_closes, 1);
 	/* A domain closing its pages leaves the system pages open. */
 	post(f, (struct chariot_ring_rec){
 		.type = CHARIOT_REC_DOMAIN_DESTROY, .domain = 0 });
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK(protect_page_open(&f->e.prot, 0x702000));
+	teardown(f);
+}
+
+/* A task's system pages (root table, kernel stack) are freed when it
+ * exits and may come back as a driver's neighbour's slab page: they stay
+ * open only while the vCPU runs that task. */
+TEST(engine_task_pages_follow_the_task)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(protect_page_open(&f->e.prot, 0x901000));
+	/* Another task of the same process (a kernel thread borrows the
+	 * last mm): its stack replaces the old one. */
+	leave(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	f->stack_at = 0x905000;
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(protect_page_open(&f->e.prot, 0x905000));
+	CHECK(!protect_page_open(&f->e.prot, 0x901000));
+	CHECK(protect_page_open(&f->e.prot, 0x900000));	/* the IST's stays */
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
+	CHECK_EQ(f->e.stats.task_closes, 1);
+	/* A stall walks the user half too; the next process closes those. */
+	f->nuser = 2;
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 2);
+	CHECK(protect_page_open(&f->e.prot, 0x780000));
+	CHECK(protect_page_open(&f->e.prot, 0x781000));
+	leave(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	f->fake_cr3 = 0x3000;
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(!protect_page_open(&f->e.prot, 0x780000));
+	CHECK(!protect_page_open(&f->e.prot, 0x781000));
+	CHECK(!protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x3000)));
+	CHECK(protect_page_open(&f->e.prot, 0x700000));	/* kernel half */
+	teardown(f);
+}
+
+/* A vCPU out of the view holds no task pages once another enters it: its
+ * task may exit before it comes back. */
+TEST(engine_task_pages_of_vcpus_out_of_the_view_closed)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+
+	if (!f)
+		return;
+	f->cr3_of[0] = 0x1000;
+	f->cr3_of[1] = 0x2000;
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(f->smm[0]);
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
+	leave(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(!f->smm[0]);
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));	/* lazily */
+	enter(f, 0, 1);
+	CHECK_EQ(ring_bell(f, 1), 1);
+	CHECK(f->smm[1]);
+	CHECK(!protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x2000)));
+	/* Both on the same stack page: vCPU 1's reference keeps it. */
+	CHECK(protect_page_open(&f->e.prot, 0x901000));
+	/* vCPU 0 comes back while vCPU 1 is in: neither loses its own. */
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(f->smm[0] && f->smm[1]);
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
+	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x2000)));
 	teardown(f);
 }
 
@@ -593,18 +692,25 @@ TEST(engine_system_pages_bounded)
 
 	if (!f)
 		return;
+	/* The walk's max: the root and 1023 kernel-half tables, then the
+	 * IST stack fill the FIFO. */
 	f->ntables = ENGINE_SYS_PAGES + 5;
+	f->ktables_at = 0x100000;
 	create(f, 0, CODE_A, 0);
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK_EQ(f->e.nsys_pages, ENGINE_SYS_PAGES);
-	CHECK(protect_page_open(&f->e.prot, 0x700000));	/* cut at max */
+	CHECK(protect_page_open(&f->e.prot, 0x100000));	/* cut at max */
+	CHECK(protect_page_open(&f->e.prot,
+				0x100000 + (ENGINE_SYS_PAGES - 2) * 4096ull));
 	CHECK(!protect_page_open(&f->e.prot,
-				 0x700000 + ENGINE_SYS_PAGES * 4096ull));
-	f->ntables = 0;
+				 0x100000 + (ENGINE_SYS_PAGES - 1) * 4096ull));
+	f->ntables = 1;
+	f->ktables_at = 0xb00000;
 	f->event = true;
-	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 1);	/* FIFO: evicts */
-	CHECK(!protect_page_open(&f->e.prot, 0x700000));
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 2);	/* FIFO: evicts */
+	CHECK(!protect_page_open(&f->e.prot, 0x100000));
+	CHECK(protect_page_open(&f->e.prot, 0xb00000));
 	CHECK(protect_page_open(&f->e.prot, 0x600000));
 	teardown(f);
 }
