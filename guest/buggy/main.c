@@ -24,6 +24,12 @@
 
 static struct dentry *buggy_dir;
 
+/* A scenario init runs once it has registered everything: a fault in a
+ * driver's init, for the recovery tests. */
+static char *init_fault = "";
+module_param(init_fault, charp, 0444);
+MODULE_PARM_DESC(init_fault, "scenario to run at the end of init");
+
 /* Runs the scenario named by the written word (a trailing newline is
  * ignored); an unknown name is -EINVAL. */
 static ssize_t trigger_write(struct file *file, const char __user *ubuf,
@@ -61,6 +67,12 @@ static int __init buggy_init(void)
 	if (IS_ERR(trigger)) {
 		err = PTR_ERR(trigger);
 		goto remove;
+	}
+	if (*init_fault) {
+		pr_info("init: running %s\n", init_fault);
+		err = buggy_scenario_run(init_fault);
+		if (err)
+			goto remove;
 	}
 	pr_info("loaded\n");
 	return 0;

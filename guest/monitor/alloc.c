@@ -16,10 +16,17 @@
  * order, and their struct pages; DMA: the size asked; per-CPU: every
  * CPU's copy), with its start address as cookie.
  *
- * Frees are kprobes on kfree, kmem_cache_free(_bulk), vfree(_atomic),
- * free_pages, __free_pages, dma_free_attrs and free_percpu: a freed
- * address that is in the set of cookies granted (a small hash set,
- * preallocated) is revoked by cookie; any other free posts nothing.
+ * Frees are the kmem tracepoints kfree, kmem_cache_free and mm_page_free
+ * (every page freed, put_page()'s too), and kprobes on
+ * kmem_cache_free_bulk, vfree(_atomic), dma_free_attrs and free_percpu: a
+ * freed address that is in the set of cookies granted (a small hash set,
+ * preallocated) is revoked by cookie; any other free posts nothing.  A
+ * kprobe is skipped (counted missed) when it fires while another kprobe's
+ * handler runs on that CPU (an interrupt freeing memory in the middle of
+ * one of ours, which run on every allocation): a free missed so leaves a
+ * grant behind, so the frequent frees use tracepoints, which have no such
+ * rule; kprobes on kfree, kmem_cache_free, free_pages and __free_pages
+ * stand in where a tracepoint is missing.
  *
  * ioremap() is not followed: MMIO is not guest RAM, so the VMM neither
  * traps nor judges writes there.
@@ -33,6 +40,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/tracepoint.h>
 #include <linux/vmalloc.h>
 
 #include "monitor.h"
@@ -93,21 +101,42 @@ enum free_how {
 struct free_probe {
 	struct kprobe kp;
 	const char *sym;
+	const char *tp;		/* the tracepoint that serves instead */
 	u8 arg;
 	u8 how;
 	bool registered;
 };
 
 static struct free_probe frees[] = {
-	{ .sym = "kfree", .arg = 0, .how = F_PTR },
-	{ .sym = "kmem_cache_free", .arg = 1, .how = F_PTR },
+	{ .sym = "kfree", .tp = "kfree", .arg = 0, .how = F_PTR },
+	{ .sym = "kmem_cache_free", .tp = "kmem_cache_free", .arg = 1,
+	  .how = F_PTR },
 	{ .sym = "kmem_cache_free_bulk", .arg = 2, .how = F_BULK },
 	{ .sym = "vfree", .arg = 0, .how = F_PTR },
 	{ .sym = "vfree_atomic", .arg = 0, .how = F_PTR },
-	{ .sym = "free_pages", .arg = 0, .how = F_PTR },
-	{ .sym = "__free_pages", .arg = 0, .how = F_PAGE },
+	{ .sym = "free_pages", .tp = "mm_page_free", .arg = 0, .how = F_PTR },
+	{ .sym = "__free_pages", .tp = "mm_page_free", .arg = 0,
+	  .how = F_PAGE },
 	{ .sym = "dma_free_attrs", .arg = 2, .how = F_PTR },
 	{ .sym = "free_percpu", .arg = 0, .how = F_PTR },
+};
+
+static void tp_kfree(void *data, unsigned long call_site, const void *ptr);
+static void tp_cache_free(void *data, unsigned long call_site,
+			  const void *ptr, const struct kmem_cache *s);
+static void tp_page_free(void *data, struct page *page, unsigned int order);
+
+struct free_tp {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+	bool registered;
+};
+
+static struct free_tp free_tps[] = {
+	{ .name = "kfree", .probe = tp_kfree },
+	{ .name = "kmem_cache_free", .probe = tp_cache_free },
+	{ .name = "mm_page_free", .probe = tp_page_free },
 };
 
 static const u8 kind_of[] = {
@@ -361,11 +390,72 @@ static int free_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+static void tp_revoke(const void *ptr)
+{
+	if (atomic_read(&set_count) && ptr && !in_nmi())
+		set_revoke((unsigned long)ptr);
+}
+
+static void tp_kfree(void *data, unsigned long call_site, const void *ptr)
+{
+	tp_revoke(ptr);
+}
+
+static void tp_cache_free(void *data, unsigned long call_site,
+			  const void *ptr, const struct kmem_cache *s)
+{
+	tp_revoke(ptr);
+}
+
+static void tp_page_free(void *data, struct page *page, unsigned int order)
+{
+	tp_revoke(page_address(page));
+}
+
+static void find_tp(struct tracepoint *tp, void *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
+		if (!strcmp(tp->name, free_tps[i].name))
+			free_tps[i].tp = tp;
+}
+
+/* Is fp's free served by a tracepoint? */
+static bool by_tracepoint(const struct free_probe *fp)
+{
+	unsigned int i;
+
+	for (i = 0; fp->tp && i < ARRAY_SIZE(free_tps); i++)
+		if (!strcmp(fp->tp, free_tps[i].name))
+			return free_tps[i].registered;
+	return false;
+}
+
+static void start_tracepoints(void)
+{
+	unsigned int i;
+
+	for_each_kernel_tracepoint(find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
+		free_tps[i].registered = free_tps[i].tp &&
+			!tracepoint_probe_register(free_tps[i].tp,
+						   free_tps[i].probe, NULL);
+}
+
 /* ---- start, stop, show ---- */
 
 static void stop_probes(void)
 {
 	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
+		if (free_tps[i].registered)
+			tracepoint_probe_unregister(free_tps[i].tp,
+						    free_tps[i].probe, NULL);
+	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
+		free_tps[i].registered = false;
+	tracepoint_synchronize_unregister();
 
 	for (i = 0; i < ARRAY_SIZE(frees); i++)
 		if (frees[i].registered)
@@ -398,9 +488,14 @@ int chariot_alloc_start(void)
 		pool[i].next = free_ents;
 		free_ents = &pool[i];
 	}
+	start_tracepoints();
 	for (i = 0; i < ARRAY_SIZE(frees); i++) {
 		struct free_probe *fp = &frees[i];
 
+		if (by_tracepoint(fp)) {
+			nf++;
+			continue;
+		}
 		fp->kp = (struct kprobe){ .symbol_name = fp->sym,
 					  .pre_handler = free_pre };
 		fp->registered = !register_kprobe(&fp->kp);
@@ -469,6 +564,11 @@ void chariot_alloc_show(struct seq_file *m)
 	}
 	seq_puts(m, "\nfrees:");
 	for (i = 0; i < ARRAY_SIZE(frees); i++) {
+		if (by_tracepoint(&frees[i])) {
+			seq_printf(m, " %s(tracepoint %s)", frees[i].sym,
+				   frees[i].tp);
+			continue;
+		}
 		if (!frees[i].registered) {
 			seq_printf(m, " %s(absent)", frees[i].sym);
 			continue;

@@ -276,12 +276,17 @@ static int module_event(struct notifier_block *nb, unsigned long state,
 		}
 		break;
 	case MODULE_STATE_LIVE:
-		if (d && d->mod == mod)
+		if (d && d->mod == mod) {
 			went_live(d, mod);
+			chariot_recover_module(d, NULL, state);
+		}
 		break;
 	case MODULE_STATE_GOING:
-		if (d && d->mod == mod)
+		if (d && d->mod == mod) {
+			chariot_recover_module(d, mod, state);
 			destroy(d);
+			chariot_recover_module(d, NULL, state);
+		}
 		break;
 	}
 	mutex_unlock(&lock);
@@ -292,37 +297,53 @@ static struct notifier_block module_nb = {
 	.notifier_call = module_event,
 };
 
-/* "a,b-c, d" -> a, b_c, d (module names use '_' where files use '-'). */
-static int parse(const char *isolate)
+/**
+ * chariot_module_list_next() - the next name of a list "a,b-c, d"
+ * @s:    where to go on from; advanced past the name
+ * @name: the name, '-' made '_' (module names use '_' where files use '-')
+ * @what: the parameter, for the message
+ *
+ * Return: 1 for a name, 0 at the end, -EINVAL for one too long.
+ */
+int chariot_module_list_next(const char **s, char name[MODULE_NAME_LEN],
+			     const char *what)
 {
-	const char *s = isolate;
 	size_t n;
 	char *p;
 
-	while (*s) {
-		s += strspn(s, ", ");
-		n = strcspn(s, ", ");
-		if (!n)
-			break;
+	*s += strspn(*s, ", ");
+	n = strcspn(*s, ", ");
+	if (!n)
+		return 0;
+	if (n >= MODULE_NAME_LEN) {
+		pr_err("%s: name too long: %.*s\n", what, (int)n, *s);
+		return -EINVAL;
+	}
+	memcpy(name, *s, n);
+	name[n] = 0;
+	for (p = name; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	*s += n;
+	return 1;
+}
+
+static int parse(const char *isolate)
+{
+	char name[MODULE_NAME_LEN];
+	int r;
+
+	while ((r = chariot_module_list_next(&isolate, name, "isolate")) > 0) {
 		if (ndomains == CHARIOT_RING_MAX_DOMAINS) {
 			pr_err("isolate: more than %d modules\n",
 			       CHARIOT_RING_MAX_DOMAINS);
 			return -EINVAL;
 		}
-		if (n >= MODULE_NAME_LEN) {
-			pr_err("isolate: name too long: %.*s\n", (int)n, s);
-			return -EINVAL;
-		}
-		memcpy(domains[ndomains].name, s, n);
-		domains[ndomains].name[n] = 0;
-		for (p = domains[ndomains].name; *p; p++)
-			if (*p == '-')
-				*p = '_';
+		strscpy(domains[ndomains].name, name, MODULE_NAME_LEN);
 		domains[ndomains].id = ndomains;
 		ndomains++;
-		s += n;
 	}
-	return 0;
+	return r;
 }
 
 /*

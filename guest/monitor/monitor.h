@@ -171,6 +171,8 @@ struct chariot_domain {
 };
 
 int chariot_domains_start(const char *isolate);
+int chariot_module_list_next(const char **s, char name[MODULE_NAME_LEN],
+			     const char *what);
 void chariot_domains_stop(void);
 int chariot_domain_of_code(unsigned long addr);
 unsigned int chariot_domain_count(void);
@@ -324,6 +326,8 @@ int chariot_recover_start(const char *mode, unsigned int limit,
 			  unsigned int window_s);
 void chariot_recover_stop(void);
 bool chariot_recover_refuse(struct chariot_domain *d);
+void chariot_recover_module(struct chariot_domain *d, struct module *mod,
+			    unsigned long state);
 long chariot_recover_error(enum chariot_role role);
 void chariot_skip_ret(void);
 void chariot_recover_show(struct seq_file *m);

@@ -35,7 +35,9 @@
  * again with the parameters it had (insmod from /lib/modules/chariot, else
  * modprobe).  recover_limit faults of one module within recover_window
  * seconds leave it unloaded: the fault is deterministic.  What was done is
- * written to the shared area's fault records for the VMM's report.
+ * written to the shared area's fault records for the VMM's report.  A
+ * fault in init is torn down with the module the kernel frees
+ * (chariot_recover_module()), then reloaded the same way.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -98,6 +100,9 @@ asm(".pushsection .text, \"ax\"\n"
 struct recovery {
 	struct work_struct work;
 	atomic_t queued;
+	bool exit_at_going;	/* a fault in init: its exit runs at GOING */
+	bool queue_at_gone;	/* and the recovery work after that */
+	atomic_t init_faults;	/* faults in init so far (a reload's) */
 	int slot;
 	ktime_t t0;
 	ktime_t times[LIMIT_MAX];
@@ -250,21 +255,75 @@ static void failed(unsigned int id, u8 why, u64 rip, bool unwound)
 	struct chariot_domain *d = chariot_domain_get(id);
 	struct recovery *r = &rec[id];
 	u8 flags = unwound ? CHARIOT_FAULT_UNWOUND : 0;
+	bool in_init;
 	int slot;
 
 	chariot_count(faults);
 	if (unwound)
 		chariot_count(unwound);
+	/* In init: the kernel frees the module itself once init returns the
+	 * error; the teardown goes with that (chariot_recover_module()). */
+	in_init = d && d->mod && d->mod->state == MODULE_STATE_COMING;
+	if (in_init) {
+		atomic_inc(&r->init_faults);
+		WRITE_ONCE(r->exit_at_going, true);
+	}
 	if (!d || READ_ONCE(d->failed) || atomic_xchg(&r->queued, 1)) {
 		record(id, why, rip, flags | CHARIOT_FAULT_FOLLOWUP |
 		       CHARIOT_FAULT_DONE);
+		if (d)
+			WRITE_ONCE(d->failed, true);	/* a reload's init */
 		return;
 	}
 	slot = record(id, why, rip, flags);
 	WRITE_ONCE(d->failed, true);
 	r->slot = slot;
 	r->t0 = ktime_get();
-	queue_work(wq, &r->work);
+	WRITE_ONCE(r->queue_at_gone, in_init);
+	if (!in_init)
+		queue_work(wq, &r->work);
+}
+
+/**
+ * chariot_recover_module() - a failed domain's module changes state
+ * @d:     the domain (domain.c's lock held), its module @mod
+ * @mod:   the module
+ * @state: MODULE_STATE_LIVE or MODULE_STATE_GOING
+ *
+ * A fault in a module's init was unwound: init returns an error and the
+ * kernel frees the module (GOING) without its exit function, which would
+ * leave what init registered before the fault (disks, files) pointing into
+ * freed code.  So at GOING its exit function runs first, by this task (let
+ * into the failed domain); exit functions of the kernel's drivers undo a
+ * partial init as well (brd's deletes the disks its list holds).  The
+ * recovery work (reload) is queued after: call again with @mod NULL once
+ * the domain is destroyed.  If the module went LIVE after all (the fault
+ * was in another context), recovery goes as for a live module.
+ */
+void chariot_recover_module(struct chariot_domain *d, struct module *mod,
+			    unsigned long state)
+{
+	struct recovery *r = &rec[d->id];
+	void (*exit)(void);
+
+	if (!wq)
+		return;
+	if (mod && state == MODULE_STATE_GOING) {
+		if (!xchg(&r->exit_at_going, false))
+			return;
+		exit = xchg(&mod->exit, NULL);
+		if (exit) {
+			pr_warn("%s: recovery: init failed: its exit undoes it\n",
+				d->name);
+			WRITE_ONCE(d->reaper, current);
+			exit();
+			WRITE_ONCE(d->reaper, NULL);
+		}
+		return;
+	}
+	WRITE_ONCE(r->exit_at_going, false);	/* it went LIVE after all */
+	if (xchg(&r->queue_at_gone, false))
+		queue_work(wq, &r->work);
 }
 
 /* Has the driver's instruction at ip a fixup of its own (a uaccess)? */
@@ -426,9 +485,8 @@ static bool unload(struct chariot_domain *d, char *cmd)
 
 	if (!mod)
 		return true;
-	exit = READ_ONCE(mod->exit);
+	exit = xchg(&mod->exit, NULL);
 	if (exit) {
-		WRITE_ONCE(mod->exit, NULL);
 		WRITE_ONCE(d->reaper, current);
 		exit();
 		WRITE_ONCE(d->reaper, NULL);
@@ -446,8 +504,10 @@ static bool unload(struct chariot_domain *d, char *cmd)
 /* Load d's module again with its parameters: from /lib/modules/chariot,
  * else by modprobe; retried a few times (the last references to the old
  * instance's objects, a block device's kobject, may go late). */
-static void reload(struct chariot_domain *d, char *cmd, const char *args)
+static void reload(struct chariot_domain *d, struct recovery *r, char *cmd,
+		   const char *args)
 {
+	int faults = atomic_read(&r->init_faults);
 	unsigned int i;
 
 	for (i = 0; i < RELOAD_TRIES && !READ_ONCE(d->mod); i++) {
@@ -455,10 +515,13 @@ static void reload(struct chariot_domain *d, char *cmd, const char *args)
 			msleep(RELOAD_RETRY_MS);
 		snprintf(cmd, CMD_LEN, "exec insmod /lib/modules/chariot/%s.ko %s",
 			 d->name, args ?: "");
-		if (!run_sh(d, cmd) || READ_ONCE(d->mod))
+		if (!run_sh(d, cmd) || READ_ONCE(d->mod) ||
+		    atomic_read(&r->init_faults) != faults)
 			break;
 		snprintf(cmd, CMD_LEN, "exec modprobe %s %s", d->name, args ?: "");
 		run_sh(d, cmd);
+		if (atomic_read(&r->init_faults) != faults)
+			break;
 	}
 }
 
@@ -470,7 +533,7 @@ static void recover_work(struct work_struct *w)
 	struct chariot_domain *d = chariot_domain_get(id);
 	bool deterministic, reloaded = false;
 	char *cmd, *args = NULL;
-	int slot = r->slot;
+	int slot = r->slot, faults;
 
 	cmd = kmalloc(CMD_LEN, GFP_KERNEL);
 	deterministic = count_fault(r, r->t0) >= limit;
@@ -490,8 +553,16 @@ static void recover_work(struct work_struct *w)
 			" for good: deterministic fault rule" : "");
 		goto out;
 	}
-	reload(d, cmd, args);
+	faults = atomic_read(&r->init_faults);
+	reload(d, r, cmd, args);
 	reloaded = READ_ONCE(d->mod) != NULL;
+	if (!reloaded && atomic_read(&r->init_faults) != faults) {
+		/* Its init faulted again: nothing a reload changes. */
+		set_flags(slot, CHARIOT_FAULT_DETERMINISTIC);
+		pr_warn("%s: recovery: unloaded for good: init faulted again\n",
+			d->name);
+		goto out;
+	}
 	if (reloaded)
 		set_flags(slot, CHARIOT_FAULT_RELOADED |
 			  (d->mod->state == MODULE_STATE_LIVE ?

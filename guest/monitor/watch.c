@@ -80,32 +80,20 @@ static struct notifier_block module_nb = {
 	.priority = 1,
 };
 
-/* "a,b-c" -> a, b_c, as domain.c parses isolate=. */
 static int parse(void)
 {
+	char name[MODULE_NAME_LEN];
 	const char *s = watch;
-	size_t n;
-	char *p;
+	int r;
 
-	while (*s) {
-		s += strspn(s, ", ");
-		n = strcspn(s, ", ");
-		if (!n)
-			break;
-		if (first + nwatched == CHARIOT_RING_MAX_DOMAINS ||
-		    n >= MODULE_NAME_LEN) {
-			pr_err("watch: too many modules or too long a name\n");
+	while ((r = chariot_module_list_next(&s, name, "watch")) > 0) {
+		if (first + nwatched == CHARIOT_RING_MAX_DOMAINS) {
+			pr_err("watch: too many modules\n");
 			return -EINVAL;
 		}
-		memcpy(watched[nwatched].name, s, n);
-		watched[nwatched].name[n] = 0;
-		for (p = watched[nwatched].name; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		nwatched++;
-		s += n;
+		strscpy(watched[nwatched++].name, name, MODULE_NAME_LEN);
 	}
-	return 0;
+	return r;
 }
 
 /**

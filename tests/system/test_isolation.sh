@@ -347,7 +347,7 @@ for mod in ${CHARIOT_TEST_BRD:+brd} null_blk; do
 $RAMDISK"
 	expect_grep "$mod: data reads back" '^dd want=\([0-9a-f]\{64\}\) got=\1$' "$T/out"
 	# Not a verdict: what the monitor missed, for a false alarm's why.
-	grep '^monitor: ' "$T/out" | sed 's/^/    /
+	grep '^monitor: ' "$T/out" | sed 's/^/    /'
 	iso_check "$mod" quiet "$T/$mod.json" $mod
 done
 

@@ -142,6 +142,56 @@ else
 	fail "--recover unload: report" "$(json_get "$T/unl.json" 'r["faults"]')"
 fi
 
+# --- a fault in the driver's init ---------------------------------------
+# chariot_buggy's init registers its disk and debugfs files, then runs the
+# scenario named by init_fault=.  The fault is unwound out of init (insmod
+# fails); the kernel frees the module, and its exit must run first or the
+# disk and files would be left pointing into freed code.  The reload (same
+# parameters) faults in init again: left unloaded.  A plain insmod then
+# works (no name left taken) and serves I/O.
+INIT='insmod /lib/modules/chariot/chariot_buggy.ko init_fault=null_deref 2>/dev/null
+echo "insmod rc=$?"
+settled() { dmesg | grep -c "chariot_buggy: recovery: \(reloaded\|reload failed\|unloaded\)"; }
+i=0
+while [ "$(settled)" -lt 1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+echo "after loaded=$(test -d /sys/module/chariot_buggy && echo yes || echo no) dev=$(test -b /dev/chariot_buggy0 && echo yes || echo no) exits=$(dmesg | grep -c "chariot_buggy: recovery: init failed: its exit undoes it")"
+insmod /lib/modules/chariot/chariot_buggy.ko; echo "plain insmod rc=$?"
+echo ok >/sys/kernel/debug/chariot_buggy/trigger; echo "ok rc=$?"
+dd if=/dev/urandom of=/tmp/d bs=4k count=16 2>/dev/null
+dd if=/tmp/d of=/dev/chariot_buggy0 bs=4k conv=fsync 2>/dev/null || exit 12
+echo "dd want=$(sha256sum </tmp/d | cut -d" " -f1) got=$(head -c 65536 /dev/chariot_buggy0 | sha256sum | cut -d" " -f1)"
+dmesg | grep -E "Oops|BUG:|Call Trace|WARNING|duplicate" | sed "s/^/kernel: /"
+'
+expect_status "fault in init: the guest goes on" 0 \
+	$CHARIOT run --isolate chariot_buggy --json "$T/init.json" \
+	--timeout 900 -- sh -c "$INIT"
+cp "$T/out" "$T/init.out"
+expect_grep "fault in init: insmod failed" '^insmod rc=[1-9]' "$T/init.out"
+expect_grep "fault in init: its exit ran (twice: the reload faulted too), nothing left" \
+	'^after loaded=no dev=no exits=2$' "$T/init.out"
+expect_grep "fault in init: a plain insmod then works" '^plain insmod rc=0$' "$T/init.out"
+expect_grep "fault in init: ok served" '^ok rc=0$' "$T/init.out"
+expect_grep "fault in init: dd through /dev/chariot_buggy0 reads back" \
+	'^dd want=\([0-9a-f]\{64\}\) got=\1$' "$T/init.out"
+if grep -q '^kernel: ' "$T/init.out"; then
+	fail "fault in init: no oops, BUG, warning or duplicate name" "$(grep '^kernel: ' "$T/init.out" | head -3 | tr '\n' ' ')"
+else
+	pass "fault in init: no oops, BUG, warning or duplicate name"
+fi
+if python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["faults"]
+ok = len(f) >= 1 and f[0]["module"] == "chariot_buggy" and \
+	f[0]["detected_by"] == "exception" and f[0]["unwound"] and \
+	f[0]["unloaded"] and not f[0]["reloaded"] and f[0]["deterministic"]
+print(", ".join("%s %s%s" % (x["symbol"], x["detected_by"],
+      " deterministic" if x["deterministic"] else "") for x in f))
+sys.exit(not ok)' "$T/init.json" >"$T/init-f" 2>&1; then
+	pass "fault in init: report ($(cat "$T/init-f"))"
+else
+	fail "fault in init: report" "$(cat "$T/init-f")"
+fi
+
 # --- a fault while two vCPUs use the driver -----------------------------
 # Reads of /dev/chariot_buggy0 and "ok" triggers loop in the background
 # (on either vCPU) while null_deref faults: the other callers fail fast
