@@ -16,7 +16,7 @@
 #include <linux/types.h>	/* __u32, __u64 for both the kernel and user space */
 
 #define CHARIOT_ABI_MAGIC	0x43484152u	/* "CHAR" */
-#define CHARIOT_ABI_VERSION	1u
+#define CHARIOT_ABI_VERSION	2u
 
 /* I/O ports, all accessed 32 bits wide except CHARIOT_REG_EXIT. */
 #define CHARIOT_PORT_BASE	0x5c0
@@ -120,6 +120,20 @@ struct chariot_recovery {
  * the shared area at this offset, CHARIOT_SHM_RING_SIZE bytes long; the
  * VMM writes its header at start-up. */
 #define CHARIOT_SHM_RING_OFFSET	0x1000u
-#define CHARIOT_SHM_RING_SIZE	0xf000u
+#define CHARIOT_SHM_RING_SIZE	0x9000u
+
+/*
+ * The system-page map: a bit per page frame, frame pfn at bit pfn %
+ * CHARIOT_SYSMAP_BITS (a hash: frames far apart share a bit), written by
+ * the VMM only.  A bit is set while some frame that maps to it is a
+ * "system page": writable in the protected view for the CPU's own writes
+ * (a page table, a stack), so a driver's writes there are not trapped.
+ * When the guest frees a page whose bit is set it posts PAGE_FREED
+ * (chariot_ring.h) and rings: the VMM closes the page before it can come
+ * back as anything else (a slab page a driver's neighbour lives in).
+ */
+#define CHARIOT_SHM_SYSMAP_OFFSET 0xa000u
+#define CHARIOT_SHM_SYSMAP_SIZE	0x6000u
+#define CHARIOT_SYSMAP_BITS	(CHARIOT_SHM_SYSMAP_SIZE * 8u)
 
 #endif /* CHARIOT_ABI_H */

@@ -25,7 +25,8 @@
  * an ENTER (write protection must be on before the driver runs), and after a
  * REVOKE while the VMM has set CHARIOT_RING_F_KICK_REVOKE (open pages are not
  * trapped, so a revocation touching one must reach the VMM before the driver
- * can write there again).  When the ring is full the guest rings and
+ * can write there again), and after a PAGE_FREED (the page must be closed
+ * before it is reused).  When the ring is full the guest rings and
  * retries: the VMM drains during that exit.
  *
  * Bump CHARIOT_RING_VERSION on any change to the header or the record.
@@ -36,7 +37,7 @@
 #include <linux/types.h>
 
 #define CHARIOT_RING_MAGIC	0x474e4952u	/* "RING" */
-#define CHARIOT_RING_VERSION	2u
+#define CHARIOT_RING_VERSION	3u
 #define CHARIOT_RING_MAX_DOMAINS 16	/* domain ids are below this */
 
 /* Ring at least this full (of capacity cap): the guest rings the doorbell. */
@@ -53,6 +54,7 @@ enum chariot_rec_type {
 	CHARIOT_REC_LEAVE = 7,
 	CHARIOT_REC_TRUSTED_RANGE = 8,
 	CHARIOT_REC_DOMAIN_UNCODE = 9,
+	CHARIOT_REC_PAGE_FREED = 10,
 	CHARIOT_REC_TYPES
 };
 
@@ -88,11 +90,14 @@ enum chariot_grant_kind {
  *   LEAVE            id      vCPU  -             -               -
  *   TRUSTED_RANGE    -       -     code length   code start GVA  -
  *   DOMAIN_UNCODE    id      -     code length   code start GVA  -
+ *   PAGE_FREED       -       -     bytes         GPA             -
  *
  * DOMAIN_UNCODE: a range DOMAIN_CODE gave is freed (init text, once the
  * module is live): its pages may hold anything from now on, and the VMM
  * must stop taking them for the driver's code (it switches views on
  * fetches from them).
+ * PAGE_FREED: pages the guest freed whose bit is set in the system-page
+ * map (chariot_abi.h); page-aligned.  Posted with a doorbell.
  * kind is the grant kind for GRANT and REVOKE|BY_COOKIE (a revocation by
  * range takes every kind).  A range larger than 4 GiB - 1 is posted as
  * several records.

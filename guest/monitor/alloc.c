@@ -158,6 +158,7 @@ struct set_ent {
 	struct set_ent *next;
 };
 
+static const u8 *sysmap;	/* the VMM's system-page map (chariot_abi.h) */
 static DEFINE_RAW_SPINLOCK(set_lock);
 static struct set_ent *buckets[1 << SET_BITS];
 static struct set_ent *pool, *free_ents;
@@ -407,8 +408,43 @@ static void tp_cache_free(void *data, unsigned long call_site,
 	tp_revoke(ptr);
 }
 
+/*
+ * A freed page that the VMM keeps writable in the protected view for the
+ * CPU's own writes (a page table, a stack: its bit is set in the
+ * system-page map) must be closed before it is reused: posted, and the
+ * doorbell rung.  The map is a hash, so now and then a page posted is
+ * none; that costs an exit.
+ */
+static void post_if_system(struct page *page, unsigned int order)
+{
+	const u8 *map = READ_ONCE(sysmap);
+	unsigned long pfn = page_to_pfn(page), i, bit;
+	struct chariot_batch b;
+	unsigned long flags;
+	bool any = false;
+
+	if (!map || in_nmi())
+		return;
+	local_irq_save(flags);
+	chariot_batch_init(&b);
+	for (i = 0; i < (1ul << order); i++) {
+		bit = (pfn + i) % CHARIOT_SYSMAP_BITS;
+		if (READ_ONCE(map[bit / 8]) & (1u << (bit % 8))) {
+			chariot_post_page_freed(&b, PFN_PHYS(pfn + i),
+						PAGE_SIZE);
+			any = true;
+		}
+	}
+	if (any) {
+		chariot_batch_flush(&b);
+		chariot_count(sys_pages_freed);
+	}
+	local_irq_restore(flags);
+}
+
 static void tp_page_free(void *data, struct page *page, unsigned int order)
 {
+	post_if_system(page, order);
 	tp_revoke(page_address(page));
 }
 
@@ -488,6 +524,8 @@ int chariot_alloc_start(void)
 		pool[i].next = free_ents;
 		free_ents = &pool[i];
 	}
+	WRITE_ONCE(sysmap, chariot_channel_area(CHARIOT_SHM_SYSMAP_OFFSET,
+						CHARIOT_SHM_SYSMAP_SIZE));
 	start_tracepoints();
 	for (i = 0; i < ARRAY_SIZE(frees); i++) {
 		struct free_probe *fp = &frees[i];
@@ -530,6 +568,7 @@ void chariot_alloc_stop(void)
 	if (!started)
 		return;
 	stop_probes();
+	WRITE_ONCE(sysmap, NULL);
 	started = false;
 	memset(buckets, 0, sizeof(buckets));
 	free_ents = NULL;

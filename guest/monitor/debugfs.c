@@ -25,6 +25,8 @@ static const char *const rec_names[CHARIOT_REC_TYPES] = {
 	[CHARIOT_REC_ENTER] = "enter",
 	[CHARIOT_REC_LEAVE] = "leave",
 	[CHARIOT_REC_TRUSTED_RANGE] = "trusted",
+	[CHARIOT_REC_DOMAIN_UNCODE] = "uncode",
+	[CHARIOT_REC_PAGE_FREED] = "page_freed",
 };
 
 static const char *const kind_names[CHARIOT_GRANT_KINDS] = {
@@ -72,8 +74,8 @@ static void show_grants(struct seq_file *m)
 		   V(stack_grants), V(iface_grants), V(iface_rejected),
 		   V(module_grants), V(alloc_grants), V(alloc_revokes),
 		   V(alloc_untracked));
-	seq_printf(m, "trusted ranges posted: %lld, untranslatable ranges: %lld\n",
-		   V(trusted), V(untranslatable));
+	seq_printf(m, "trusted ranges posted: %lld, untranslatable ranges: %lld, frees of system pages posted: %lld\n",
+		   V(trusted), V(untranslatable), V(sys_pages_freed));
 }
 
 static void show_contexts(struct seq_file *m)

@@ -56,6 +56,7 @@ void chariot_poweroff_unregister(void);
 #define CHARIOT_WHY_REVOKE	0x4u	/* it holds a REVOKE: ring if asked */
 #define CHARIOT_WHY_MORE	0x8u	/* a part: the rest of the event follows */
 #define CHARIOT_WHY_OPENED	0x10u	/* an earlier part found the ring empty */
+#define CHARIOT_WHY_FREED	0x20u	/* it holds a PAGE_FREED: always ring */
 
 enum chariot_doorbell_reason {
 	CHARIOT_DB_ENTER,
@@ -64,6 +65,7 @@ enum chariot_doorbell_reason {
 	CHARIOT_DB_EMPTY,	/* the post made the ring non-empty */
 	CHARIOT_DB_KICK,	/* the ring is at the kick level */
 	CHARIOT_DB_FULL,	/* full: ring, then retry */
+	CHARIOT_DB_FREED,	/* a system page was freed */
 	CHARIOT_DB_REASONS
 };
 
@@ -117,6 +119,8 @@ void chariot_post_uncode(struct chariot_batch *b, unsigned int domain,
 void chariot_post_destroy(struct chariot_batch *b, unsigned int domain);
 void chariot_post_trusted(struct chariot_batch *b, unsigned long code,
 			  unsigned long len);
+void chariot_post_page_freed(struct chariot_batch *b, phys_addr_t pa,
+			     unsigned long len);
 int chariot_post_grant(struct chariot_batch *b, unsigned int domain,
 		       enum chariot_grant_kind kind, u64 cookie,
 		       const void *va, unsigned long len);
@@ -368,6 +372,7 @@ struct chariot_stats {
 	atomic64_t alloc_grants;	/* allocations granted */
 	atomic64_t alloc_revokes;	/* of those, revoked when freed */
 	atomic64_t alloc_untracked;	/* granted, the set full: never revoked */
+	atomic64_t sys_pages_freed;	/* frees that posted PAGE_FREED */
 	atomic64_t module_grants;	/* module data, percpu, init data */
 	atomic64_t module_revokes;
 	atomic64_t trusted;		/* TRUSTED_RANGE records */

@@ -117,6 +117,19 @@ void chariot_post_destroy(struct chariot_batch *b, unsigned int domain)
 }
 
 /**
+ * chariot_post_page_freed() - add PAGE_FREED: system pages freed
+ * @b:   the batch; it will ring
+ * @pa:  the first page, guest-physical
+ * @len: bytes, whole pages
+ */
+void chariot_post_page_freed(struct chariot_batch *b, phys_addr_t pa,
+			     unsigned long len)
+{
+	add_ranges(b, CHARIOT_REC_PAGE_FREED, 0, pa, len, 0);
+	b->why |= CHARIOT_WHY_FREED;
+}
+
+/**
  * chariot_post_trusted() - add TRUSTED_RANGE: code whose writes are the
  * kernel's
  * @b:    the batch

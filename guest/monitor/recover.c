@@ -103,6 +103,7 @@ struct recovery {
 	bool exit_at_going;	/* a fault in init: its exit runs at GOING */
 	bool queue_at_gone;	/* and the recovery work after that */
 	atomic_t init_faults;	/* faults in init so far (a reload's) */
+	char *args;		/* the parameters of a module gone at GOING */
 	int slot;
 	ktime_t t0;
 	ktime_t times[LIMIT_MAX];
@@ -284,6 +285,50 @@ static void failed(unsigned int id, u8 why, u64 rip, bool unwound)
 		queue_work(wq, &r->work);
 }
 
+/*
+ * The parameters mod runs with, as an insmod command line: "name=value"
+ * for each, read back through its ops (mod->args cannot serve: the kernel
+ * parsed it in place, cutting it at the first '=').  NULL if there is no
+ * memory; "" for none.
+ */
+static char *module_args(struct module *mod)
+{
+	char *out = kzalloc(CMD_LEN / 2, GFP_KERNEL);
+	char *val = (char *)__get_free_page(GFP_KERNEL);
+	size_t used = 0;
+	unsigned int i;
+	int n;
+
+	if (!out || !val)
+		goto fail;
+	kernel_param_lock(mod);
+	for (i = 0; i < mod->num_kp; i++) {
+		const struct kernel_param *kp = &mod->kp[i];
+
+		if (!kp->ops->get)
+			continue;
+		n = kp->ops->get(val, kp);
+		if (n <= 0 || n >= PAGE_SIZE)
+			continue;
+		val[n] = 0;
+		strim(val);
+		n = snprintf(out + used, CMD_LEN / 2 - used, "%s%s=\"%s\"",
+			     used ? " " : "", kp->name, val);
+		if (n >= CMD_LEN / 2 - used) {
+			out[used] = 0;	/* what does not fit is left out */
+			break;
+		}
+		used += n;
+	}
+	kernel_param_unlock(mod);
+	free_page((unsigned long)val);
+	return out;
+fail:
+	free_page((unsigned long)val);
+	kfree(out);
+	return NULL;
+}
+
 /**
  * chariot_recover_module() - a failed domain's module changes state
  * @d:     the domain (domain.c's lock held), its module @mod
@@ -311,6 +356,9 @@ void chariot_recover_module(struct chariot_domain *d, struct module *mod,
 	if (mod && state == MODULE_STATE_GOING) {
 		if (!xchg(&r->exit_at_going, false))
 			return;
+		/* The recovery work comes after the module is freed. */
+		if (READ_ONCE(r->queue_at_gone))
+			kfree(xchg(&r->args, module_args(mod)));
 		exit = xchg(&mod->exit, NULL);
 		if (exit) {
 			pr_warn("%s: recovery: init failed: its exit undoes it\n",
@@ -458,6 +506,7 @@ static int run_sh(struct chariot_domain *d, const char *cmd)
 				NULL };
 	struct subprocess_info *info;
 
+	pr_info("%s: recovery: %s\n", d->name, cmd);
 	info = call_usermodehelper_setup(argv[0], argv, envp, GFP_KERNEL,
 					 let_in, NULL, d);
 	if (!info)
@@ -537,8 +586,9 @@ static void recover_work(struct work_struct *w)
 
 	cmd = kmalloc(CMD_LEN, GFP_KERNEL);
 	deterministic = count_fault(r, r->t0) >= limit;
-	if (d->mod && d->mod->args)
-		args = kstrdup(d->mod->args, GFP_KERNEL);
+	args = xchg(&r->args, NULL);	/* a module gone with its init */
+	if (!args && d->mod)
+		args = module_args(d->mod);
 	if (!cmd)
 		goto out;
 	if (!unload(d, cmd)) {
@@ -653,6 +703,8 @@ int chariot_recover_start(const char *how, unsigned int lim, unsigned int win)
  */
 void chariot_recover_stop(void)
 {
+	unsigned int i;
+
 	if (mode == RECOVER_OFF)
 		return;
 	if (area)
@@ -663,6 +715,11 @@ void chariot_recover_stop(void)
 		unregister_kprobe(&catch_fixup);
 	pf_on = fixup_on = false;
 	destroy_workqueue(wq);
+	wq = NULL;
+	for (i = 0; i < ARRAY_SIZE(rec); i++) {
+		kfree(rec[i].args);
+		rec[i].args = NULL;
+	}
 	mode = RECOVER_OFF;
 }
 

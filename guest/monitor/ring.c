@@ -49,6 +49,7 @@ static const char *const reason_names[CHARIOT_DB_REASONS] = {
 	[CHARIOT_DB_EMPTY] = "empty",
 	[CHARIOT_DB_KICK] = "kick",
 	[CHARIOT_DB_FULL] = "full",
+	[CHARIOT_DB_FREED] = "freed",
 };
 
 static bool header_ok(const struct chariot_ring *r)
@@ -181,6 +182,8 @@ static int kick_reason(unsigned int why, bool was_empty)
 		return CHARIOT_DB_ENTER;
 	if (why & CHARIOT_WHY_LEAVE)
 		return CHARIOT_DB_LEAVE;
+	if (why & CHARIOT_WHY_FREED)
+		return CHARIOT_DB_FREED;
 	if ((why & CHARIOT_WHY_REVOKE) &&
 	    (READ_ONCE(ring->vmm_flags) & CHARIOT_RING_F_KICK_REVOKE))
 		return CHARIOT_DB_REVOKE;

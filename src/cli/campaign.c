@@ -79,14 +79,6 @@ struct campaign_opts {
 	char exe[PATH_MAX];
 };
 
-static int bad(const char *cmd, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "chariot %s: ", cmd);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see chariot %s --help)\n", cmd);
-	return -1;
-}
-
 static void print_help(void)
 {
 	char types[1024] = "", loads[2048] = "";
@@ -149,26 +141,26 @@ static int parse_number(int c, const char *v, struct campaign_opts *o)
 	switch (c) {
 	case O_FAULTS:
 		if (cli_parse_u64(v, 1, 1000000, &o->faults))
-			return bad("campaign", "bad --faults '%s': 1 to 1000000", v);
+			return cli_bad("campaign", "bad --faults '%s': 1 to 1000000", v);
 		return 0;
 	case O_SEED:
 		if (cli_parse_u64(v, 0, ~0ull, &o->seed))
-			return bad("campaign", "bad --seed '%s': a whole number", v);
+			return cli_bad("campaign", "bad --seed '%s': a whole number", v);
 		o->have_seed = true;
 		return 0;
 	case O_JOBS:
 		if (cli_parse_u64(v, 1, 256, &n))
-			return bad("campaign", "bad --jobs '%s': 1 to 256", v);
+			return cli_bad("campaign", "bad --jobs '%s': 1 to 256", v);
 		o->cfg.jobs = (unsigned)n;
 		return 0;
 	case O_CLEAN:
 		if (cli_parse_u64(v, 0, 1000000, &n))
-			return bad("campaign", "bad --clean-runs '%s': 0 to 1000000", v);
+			return cli_bad("campaign", "bad --clean-runs '%s': 0 to 1000000", v);
 		o->cfg.clean_runs = (unsigned)n;
 		return 0;
 	case O_TIMEOUT:
 		if (cli_parse_u64(v, 1, 1000000, &n))
-			return bad("campaign", "bad --timeout '%s': whole seconds, at least 1", v);
+			return cli_bad("campaign", "bad --timeout '%s': whole seconds, at least 1", v);
 		o->cfg.timeout_s = (unsigned)n;
 		return 0;
 	default:
@@ -186,7 +178,7 @@ static int parse_opt(int c, const char *v, struct campaign_opts *o)
 	case O_CHARIOT: o->cfg.chariot = v; return 0;
 	case O_SHARD:
 		if (parse_shard(o, v))
-			return bad("campaign", "bad --shard '%s': I/N with 0 <= I < N", v);
+			return cli_bad("campaign", "bad --shard '%s': I/N with 0 <= I < N", v);
 		return 0;
 	default:
 		return parse_number(c, v, o);
@@ -200,13 +192,13 @@ static int check_opts(struct campaign_opts *o)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (!o->driver || !o->faults || !o->have_seed || !o->cfg.out)
-		return bad("campaign", "%s", "--driver, --faults, --seed and --out are needed");
+		return cli_bad("campaign", "%s", "--driver, --faults, --seed and --out are needed");
 	o->cfg.w = workload_find(o->driver);
 	if (!o->cfg.w)
-		return bad("campaign", "no workload for driver '%s' (the drivers are "
+		return cli_bad("campaign", "no workload for driver '%s' (the drivers are "
 			   "virtio_blk, virtio_net, brd, null_blk, chariot_buggy)", o->driver);
 	if (plan_parse_types(o->types, &o->cfg.types, name, sizeof(name)))
-		return bad("campaign", "bad --types: '%s' is not a fault type, or named twice", name);
+		return cli_bad("campaign", "bad --types: '%s' is not a fault type, or named twice", name);
 	o->cfg.faults = (unsigned)o->faults;
 	o->cfg.seed = o->seed;
 	if (!o->cfg.jobs)
@@ -215,12 +207,12 @@ static int check_opts(struct campaign_opts *o)
 		ssize_t n = readlink("/proc/self/exe", o->exe, sizeof(o->exe) - 1);
 
 		if (n <= 0)
-			return bad("campaign", "%s", "cannot find this binary: give --chariot");
+			return cli_bad("campaign", "%s", "cannot find this binary: give --chariot");
 		o->exe[n] = '\0';
 		o->cfg.chariot = o->exe;
 	}
 	if (access(o->cfg.chariot, X_OK))
-		return bad("campaign", "--chariot '%s' is not an executable file", o->cfg.chariot);
+		return cli_bad("campaign", "--chariot '%s' is not an executable file", o->cfg.chariot);
 	return 0;
 }
 
@@ -240,13 +232,13 @@ static int parse_campaign(struct campaign_opts *o, int argc, char **argv)
 			return 1;
 		}
 		if (c == '?')
-			return bad("campaign", "unknown or incomplete option '%s'",
+			return cli_bad("campaign", "unknown or incomplete option '%s'",
 				   argv[optind - 1]);
 		if (parse_opt(c, optarg, o))
 			return -1;
 	}
 	if (optind < argc)
-		return bad("campaign", "unexpected argument '%s'", argv[optind]);
+		return cli_bad("campaign", "unexpected argument '%s'", argv[optind]);
 	return check_opts(o);
 }
 
@@ -399,7 +391,7 @@ int cmd_report(int argc, char **argv)
 			return 0;
 		}
 		if (c == '?') {
-			bad("report", "unknown or incomplete option '%s'", argv[optind - 1]);
+			cli_bad("report", "unknown or incomplete option '%s'", argv[optind - 1]);
 			return EXIT_BAD_INPUT;
 		}
 		out = optarg;
@@ -407,7 +399,7 @@ int cmd_report(int argc, char **argv)
 	for (; optind < argc && n < 256; optind++)
 		dirs[n++] = argv[optind];
 	if (!n || optind < argc) {
-		bad("report", "%s", "one to 256 campaign directories");
+		cli_bad("report", "%s", "one to 256 campaign directories");
 		return EXIT_BAD_INPUT;
 	}
 	c = campaign_report(dirs, n, out ? out : dirs[0], &s, err, sizeof(err));

@@ -14,6 +14,10 @@ int cmd_run(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
+/* "chariot CMD: " fmt (with arg) " (see chariot CMD --help)" on stderr;
+ * returns -1. */
+int cli_bad(const char *cmd, const char *fmt, const char *arg);
+
 /* Parse a whole decimal number in [min, max]; 0 or -1. */
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
 		  unsigned long long *out);

@@ -23,6 +23,14 @@ static void usage(FILE *f)
 	      "`chariot COMMAND --help` describes each command.\n", f);
 }
 
+int cli_bad(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "chariot %s: ", cmd);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see chariot %s --help)\n", cmd);
+	return -1;
+}
+
 int cli_parse_u64(const char *s, unsigned long long min, unsigned long long max,
 		  unsigned long long *out)
 {

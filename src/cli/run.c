@@ -1,5 +1,6 @@
 /* run.c - `chariot run`: boot the guest, run a command or a shell in it,
  * report how the run ended. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -141,10 +142,7 @@ struct run_opts {
 
 static int bad(const char *fmt, const char *arg)
 {
-	fputs("chariot run: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see chariot run --help)\n", stderr);
-	return -1;
+	return cli_bad("run", fmt, arg);
 }
 
 static int parse_net(struct run_opts *o, const char *v)
@@ -165,25 +163,17 @@ static int parse_net(struct run_opts *o, const char *v)
 static int add_module(struct run_opts *o, const char *arg, const char *start,
 		      const char *end)
 {
-	size_t len = (size_t)(end - start);
 	char *name;
+	int r;
 
-	if (!len || len >= DOMAIN_NAME_LEN)
-		return bad("bad --isolate '%s': module names are 1 to 55 characters", arg);
 	if (o->cfg.nisolate == ENGINE_MAX_MODULES)
 		return bad("too many --isolate modules (at most %s)", "16");
 	name = o->isolate[o->cfg.nisolate];
-	for (size_t i = 0; i < len; i++) {
-		char ch = start[i];
-
-		if (ch == '-')
-			ch = '_';	/* as the kernel names modules */
-		else if (ch != '_' && (ch < '0' || ch > '9') &&
-			 (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z'))
-			return bad("bad --isolate '%s': letters, digits, _ and - only", arg);
-		name[i] = ch;
-	}
-	name[len] = '\0';
+	r = domain_module_name(start, (size_t)(end - start), name);
+	if (r == -ENAMETOOLONG)
+		return bad("bad --isolate '%s': module names are 1 to 55 characters", arg);
+	if (r)
+		return bad("bad --isolate '%s': letters, digits, _ and - only", arg);
 	for (int i = 0; i < o->cfg.nisolate; i++)
 		if (!strcmp(o->cfg.isolate[i], name))
 			return bad("--isolate names module '%s' twice", name);

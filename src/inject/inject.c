@@ -8,6 +8,7 @@
 
 #include "inject/decode.h"
 #include "inject/inject.h"
+#include "iso/domain.h"
 #include "vmm/json.h"
 
 #define PAGE_SIZE	4096ull
@@ -23,20 +24,13 @@ static int bad(char *err, size_t errlen, const char *fmt, const char *arg)
 static int parse_module(const char *s, size_t len, char *out, char *err,
 			size_t errlen)
 {
-	if (!len || len >= INJECT_NAME_LEN)
+	int r = domain_module_name(s, len, out);
+
+	if (r == -ENAMETOOLONG)
 		return bad(err, errlen, "module name of 1 to %s characters expected",
 			   "55");
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (ch == '-')
-			ch = '_';	/* as the kernel names modules */
-		else if (ch != '_' && (ch < '0' || ch > '9') &&
-			 (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z'))
-			return bad(err, errlen, "%s", "module names are letters, digits, _ and -");
-		out[i] = ch;
-	}
-	out[len] = '\0';
+	if (r)
+		return bad(err, errlen, "%s", "module names are letters, digits, _ and -");
 	return 0;
 }
 

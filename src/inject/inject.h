@@ -63,7 +63,7 @@
 #include "inject/mutate.h"
 #include "vmm/memory.h"
 
-#define INJECT_NAME_LEN		56	/* as DOMAIN_NAME_LEN */
+#define INJECT_NAME_LEN		56	/* DOMAIN_NAME_LEN: domain_module_name() */
 #define INJECT_MAX_BPS		4	/* DR0-DR3 */
 #define INJECT_MAX_TEXT		(16u << 20)
 #define INJECT_PORT		0xe4	/* .. + INJECT_MAX_BPS - 1 */

@@ -8,6 +8,24 @@
 
 #include "iso/domain.h"
 
+int domain_module_name(const char *s, size_t len, char out[DOMAIN_NAME_LEN])
+{
+	if (!len || len >= DOMAIN_NAME_LEN)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (ch == '-')
+			ch = '_';
+		else if (ch != '_' && (ch < '0' || ch > '9') &&
+			 (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z'))
+			return -EINVAL;
+		out[i] = ch;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
 #define CLOSE_BATCH	32
 
 static bool range_ok(uint64_t start, uint64_t len)

@@ -30,6 +30,12 @@ struct iso_range {
 	uint64_t start, end;		/* guest-virtual [start, end) */
 };
 
+/* A guest module's name as the kernel spells it, from len bytes at s
+ * (letters, digits, '_' and '-', '-' taken as '_'), into out.  Returns 0,
+ * -ENAMETOOLONG (empty or DOMAIN_NAME_LEN or longer) or -EINVAL. */
+int domain_module_name(const char *s, size_t len,
+		       char out[DOMAIN_NAME_LEN]);
+
 struct domain_stats {
 	uint64_t entries;		/* ENTERs */
 	uint64_t trapped_writes;	/* verdicts charged to it */

@@ -124,153 +124,114 @@ static void update_kick_revoke(struct engine *e)
 	}
 }
 
+/* The system-page map's bit for page (chariot_abi.h). */
+static void sysmap_set(struct engine *e, uint64_t page, bool on)
+{
+	uint64_t bit = (page / PC_PAGE_SIZE) % CHARIOT_SYSMAP_BITS;
+	uint8_t *byte = e->sysmap + bit / 8, mask = (uint8_t)(1u << (bit % 8));
+
+	if (on)
+		__atomic_fetch_or(byte, mask, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(byte, (uint8_t)~mask, __ATOMIC_RELEASE);
+}
+
+/* page left the FIFO: its bit stays for the other pages that share it. */
+static void sysmap_clear(struct engine *e, uint64_t page)
+{
+	uint64_t bit = (page / PC_PAGE_SIZE) % CHARIOT_SYSMAP_BITS;
+
+	for (unsigned int i = 0; i < e->nsys_pages; i++)
+		if (e->sys_page[i] != ~0ull &&
+		    (e->sys_page[i] / PC_PAGE_SIZE) % CHARIOT_SYSMAP_BITS == bit)
+			return;
+	sysmap_set(e, page, false);
+}
+
 /* A page the CPU writes itself: writable in the view from now on, until
- * ENGINE_SYS_PAGES newer ones push it out. */
+ * ENGINE_SYS_PAGES newer ones push it out or the guest frees it. */
 static unsigned int add_sys_page(struct engine *e, uint64_t page)
 {
+	uint64_t old;
 	bool opened;
 
 	for (unsigned int i = 0; i < e->nsys_pages; i++)
 		if (e->sys_page[i] == page)
 			return 0;
-	if (e->nsys_pages == ENGINE_SYS_PAGES)
-		protect_close(&e->prot, e->sys_page[e->sys_next]);
-	else
+	old = e->nsys_pages == ENGINE_SYS_PAGES ? e->sys_page[e->sys_next]
+						: ~0ull;
+	if (e->nsys_pages < ENGINE_SYS_PAGES)
 		e->nsys_pages++;
 	/* Refused only beyond protect's capacity, which counts these; then
 	 * remember nothing a later close could take from a domain. */
 	opened = !protect_open(&e->prot, page);
 	e->sys_page[e->sys_next] = opened ? page : ~0ull;
 	e->sys_next = (e->sys_next + 1) % ENGINE_SYS_PAGES;
+	if (old != ~0ull) {
+		protect_close(&e->prot, old);
+		sysmap_clear(e, old);
+	}
 	if (!opened)
 		return 0;
+	sysmap_set(e, page, true);
 	e->stats.sys_pages++;
 	return 1;
 }
 
-static bool set_has(const struct engine_page_set *s, uint64_t page)
+/* PAGE_FREED (from a drain, the lock held): a system page the guest freed
+ * is closed before it comes back as anything else. */
+static void page_freed(void *opaque, uint64_t gpa, uint64_t len)
 {
-	for (unsigned int i = 0; i < s->n; i++)
-		if (s->page[i] == page)
-			return true;
-	return false;
+	struct engine *e = opaque;
+
+	e->stats.sys_freed_posts++;
+	for (uint64_t p = gpa; p - gpa < len; p += PC_PAGE_SIZE)
+		for (unsigned int i = 0; i < e->nsys_pages; i++)
+			if (e->sys_page[i] == p) {
+				e->sys_page[i] = ~0ull;
+				protect_close(&e->prot, p);
+				sysmap_clear(e, p);
+				e->stats.sys_freed++;
+			}
 }
 
-/* Open page for s, once; a full set hands it to the FIFO.  Returns 1 if
- * it was not in s. */
-static unsigned int set_add(struct engine *e, struct engine_page_set *s,
-			    uint64_t page)
-{
-	if (set_has(s, page))
-		return 0;
-	if (s->n == ENGINE_TASK_PAGES)
-		return add_sys_page(e, page);
-	if (protect_open(&e->prot, page))
-		return 0;
-	s->page[s->n++] = page;
-	e->stats.task_pages++;
-	return 1;
-}
-
-/* Make s hold pages[0..n): the new ones opened, the ones left closed
- * (reference counts keep a page another set or the FIFO holds open).
- * Returns how many are new. */
-static unsigned int set_replace(struct engine *e, struct engine_page_set *s,
-				const uint64_t *pages, unsigned int n)
-{
-	struct engine_page_set old = *s;
-	unsigned int added = 0;
-
-	s->n = 0;
-	for (unsigned int i = 0; i < n; i++) {
-		unsigned int j = 0;
-
-		while (j < old.n && old.page[j] != pages[i])
-			j++;
-		if (j == old.n) {
-			added += set_add(e, s, pages[i]);
-		} else if (!set_has(s, pages[i])) {
-			s->page[s->n++] = pages[i];	/* old's reference */
-			old.page[j] = old.page[--old.n];
-		}
-	}
-	for (unsigned int j = 0; j < old.n; j++)
-		protect_close(&e->prot, old.page[j]);
-	e->stats.task_closes += old.n;
-	return added;
-}
-
-/* vcpu leaves its task's pages: closed, found again at its next entry. */
-static void drop_task(struct engine *e, unsigned int vcpu)
-{
-	struct engine_vcpu *ev = &e->vcpu[vcpu];
-
-	set_replace(e, &ev->tables, NULL, 0);
-	set_replace(e, &ev->stack, NULL, 0);
-	ev->cr3 = 0;
-	ev->stack_top = 0;
-}
-
-/* self enters the view: the vCPUs out of it need no task pages there
- * (SMM view: each vCPU has its own; under read-only-all all are in). */
-static void drop_others(struct engine *e, unsigned int self)
-{
-	if (!smm_view(e))
-		return;
-	for (unsigned int v = 0; v < e->cfg.vcpus; v++)
-		if (v != self && !protect_is_on(&e->prot, v) &&
-		    (e->vcpu[v].tables.n || e->vcpu[v].stack.n))
-			drop_task(e, v);
-}
-
-/* The stacks vcpu's CPU pushes frames to: its own ones for good, the one
- * it is on while it stays there.  On vcpu's thread. */
+/* The stacks vcpu's CPU pushes frames to.  On vcpu's thread. */
 static void add_stacks(struct engine *e, unsigned int vcpu)
 {
-	struct engine_vcpu *ev = &e->vcpu[vcpu];
-	unsigned int fixed = 0;
 	uint64_t pages[16];
 	int n = 0;
 
 	if (e->cfg.stack_pages)
-		n = e->cfg.stack_pages(e->cfg.opaque, vcpu, pages, 16, &fixed);
-	if (n < 0 || fixed > (unsigned int)n)
-		return;
-	for (unsigned int i = 0; i < fixed; i++)
+		n = e->cfg.stack_pages(e->cfg.opaque, vcpu, pages, 16);
+	for (int i = 0; i < n; i++)
 		add_sys_page(e, pages[i]);
-	if ((unsigned int)n > fixed && pages[fixed] != ev->stack_top) {
-		set_replace(e, &ev->stack, pages + fixed, (unsigned int)n - fixed);
-		ev->stack_top = pages[fixed];
-	}
 }
 
 /* vcpu's page tables, unless walked for this CR3 already (force: walk
- * anyway, the user half too: a stall may be on one of those).  The
- * kernel half's go to the FIFO, the root (and the user half's) to the
- * vCPU's task.  On vcpu's thread.  Returns how many were opened. */
+ * anyway, the user half too: a stall may be on one of those; a driver's
+ * own code seldom touches user memory).  On vcpu's thread.  Returns how
+ * many were opened. */
 static int add_tables(struct engine *e, unsigned int vcpu, bool force)
 {
-	struct engine_vcpu *ev = &e->vcpu[vcpu];
 	uint64_t cr3 = 0;
-	int n, u = 0, added = 0;
+	int n, added = 0;
 
 	if (!e->cfg.table_pages)
 		return 0;
 	if (force)
-		ev->cr3 = 0;
-	n = e->cfg.table_pages(e->cfg.opaque, vcpu, &ev->cr3, false, e->walk,
-			       ENGINE_SYS_PAGES);
+		e->vcpu[vcpu].cr3 = 0;
+	n = e->cfg.table_pages(e->cfg.opaque, vcpu, &e->vcpu[vcpu].cr3, false,
+			       e->walk, ENGINE_SYS_PAGES);
 	if (n <= 0)
 		return n;
 	e->stats.table_walks++;
-	for (int i = 1; i < n; i++)
+	for (int i = 0; i < n; i++)
 		added += (int)add_sys_page(e, e->walk[i]);
 	if (force)
-		u = e->cfg.table_pages(e->cfg.opaque, vcpu, &cr3, true, e->walk,
+		n = e->cfg.table_pages(e->cfg.opaque, vcpu, &cr3, true, e->walk,
 				       ENGINE_SYS_PAGES);
-	if (u <= 0)
-		u = 1;		/* the root, still in walk[0] */
-	added += (int)set_replace(e, &ev->tables, e->walk, (unsigned int)u);
+	for (int i = 1; force && i < n; i++)
+		added += (int)add_sys_page(e, e->walk[i]);
 	return added;
 }
 
@@ -547,7 +508,6 @@ static int settle(struct engine *e, unsigned int self)
 	if (!err && e->fetch)
 		update_holes(e, self);
 	if (!err && entering_view(e, self)) {
-		drop_others(e, self);
 		add_tables(e, self, false);
 		add_stacks(e, self);
 	}
@@ -694,7 +654,7 @@ static void open_stack(struct engine *e, const struct engine_trap *t,
 		return;
 	for (int i = 0; i < 2; i++)
 		if (t->stack[i])
-			set_add(e, &e->vcpu[t->vcpu].stack, t->stack[i]);
+			add_sys_page(e, t->stack[i]);
 }
 
 /* A write into a hole of the normal view: the driver's code cannot run
@@ -992,7 +952,7 @@ int engine_vcpu_stalled(struct engine *e, unsigned int vcpu)
 	if (n > 0)
 		e->stats.events_blocked++;
 	for (int i = 0; i < n; i++)
-		added += (int)set_add(e, &e->vcpu[vcpu].stack, pages[i]);
+		added += (int)add_sys_page(e, pages[i]);
 	n = add_tables(e, vcpu, true);
 	if (n > 0)
 		added += n;
@@ -1208,6 +1168,7 @@ static int check_config(const struct engine_config *c)
 	if (!c->vcpus || c->vcpus > ISO_MAX_VCPUS ||
 	    c->nmodules > ENGINE_MAX_MODULES || !c->mem || !c->shm ||
 	    c->shm_size < CHARIOT_SHM_RING_OFFSET + CHARIOT_SHM_RING_SIZE ||
+	    c->shm_size < CHARIOT_SHM_SYSMAP_OFFSET + CHARIOT_SHM_SYSMAP_SIZE ||
 	    (unsigned int)c->mech >= PROTECT_MECHS ||
 	    (c->fetch_switch && (c->mech != PROTECT_SMM_VIEW ||
 				 !c->kernel_cr3 || !c->walk)))
@@ -1287,7 +1248,8 @@ int engine_init(struct engine *e, const struct engine_config *cfg,
 		char *err, size_t errlen)
 {
 	struct iso_config ic;
-	struct ring_config rc = { .gpa_ok = ram_ok, .opaque = e };
+	struct ring_config rc = { .gpa_ok = ram_ok, .page_freed = page_freed,
+				  .opaque = e };
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -1306,6 +1268,8 @@ int engine_init(struct engine *e, const struct engine_config *cfg,
 	}
 	e->owner = -1;
 	e->fetch = cfg->fetch_switch;
+	e->sysmap = (uint8_t *)cfg->shm + CHARIOT_SHM_SYSMAP_OFFSET;
+	memset(e->sysmap, 0, CHARIOT_SHM_SYSMAP_SIZE);
 	for (unsigned int v = 0; v < ISO_MAX_VCPUS; v++)
 		e->vcpu[v].top = -1;
 	ic = (struct iso_config){
@@ -1449,8 +1413,8 @@ static void report_isolation(struct engine *e, FILE *f)
 		ps->max_slots);
 	fprintf(f, "\"watchdog_kicks\": %llu, \"events_blocked\": %llu, "
 		"\"table_walks\": %llu, \"unemulated_writes\": %llu, "
-		"\"sys_pages\": %llu, \"task_pages\": %llu, "
-		"\"task_closes\": %llu, "
+		"\"sys_pages\": %llu, \"sys_freed\": %llu, "
+		"\"sys_freed_posts\": %llu, "
 		"\"vcpu_mismatch\": %llu, \"owner_switches\": %llu,\n    "
 		"\"violations_dropped\": %llu, \"error\": ",
 		(unsigned long long)e->stats.watchdog_kicks,
@@ -1458,8 +1422,8 @@ static void report_isolation(struct engine *e, FILE *f)
 		(unsigned long long)e->stats.table_walks,
 		(unsigned long long)e->stats.unemulated_writes,
 		(unsigned long long)e->stats.sys_pages,
-		(unsigned long long)e->stats.task_pages,
-		(unsigned long long)e->stats.task_closes,
+		(unsigned long long)e->stats.sys_freed,
+		(unsigned long long)e->stats.sys_freed_posts,
 		(unsigned long long)e->stats.vcpu_mismatch,
 		(unsigned long long)e->stats.owner_switches,
 		(unsigned long long)e->iso.log.dropped);

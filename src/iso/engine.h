@@ -43,14 +43,12 @@
  *    the IST stacks, the kernel stack it is on), and as soon as trusted
  *    code pushes to another (an IRQ stack); one found blocked later is
  *    opened then.
- *  A task's system pages (its root table, user-half tables, the stack it
- *  is on and frames found on it) are freed when the task or its process
- *  exits, and may come back as a slab page a driver's neighbour lives in:
- *  a vCPU holds them (struct engine_page_set) only while it runs that task
- *  and may be in the view; another vCPU entering the view closes those of
- *  vCPUs that are out of it.  The CPU's own stacks and kernel-half tables
- *  stay in the FIFO (x86-64 frees kernel page tables only when a huge
- *  vmap replaces one: not followed);
+ *  A system page may be freed (a process exits: its page tables, its
+ *  task's stack) and come back as anything, a slab page a driver's
+ *  neighbour lives in: the system-page map in the shared area
+ *  (chariot_abi.h) has a bit set for every system page, the guest monitor
+ *  posts PAGE_FREED when it frees one, and the page is closed at that
+ *  drain (the guest rings for it: before the page can be reused);
  *  - writes KVM's emulator refuses (cmpxchg16b: SLUB's per-CPU freelist
  *    update on every kmalloc and kfree; XSAVE: the FPU state saved at a
  *    context switch or signal): on a read-only page KVM retries the
@@ -105,7 +103,6 @@
 #define ENGINE_ACT_ENTRIES	65536	/* per domain, by default (5 MiB): a RAM
 					 * disk grants 2 ranges a page */
 #define ENGINE_SYS_PAGES	1024	/* page tables and frame stacks */
-#define ENGINE_TASK_PAGES	64	/* per vCPU and kind (engine_page_set) */
 #define ENGINE_MAX_HOLES	256	/* per view, fetch switching */
 /* SMBASE points where no RAM is: an RSM executed in the SMM view cannot
  * load a CPU state from guest RAM and leave the view; KVM fails it (#UD
@@ -145,9 +142,8 @@ struct engine_config {
 			   unsigned int max);
 	int (*table_pages)(void *opaque, unsigned int vcpu, uint64_t *cr3,
 			   bool user, uint64_t *gpa, unsigned int max);
-	/* vcpu_stack_pages(): the first *fixed are the CPU's own stacks. */
 	int (*stack_pages)(void *opaque, unsigned int vcpu, uint64_t *gpa,
-			   unsigned int max, unsigned int *fixed);
+			   unsigned int max);	/* vcpu_stack_pages() */
 	/* ... and the write at its RIP KVM cannot emulate, if that is what
 	 * it is stuck on (vcpu_unemulated_write(): *rip is set anyway), and
 	 * whether it is halted (vcpu_halted()). */
@@ -200,8 +196,9 @@ struct engine_stats {
 	uint64_t stall_rip;		/* the last of those: where */
 	bool stall_halted;		/* and whether it was halted */
 	uint64_t sys_pages;		/* made writable for these */
-	uint64_t task_pages;		/* of them, a task's: opened */
-	uint64_t task_closes;		/* closed again (task changed) */
+	uint64_t sys_freed;		/* closed: the guest freed them */
+	uint64_t sys_freed_posts;	/* PAGE_FREED records (the map is a
+					 * hash: some name no system page) */
 	/* Fetch switching. */
 	uint64_t fetch_enters;		/* into the view: driver code */
 	uint64_t fetch_leaves;		/* out of it: code not the driver's */
@@ -217,20 +214,8 @@ struct engine_stats {
 	uint64_t hangs;			/* vCPUs found in a driver too long */
 };
 
-/* System pages that belong to the task a vCPU runs (freed when the task
- * or its process exits, then reused, maybe as a driver's neighbour's slab
- * page): held while the vCPU may run in the view, closed when it runs
- * another task or another vCPU enters the view while it is out. */
-struct engine_page_set {
-	uint64_t page[ENGINE_TASK_PAGES];
-	unsigned int n;
-};
-
 /* Per vCPU; want and started are read by other threads (atomics). */
 struct engine_vcpu {
-	struct engine_page_set tables;	/* its CR3's root, user-half tables */
-	struct engine_page_set stack;	/* the stack it is on, its frames */
-	uint64_t stack_top;		/* the stack's first page, or 0 */
 	int top;			/* innermost domain after the last
 					 * drain, or -1 */
 	bool want;			/* should be protected */
@@ -278,7 +263,8 @@ struct engine {
 	struct engine_module mod[ENGINE_MAX_MODULES];
 	int owner;			/* domain with pages open, or -1 */
 	bool view_on;			/* read-only-all: RAM protected */
-	uint64_t sys_page[ENGINE_SYS_PAGES];	/* a FIFO */
+	uint64_t sys_page[ENGINE_SYS_PAGES];	/* a FIFO; ~0: a hole */
+	uint8_t *sysmap;		/* in the shared area (chariot_abi.h) */
 	unsigned int nsys_pages, sys_next;
 	uint64_t walk[ENGINE_SYS_PAGES];	/* scratch */
 	pthread_t watchdog;

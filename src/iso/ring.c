@@ -18,6 +18,7 @@
 #define F_ADDR		0x20u
 #define F_COOKIE	0x40u
 #define F_GPA		0x80u	/* addr/len is guest-physical */
+#define RING_PAGE	4096u
 
 _Static_assert(sizeof(struct chariot_ring_rec) == 32, "record is the ABI");
 _Static_assert(offsetof(struct chariot_ring, head) == 64, "header is the ABI");
@@ -88,6 +89,8 @@ static unsigned int fields_of(const struct chariot_ring_rec *rec)
 		return F_DOMAIN | F_VCPU;
 	case CHARIOT_REC_TRUSTED_RANGE:
 		return F_LEN | F_ADDR;
+	case CHARIOT_REC_PAGE_FREED:
+		return F_LEN | F_ADDR | F_GPA;
 	}
 	return 0;
 }
@@ -125,6 +128,9 @@ static enum ring_err check_shape(const struct ring *r,
 		return RING_ERR_FIELD;
 	if ((used & F_LEN) && (!rec->len || rec->len > UINT64_MAX - rec->addr))
 		return RING_ERR_LEN;
+	if (rec->type == CHARIOT_REC_PAGE_FREED &&
+	    ((rec->addr | rec->len) & (RING_PAGE - 1)))
+		return RING_ERR_LEN;
 	if ((used & F_GPA) && !gpa_ok(r, rec->addr, rec->len))
 		return RING_ERR_GPA;
 	return RING_OK;
@@ -154,7 +160,8 @@ enum ring_err ring_check(const struct ring *r, const struct iso *iso,
 	return RING_OK;
 }
 
-static int apply(struct iso *iso, const struct chariot_ring_rec *rec)
+static int apply(const struct ring *r, struct iso *iso,
+		 const struct chariot_ring_rec *rec)
 {
 	int ret;
 
@@ -187,6 +194,10 @@ static int apply(struct iso *iso, const struct chariot_ring_rec *rec)
 		return iso_leave(iso, rec->vcpu, rec->domain);
 	case CHARIOT_REC_TRUSTED_RANGE:
 		return iso_add_trusted(iso, rec->addr, rec->len);
+	case CHARIOT_REC_PAGE_FREED:
+		if (r->cfg.page_freed)
+			r->cfg.page_freed(r->cfg.opaque, rec->addr, rec->len);
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -199,7 +210,7 @@ static void consume(struct ring *r, struct iso *iso, uint32_t seq)
 	/* One copy: the guest may rewrite the slot while we look. */
 	memcpy(&rec, &r->shared->rec[seq & (r->capacity - 1)], sizeof(rec));
 	err = ring_check(r, iso, &rec, seq);
-	if (!err && apply(iso, &rec))
+	if (!err && apply(r, iso, &rec))
 		err = RING_ERR_STATE;
 	if (err)
 		r->stats.rejected[err]++;

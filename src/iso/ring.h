@@ -43,6 +43,8 @@ struct ring_stats {
 struct ring_config {
 	/* Is [gpa, gpa + len) guest RAM?  NULL: below ram_end. */
 	bool (*gpa_ok)(void *opaque, uint64_t gpa, uint64_t len);
+	/* PAGE_FREED: the guest freed [gpa, gpa + len).  May be NULL. */
+	void (*page_freed)(void *opaque, uint64_t gpa, uint64_t len);
 	void *opaque;
 	uint64_t ram_end;
 };

@@ -442,11 +442,11 @@ static int unemulated_write(void *opaque, unsigned int id, uint64_t *rip,
 }
 
 static int stack_pages(void *opaque, unsigned int id, uint64_t *gpa,
-		       unsigned int max, unsigned int *fixed)
+		       unsigned int max)
 {
 	struct machine *m = opaque;
 
-	return vcpu_stack_pages(&m->cpus[id], gpa, max, fixed);
+	return vcpu_stack_pages(&m->cpus[id], gpa, max);
 }
 
 static bool halted(void *opaque, unsigned int id)

@@ -521,8 +521,7 @@ static void add_page(struct vcpu *c, uint64_t gva, uint64_t *gpa,
 	gpa[(*n)++] = page;
 }
 
-int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max,
-		     unsigned int *fixed)
+int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
@@ -539,7 +538,6 @@ int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max,
 		for (int i = 0; i < 8; i++)
 			if (tss[i])
 				add_page(c, tss[i] - 8, gpa, &n, max);
-	*fixed = n;
 	if (!(s.cs.selector & 3)) {
 		base = r.rsp & ~(STACK_SIZE - 1);
 		for (uint64_t a = base; a < base + STACK_SIZE; a += 4096)

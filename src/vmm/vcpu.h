@@ -66,11 +66,9 @@ int vcpu_event_frame_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
 
 /* The guest-physical pages (at most max, into gpa) of the stacks c's CPU
  * pushes interrupt frames to: the top page of the TSS's RSP0 and of each
- * IST stack (the first *fixed: the CPU's own, they stay), and, in kernel
- * mode, the 16 KiB stack RSP is in (a task's: freed when it exits).
- * Returns how many, or -errno.  From c's own thread. */
-int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max,
-		     unsigned int *fixed);
+ * IST stack, and, in kernel mode, the 16 KiB stack RSP is in.  Returns
+ * how many, or -errno.  From c's own thread. */
+int vcpu_stack_pages(struct vcpu *c, uint64_t *gpa, unsigned int max);
 
 /* The guest-physical pages of c's page tables (4-level long mode) reachable
  * from its CR3, not the pages they map; at most max, into gpa: the top

@@ -122,10 +122,10 @@ static int fake_unemulated(void *opaque, unsigned int vcpu, uint64_t *rip,
 	return 1;
 }
 
-/* Its stacks: 0x900000 (an IST top: fixed) and the kernel stack at
- * stack_at (0x901000). */
+/* Its stacks: 0x900000 (an IST top) and the kernel stack at stack_at
+ * (0x901000). */
 static int fake_stack_pages(void *opaque, unsigned int vcpu, uint64_t *gpa,
-			    unsigned int max, unsigned int *fixed)
+			    unsigned int max)
 {
 	struct fx *f = opaque;
 
@@ -134,7 +134,6 @@ static int fake_stack_pages(void *opaque, unsigned int vcpu, uint64_t *gpa,
 		return 0;
 	gpa[0] = 0x900000;
 	gpa[1] = f->stack_at;
-	*fixed = 1;
 	return 2;
 }
 
@@ -556,8 +555,7 @@ TEST(engine_page_tables_writable_when_switching_on)
 	CHECK(protect_page_open(&f->e.prot, 0x900000));	/* its stacks */
 	CHECK(protect_page_open(&f->e.prot, 0x901000));
 	CHECK_EQ(f->e.stats.table_walks, 1);
-	CHECK_EQ(f->e.stats.sys_pages, 3);	/* kernel tables, IST */
-	CHECK_EQ(f->e.stats.task_pages, 2);	/* root, kernel stack */
+	CHECK_EQ(f->e.stats.sys_pages, 5);	/* root, 2 tables, 2 stacks */
 	/* Off and on again on the same CR3: no new walk. */
 	leave(f, 0, 0);
 	enter(f, 0, 0);
@@ -575,12 +573,8 @@ TEST(engine_page_tables_writable_when_switching_on)
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK_EQ(f->e.stats.table_walks, 2);
-	CHECK_EQ(f->e.stats.sys_pages, 4);
-	/* The old address space's root is closed: its process may be gone
-	 * and the page reused. */
+	CHECK_EQ(f->e.stats.sys_pages, 7);	/* its root, a new table */
 	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x2000)));
-	CHECK(!protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
-	CHECK_EQ(f->e.stats.task_closes, 1);
 	/* A domain closing its pages leaves the system pages open. */
 	post(f, (struct chariot_ring_rec){
 		.type = CHARIOT_REC_DOMAIN_DESTROY, .domain = 0 });
@@ -589,81 +583,87 @@ TEST(engine_page_tables_writable_when_switching_on)
 	teardown(f);
 }
 
-/* A task's system pages (root table, kernel stack) are freed when it
- * exits and may come back as a driver's neighbour's slab page: they stay
- * open only while the vCPU runs that task. */
-TEST(engine_task_pages_follow_the_task)
+static bool sysmap_bit(struct fx *f, uint64_t page)
+{
+	uint64_t bit = (page / 4096) % CHARIOT_SYSMAP_BITS;
+
+	return (f->ram + SHM_GPA + CHARIOT_SHM_SYSMAP_OFFSET)[bit / 8] &
+	       (1u << (bit % 8));
+}
+
+static void page_freed(struct fx *f, uint64_t gpa, uint32_t len)
+{
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_PAGE_FREED,
+		.addr = gpa, .len = len });
+}
+
+/* A system page the guest frees (a process's page table or stack, gone
+ * with it) is closed at once: it may come back as a slab page a driver's
+ * neighbour lives in.  The map in the shared area tells the guest which
+ * frees to post. */
+TEST(engine_freed_system_page_closed)
 {
 	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
 
 	if (!f)
 		return;
+	CHECK(!sysmap_bit(f, 0x901000));
 	create(f, 0, CODE_A, 0);
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK(protect_page_open(&f->e.prot, 0x901000));
-	/* Another task of the same process (a kernel thread borrows the
-	 * last mm): its stack replaces the old one. */
-	leave(f, 0, 0);
+	CHECK(sysmap_bit(f, 0x901000) && sysmap_bit(f, 0x700000) &&
+	      sysmap_bit(f, ROOT_OF(0x1000)));
+	CHECK(!sysmap_bit(f, 0x600000));
+	/* The stack and the root go (two pages, one record); a free of a
+	 * page that is none is ignored. */
+	page_freed(f, 0x900000, 0x2000);
+	page_freed(f, ROOT_OF(0x1000), 0x1000);
+	page_freed(f, 0x600000, 0x1000);
 	CHECK_EQ(ring_bell(f, 0), 1);
-	f->stack_at = 0x905000;
-	enter(f, 0, 0);
-	CHECK_EQ(ring_bell(f, 0), 1);
-	CHECK(protect_page_open(&f->e.prot, 0x905000));
+	CHECK(!protect_page_open(&f->e.prot, 0x900000));
 	CHECK(!protect_page_open(&f->e.prot, 0x901000));
-	CHECK(protect_page_open(&f->e.prot, 0x900000));	/* the IST's stays */
-	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
-	CHECK_EQ(f->e.stats.task_closes, 1);
-	/* A stall walks the user half too; the next process closes those. */
-	f->nuser = 2;
-	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 2);
-	CHECK(protect_page_open(&f->e.prot, 0x780000));
-	CHECK(protect_page_open(&f->e.prot, 0x781000));
+	CHECK(!protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
+	CHECK(!sysmap_bit(f, 0x901000) && !sysmap_bit(f, ROOT_OF(0x1000)));
+	CHECK(protect_page_open(&f->e.prot, 0x700000));
+	CHECK(sysmap_bit(f, 0x700000));
+	CHECK_EQ(f->e.stats.sys_freed, 3);
+	CHECK_EQ(f->e.stats.sys_freed_posts, 3);
+	/* Reused as the stack of a task the vCPU runs: opened again. */
 	leave(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	f->fake_cr3 = 0x3000;
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
-	CHECK(!protect_page_open(&f->e.prot, 0x780000));
-	CHECK(!protect_page_open(&f->e.prot, 0x781000));
-	CHECK(!protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
-	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x3000)));
-	CHECK(protect_page_open(&f->e.prot, 0x700000));	/* kernel half */
+	CHECK(protect_page_open(&f->e.prot, 0x901000));
+	CHECK(sysmap_bit(f, 0x901000));
+	/* A malformed one (not page-aligned) is rejected, changes nothing. */
+	page_freed(f, 0x901800, 0x1000);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(protect_page_open(&f->e.prot, 0x901000));
+	CHECK_EQ(f->e.ring.stats.rejected[RING_ERR_LEN], 1);
 	teardown(f);
 }
 
-/* A vCPU out of the view holds no task pages once another enters it: its
- * task may exit before it comes back. */
-TEST(engine_task_pages_of_vcpus_out_of_the_view_closed)
+/* The user half of an address space is walked only when a stall asks:
+ * a driver's own code seldom touches user memory, and those tables are a
+ * process's, freed when it exits. */
+TEST(engine_user_half_tables_only_on_a_stall)
 {
 	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
 
 	if (!f)
 		return;
-	f->cr3_of[0] = 0x1000;
-	f->cr3_of[1] = 0x2000;
+	f->nuser = 2;
 	create(f, 0, CODE_A, 0);
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
-	CHECK(f->smm[0]);
-	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
-	leave(f, 0, 0);
-	CHECK_EQ(ring_bell(f, 0), 1);
-	CHECK(!f->smm[0]);
-	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));	/* lazily */
-	enter(f, 0, 1);
-	CHECK_EQ(ring_bell(f, 1), 1);
-	CHECK(f->smm[1]);
-	CHECK(!protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
-	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x2000)));
-	/* Both on the same stack page: vCPU 1's reference keeps it. */
-	CHECK(protect_page_open(&f->e.prot, 0x901000));
-	/* vCPU 0 comes back while vCPU 1 is in: neither loses its own. */
-	enter(f, 0, 0);
-	CHECK_EQ(ring_bell(f, 0), 1);
-	CHECK(f->smm[0] && f->smm[1]);
-	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x1000)));
-	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x2000)));
+	CHECK(protect_page_open(&f->e.prot, 0x700000));
+	CHECK(!protect_page_open(&f->e.prot, 0x780000));
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 2);
+	CHECK(protect_page_open(&f->e.prot, 0x780000));
+	CHECK(protect_page_open(&f->e.prot, 0x781000));
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 0);	/* nothing new */
 	teardown(f);
 }
 
@@ -692,24 +692,27 @@ TEST(engine_system_pages_bounded)
 
 	if (!f)
 		return;
-	/* The walk's max: the root and 1023 kernel-half tables, then the
-	 * IST stack fill the FIFO. */
+	/* The walk's max: the root and 1023 kernel-half tables fill the
+	 * FIFO; the two stacks push the root and the first table out. */
 	f->ntables = ENGINE_SYS_PAGES + 5;
 	f->ktables_at = 0x100000;
 	create(f, 0, CODE_A, 0);
 	enter(f, 0, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK_EQ(f->e.nsys_pages, ENGINE_SYS_PAGES);
-	CHECK(protect_page_open(&f->e.prot, 0x100000));	/* cut at max */
+	CHECK(!protect_page_open(&f->e.prot, 0x100000));
+	CHECK(protect_page_open(&f->e.prot, 0x101000));
 	CHECK(protect_page_open(&f->e.prot,
 				0x100000 + (ENGINE_SYS_PAGES - 2) * 4096ull));
-	CHECK(!protect_page_open(&f->e.prot,
+	CHECK(!protect_page_open(&f->e.prot,	/* cut at max */
 				 0x100000 + (ENGINE_SYS_PAGES - 1) * 4096ull));
+	CHECK(protect_page_open(&f->e.prot, 0x901000));
 	f->ntables = 1;
 	f->ktables_at = 0xb00000;
 	f->event = true;
-	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 2);	/* FIFO: evicts */
-	CHECK(!protect_page_open(&f->e.prot, 0x100000));
+	/* The root again, the new table and the event's page: 3 more. */
+	CHECK_EQ(engine_vcpu_stalled(&f->e, 0), 3);	/* FIFO: evicts */
+	CHECK(!protect_page_open(&f->e.prot, 0x101000));
 	CHECK(protect_page_open(&f->e.prot, 0xb00000));
 	CHECK(protect_page_open(&f->e.prot, 0x600000));
 	teardown(f);
