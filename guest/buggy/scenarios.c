@@ -46,6 +46,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compiler.h>
+#include <linux/io.h>
 #include <linux/kfence.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
@@ -187,6 +188,8 @@ static noinline int buggy_overflow(void)
 	if (!obj)
 		return -ENOMEM;
 	landed = poke64((u64 *)(obj + OBJ_SIZE), BUGGY_PATTERN);
+	pr_info("overflow: neighbour at %pa\n",
+		 &(phys_addr_t){ virt_to_phys(obj + OBJ_SIZE) });
 	kfree(obj);
 	report("overflow", landed);
 	return 0;

@@ -3,15 +3,16 @@
  * alloc.c - grant what is allocated on a domain's behalf, revoke it when
  * it is freed.
  *
- * kretprobes on the allocators' entry points see every allocation.  One is
- * made on a domain's behalf when the context that makes it is inside the
- * domain (its innermost entry, ctx.c), or, outside every domain, when the
- * allocator's caller is the domain's code (the return address, or the
- * caller the *_track_caller and vmalloc entry points are given, so that
- * devm_kzalloc(), kstrdup() and vzalloc() called by a driver count as the
- * driver's).  Only the outermost allocator call of a context is granted:
- * what vmalloc() or kmalloc_large() allocate inside for themselves is
- * theirs.  The object is granted whole (kmalloc: ksize(); kmem_cache: the
+ * The kmem tracepoints kmalloc and kmem_cache_alloc, and kretprobes on
+ * the other allocators' entry points (vmalloc, pages, DMA, per-CPU), see
+ * every allocation.  One is made on a domain's behalf when the context
+ * that makes it is inside the domain (its innermost entry, ctx.c), or,
+ * outside every domain, when the allocator's caller is the domain's code
+ * (the return address, or the caller the *_track_caller and vmalloc entry
+ * points are given, so that devm_kzalloc(), kstrdup() and vzalloc() called
+ * by a driver count as the driver's).  Only the outermost allocator call
+ * of a context is granted: what vmalloc() allocates inside for itself is
+ * its own.  The object is granted whole (kmalloc: ksize(); kmem_cache: the
  * cache's object size; vmalloc: its pages one by one; pages: PAGE_SIZE <<
  * order, and their struct pages; DMA: the size asked; per-CPU: every
  * CPU's copy), with its start address as cookie.
@@ -22,10 +23,12 @@
  * freed address that is in the set of cookies granted (a small hash set,
  * preallocated) is revoked by cookie; any other free posts nothing.  A
  * kprobe is skipped (counted missed) when it fires while another kprobe's
- * handler runs on that CPU (an interrupt freeing memory in the middle of
- * one of ours, which run on every allocation): a free missed so leaves a
- * grant behind, so the frequent frees use tracepoints, which have no such
- * rule; kprobes on kfree, kmem_cache_free, free_pages and __free_pages
+ * handler runs on that CPU (an interrupt allocating or freeing memory in
+ * the middle of one of ours): an allocation missed so is a false alarm
+ * later, a free missed leaves a grant behind, and the driver's own entry
+ * probes miss more the more kprobes fire; so the frequent allocations and
+ * frees use tracepoints, which have no such rule.  The kprobes on the
+ * kmalloc family, kfree, kmem_cache_free, free_pages and __free_pages
  * stand in where a tracepoint is missing.
  *
  * ioremap() is not followed: MMIO is not guest RAM, so the VMM neither
@@ -36,6 +39,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
 #include <linux/hash.h>
+#include <linux/kallsyms.h>
 #include <linux/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -62,6 +66,7 @@ enum how {
 struct alloc_probe {
 	struct kretprobe rp;
 	const char *sym;
+	const char *tp;		/* the tracepoint that serves instead */
 	u8 how;
 	s8 caller;		/* the argument naming the caller, or -1 */
 	bool registered;
@@ -74,16 +79,21 @@ struct alloc_data {
 };
 
 static struct alloc_probe allocs[] = {
-	{ .sym = "kmalloc_trace", .how = H_KMALLOC, .caller = -1 },
-	{ .sym = "kmalloc_node_trace", .how = H_KMALLOC, .caller = -1 },
-	{ .sym = "__kmalloc", .how = H_KMALLOC, .caller = -1 },
-	{ .sym = "__kmalloc_node", .how = H_KMALLOC, .caller = -1 },
-	{ .sym = "__kmalloc_node_track_caller", .how = H_KMALLOC, .caller = 3 },
-	{ .sym = "kmalloc_large", .how = H_KMALLOC, .caller = -1 },
-	{ .sym = "kmalloc_large_node", .how = H_KMALLOC, .caller = -1 },
-	{ .sym = "kmem_cache_alloc", .how = H_CACHE, .caller = -1 },
-	{ .sym = "kmem_cache_alloc_lru", .how = H_CACHE, .caller = -1 },
-	{ .sym = "kmem_cache_alloc_node", .how = H_CACHE, .caller = -1 },
+#define KM(name, c) { .sym = name, .tp = "kmalloc", .how = H_KMALLOC, .caller = c }
+#define KC(name) { .sym = name, .tp = "kmem_cache_alloc", .how = H_CACHE, \
+		   .caller = -1 }
+	KM("kmalloc_trace", -1),
+	KM("kmalloc_node_trace", -1),
+	KM("__kmalloc", -1),
+	KM("__kmalloc_node", -1),
+	KM("__kmalloc_node_track_caller", 3),
+	KM("kmalloc_large", -1),
+	KM("kmalloc_large_node", -1),
+	KC("kmem_cache_alloc"),
+	KC("kmem_cache_alloc_lru"),
+	KC("kmem_cache_alloc_node"),
+#undef KM
+#undef KC
 	{ .sym = "__vmalloc_node_range", .how = H_VMALLOC, .caller = 8 },
 	{ .sym = "alloc_pages", .how = H_PAGES, .caller = -1 },
 	{ .sym = "__get_free_pages", .how = H_GFP, .caller = -1 },
@@ -91,6 +101,8 @@ static struct alloc_probe allocs[] = {
 	{ .sym = "__alloc_percpu", .how = H_PERCPU, .caller = -1 },
 	{ .sym = "__alloc_percpu_gfp", .how = H_PERCPU, .caller = -1 },
 };
+
+#define K(kind)		(1u << CHARIOT_GRANT_##kind)
 
 enum free_how {
 	F_PTR,		/* the argument is the address */
@@ -104,36 +116,49 @@ struct free_probe {
 	const char *tp;		/* the tracepoint that serves instead */
 	u8 arg;
 	u8 how;
+	u16 kinds;		/* of the grants it revokes */
 	bool registered;
 };
 
 static struct free_probe frees[] = {
-	{ .sym = "kfree", .tp = "kfree", .arg = 0, .how = F_PTR },
+	{ .sym = "kfree", .tp = "kfree", .arg = 0, .how = F_PTR,
+	  .kinds = K(KMALLOC) },
 	{ .sym = "kmem_cache_free", .tp = "kmem_cache_free", .arg = 1,
-	  .how = F_PTR },
-	{ .sym = "kmem_cache_free_bulk", .arg = 2, .how = F_BULK },
-	{ .sym = "vfree", .arg = 0, .how = F_PTR },
-	{ .sym = "vfree_atomic", .arg = 0, .how = F_PTR },
-	{ .sym = "free_pages", .tp = "mm_page_free", .arg = 0, .how = F_PTR },
+	  .how = F_PTR, .kinds = K(KMEM_CACHE) },
+	{ .sym = "kmem_cache_free_bulk", .arg = 2, .how = F_BULK,
+	  .kinds = K(KMEM_CACHE) },
+	{ .sym = "vfree", .arg = 0, .how = F_PTR, .kinds = K(VMALLOC) },
+	{ .sym = "vfree_atomic", .arg = 0, .how = F_PTR, .kinds = K(VMALLOC) },
+	{ .sym = "free_pages", .tp = "mm_page_free", .arg = 0, .how = F_PTR,
+	  .kinds = K(PAGES) },
 	{ .sym = "__free_pages", .tp = "mm_page_free", .arg = 0,
-	  .how = F_PAGE },
-	{ .sym = "dma_free_attrs", .arg = 2, .how = F_PTR },
-	{ .sym = "free_percpu", .arg = 0, .how = F_PTR },
+	  .how = F_PAGE, .kinds = K(PAGES) },
+	{ .sym = "dma_free_attrs", .arg = 2, .how = F_PTR, .kinds = K(DMA) },
+	/* per-CPU grants are tagged KMALLOC (kind_of[H_PERCPU]) */
+	{ .sym = "free_percpu", .arg = 0, .how = F_PTR, .kinds = K(KMALLOC) },
 };
 
+static void tp_kmalloc(void *data, unsigned long call_site, const void *ptr,
+		       size_t bytes_req, size_t bytes_alloc, gfp_t gfp,
+		       int node);
+static void tp_cache_alloc(void *data, unsigned long call_site,
+			   const void *ptr, struct kmem_cache *s, gfp_t gfp,
+			   int node);
 static void tp_kfree(void *data, unsigned long call_site, const void *ptr);
 static void tp_cache_free(void *data, unsigned long call_site,
 			  const void *ptr, const struct kmem_cache *s);
 static void tp_page_free(void *data, struct page *page, unsigned int order);
 
-struct free_tp {
+struct mon_tp {
 	const char *name;
 	void *probe;
 	struct tracepoint *tp;
 	bool registered;
 };
 
-static struct free_tp free_tps[] = {
+static struct mon_tp tps[] = {
+	{ .name = "kmalloc", .probe = tp_kmalloc },
+	{ .name = "kmem_cache_alloc", .probe = tp_cache_alloc },
 	{ .name = "kfree", .probe = tp_kfree },
 	{ .name = "kmem_cache_free", .probe = tp_cache_free },
 	{ .name = "mm_page_free", .probe = tp_page_free },
@@ -194,8 +219,10 @@ out:
 	raw_spin_unlock_irqrestore(&set_lock, flags);
 }
 
-/* A freed address: revoke every grant made under it. */
-static void set_revoke(u64 cookie)
+/* A freed address: revoke the grants made under it by the allocators of
+ * the kinds in mask (the first kmalloc object of a slab page has the
+ * page's address: a kfree must not take a grant of the page). */
+static void set_revoke(u64 cookie, unsigned int mask)
 {
 	struct set_ent **head = bucket(cookie), **pp, *e;
 	struct chariot_batch b;
@@ -206,7 +233,7 @@ static void set_revoke(u64 cookie)
 	chariot_batch_init(&b);
 	raw_spin_lock_irqsave(&set_lock, flags);
 	for (pp = head; (e = *pp);) {
-		if (e->cookie != cookie) {
+		if (e->cookie != cookie || !(mask & (1u << e->kind))) {
 			pp = &e->next;
 			continue;
 		}
@@ -256,6 +283,30 @@ static struct alloc_probe *alloc_of(struct kretprobe_instance *ri)
 	return container_of(get_kretprobe(ri), struct alloc_probe, rp);
 }
 
+/*
+ * Is the caller of alloc_pages() the slab allocator taking a new slab page
+ * (alloc_slab_page(), inlined into allocate_slab())?  Such a page holds
+ * other objects beside the one asked for: granting it whole would let the
+ * driver write over its neighbours (the kmalloc tracepoints, unlike the
+ * kretprobes they replaced, leave no allocator depth to tell it by).
+ * Asked only for allocations made inside a domain, so the symbol lookup
+ * is rare.
+ */
+static bool slab_internal(unsigned long caller)
+{
+	static const char *const names[] = { "allocate_slab", "alloc_slab_page",
+					     "new_slab", "___slab_alloc" };
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned int i;
+
+	sprint_symbol_no_offset(sym, caller);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strncmp(sym, names[i], strlen(names[i])) &&
+		    (!sym[strlen(names[i])] || sym[strlen(names[i])] == '.'))
+			return true;
+	return false;
+}
+
 static int alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct alloc_probe *ap = alloc_of(ri);
@@ -271,6 +322,11 @@ static int alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;	/* the allocator's own */
 	if (c && c->nframes) {
 		dom = c->frames[c->nframes - 1].domain;
+		if (ap->how == H_PAGES &&
+		    slab_internal(*(unsigned long *)regs->sp)) {
+			chariot_count(alloc_slab_pages);
+			return 1;
+		}
 	} else {
 		caller = ap->caller < 0 ? *(unsigned long *)regs->sp :
 			 regs_get_kernel_argument(regs, ap->caller);
@@ -361,6 +417,57 @@ static int alloc_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * The kmalloc and kmem_cache_alloc tracepoints, at the end of every such
+ * allocation, with the caller's address (track_caller's caller): the same
+ * attribution as alloc_entry(), but no kprobe that an interrupt in the
+ * middle of another kprobe's handler would make skip.  Allocations made
+ * inside an allocator followed by a kretprobe (vmalloc's own) are that
+ * allocator's.
+ */
+static void grant_traced(unsigned long call_site, const void *ptr,
+			 enum how how, struct kmem_cache *s)
+{
+	int level = chariot_level(), dom;
+	struct chariot_batch b;
+	struct chariot_ctx *c;
+	unsigned long flags;
+
+	if (level < 0 || ZERO_OR_NULL_PTR(ptr) || !chariot_domain_count())
+		return;
+	c = chariot_ctx_current(level, false);
+	if (c && c->alloc_depth)
+		return;
+	if (c && c->nframes) {
+		dom = c->frames[c->nframes - 1].domain;
+	} else {
+		dom = chariot_domain_of_code(call_site);
+		if (dom < 0)
+			return;
+	}
+	local_irq_save(flags);
+	chariot_batch_init(&b);
+	grant_object(&b, dom, how, (unsigned long)ptr, (unsigned long)s);
+	chariot_batch_flush(&b);
+	local_irq_restore(flags);
+	set_add((unsigned long)ptr, dom, kind_of[how]);
+	chariot_count(alloc_grants);
+}
+
+static void tp_kmalloc(void *data, unsigned long call_site, const void *ptr,
+		       size_t bytes_req, size_t bytes_alloc, gfp_t gfp,
+		       int node)
+{
+	grant_traced(call_site, ptr, H_KMALLOC, NULL);
+}
+
+static void tp_cache_alloc(void *data, unsigned long call_site,
+			   const void *ptr, struct kmem_cache *s, gfp_t gfp,
+			   int node)
+{
+	grant_traced(call_site, ptr, H_CACHE, s);
+}
+
 /* ---- frees ---- */
 
 static int free_pre(struct kprobe *p, struct pt_regs *regs)
@@ -375,37 +482,38 @@ static int free_pre(struct kprobe *p, struct pt_regs *regs)
 	arg = regs_get_kernel_argument(regs, fp->arg);
 	switch (fp->how) {
 	case F_PTR:
-		set_revoke(arg);
+		set_revoke(arg, fp->kinds);
 		break;
 	case F_PAGE:
 		if (arg)
-			set_revoke((unsigned long)page_address((struct page *)arg));
+			set_revoke((unsigned long)page_address((struct page *)arg),
+				   fp->kinds);
 		break;
 	case F_BULK:
 		objs = (void **)arg;
 		n = regs->si;
 		for (i = 0; i < n; i++)
-			set_revoke((unsigned long)objs[i]);
+			set_revoke((unsigned long)objs[i], fp->kinds);
 		break;
 	}
 	return 0;
 }
 
-static void tp_revoke(const void *ptr)
+static void tp_revoke(const void *ptr, unsigned int kinds)
 {
 	if (atomic_read(&set_count) && ptr && !in_nmi())
-		set_revoke((unsigned long)ptr);
+		set_revoke((unsigned long)ptr, kinds);
 }
 
 static void tp_kfree(void *data, unsigned long call_site, const void *ptr)
 {
-	tp_revoke(ptr);
+	tp_revoke(ptr, K(KMALLOC));
 }
 
 static void tp_cache_free(void *data, unsigned long call_site,
 			  const void *ptr, const struct kmem_cache *s)
 {
-	tp_revoke(ptr);
+	tp_revoke(ptr, K(KMEM_CACHE));
 }
 
 /*
@@ -445,26 +553,27 @@ static void post_if_system(struct page *page, unsigned int order)
 static void tp_page_free(void *data, struct page *page, unsigned int order)
 {
 	post_if_system(page, order);
-	tp_revoke(page_address(page));
+	/* DMA memory comes back to the page allocator too. */
+	tp_revoke(page_address(page), K(PAGES) | K(DMA));
 }
 
 static void find_tp(struct tracepoint *tp, void *priv)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
-		if (!strcmp(tp->name, free_tps[i].name))
-			free_tps[i].tp = tp;
+	for (i = 0; i < ARRAY_SIZE(tps); i++)
+		if (!strcmp(tp->name, tps[i].name))
+			tps[i].tp = tp;
 }
 
-/* Is fp's free served by a tracepoint? */
-static bool by_tracepoint(const struct free_probe *fp)
+/* Is the tracepoint called name (NULL: none) followed? */
+static bool tp_on(const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; fp->tp && i < ARRAY_SIZE(free_tps); i++)
-		if (!strcmp(fp->tp, free_tps[i].name))
-			return free_tps[i].registered;
+	for (i = 0; name && i < ARRAY_SIZE(tps); i++)
+		if (!strcmp(name, tps[i].name))
+			return tps[i].registered;
 	return false;
 }
 
@@ -473,10 +582,10 @@ static void start_tracepoints(void)
 	unsigned int i;
 
 	for_each_kernel_tracepoint(find_tp, NULL);
-	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
-		free_tps[i].registered = free_tps[i].tp &&
-			!tracepoint_probe_register(free_tps[i].tp,
-						   free_tps[i].probe, NULL);
+	for (i = 0; i < ARRAY_SIZE(tps); i++)
+		tps[i].registered = tps[i].tp &&
+			!tracepoint_probe_register(tps[i].tp, tps[i].probe,
+						   NULL);
 }
 
 /* ---- start, stop, show ---- */
@@ -485,12 +594,12 @@ static void stop_probes(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
-		if (free_tps[i].registered)
-			tracepoint_probe_unregister(free_tps[i].tp,
-						    free_tps[i].probe, NULL);
-	for (i = 0; i < ARRAY_SIZE(free_tps); i++)
-		free_tps[i].registered = false;
+	for (i = 0; i < ARRAY_SIZE(tps); i++)
+		if (tps[i].registered)
+			tracepoint_probe_unregister(tps[i].tp, tps[i].probe,
+						    NULL);
+	for (i = 0; i < ARRAY_SIZE(tps); i++)
+		tps[i].registered = false;
 	tracepoint_synchronize_unregister();
 
 	for (i = 0; i < ARRAY_SIZE(frees); i++)
@@ -530,7 +639,7 @@ int chariot_alloc_start(void)
 	for (i = 0; i < ARRAY_SIZE(frees); i++) {
 		struct free_probe *fp = &frees[i];
 
-		if (by_tracepoint(fp)) {
+		if (tp_on(fp->tp)) {
 			nf++;
 			continue;
 		}
@@ -542,6 +651,10 @@ int chariot_alloc_start(void)
 	for (i = 0; i < ARRAY_SIZE(allocs); i++) {
 		struct alloc_probe *ap = &allocs[i];
 
+		if (tp_on(ap->tp)) {
+			na++;
+			continue;
+		}
 		ap->rp = (struct kretprobe){
 			.kp.symbol_name = ap->sym,
 			.entry_handler = alloc_entry,
@@ -592,6 +705,11 @@ void chariot_alloc_show(struct seq_file *m)
 	seq_printf(m, "allocations: %d granted now (of %d tracked at most)\nallocators (missed: no instance free or a probe running):",
 		   atomic_read(&set_count), SET_ENTRIES);
 	for (i = 0; i < ARRAY_SIZE(allocs); i++) {
+		if (tp_on(allocs[i].tp)) {
+			seq_printf(m, " %s(tracepoint %s)", allocs[i].sym,
+				   allocs[i].tp);
+			continue;
+		}
 		if (!allocs[i].registered) {
 			seq_printf(m, " %s(absent)", allocs[i].sym);
 			continue;
@@ -603,7 +721,7 @@ void chariot_alloc_show(struct seq_file *m)
 	}
 	seq_puts(m, "\nfrees:");
 	for (i = 0; i < ARRAY_SIZE(frees); i++) {
-		if (by_tracepoint(&frees[i])) {
+		if (tp_on(frees[i].tp)) {
 			seq_printf(m, " %s(tracepoint %s)", frees[i].sym,
 				   frees[i].tp);
 			continue;

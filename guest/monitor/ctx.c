@@ -120,6 +120,15 @@ static bool running_optimized(void)
 	return cur && (cur->flags & KPROBE_FLAG_OPTIMIZED);
 }
 
+static int level_of(unsigned long pc)
+{
+	if (pc & NMI_MASK)
+		return -1;
+	if (pc & HARDIRQ_MASK)
+		return 2;
+	return pc & SOFTIRQ_OFFSET ? 1 : 0;
+}
+
 /**
  * chariot_probe_level() - the interrupt level of the code a kprobe hit
  * @p: the kprobe (a kretprobe's kp)
@@ -139,11 +148,18 @@ int chariot_probe_level(struct kprobe *p)
 
 	if ((pc & NMI_MASK) && !kprobe_ftrace(p) && !running_optimized())
 		pc -= NMI_OFFSET + HARDIRQ_OFFSET;
-	if (pc & NMI_MASK)
-		return -1;
-	if (pc & HARDIRQ_MASK)
-		return 2;
-	return pc & SOFTIRQ_OFFSET ? 1 : 0;
+	return level_of(pc);
+}
+
+/**
+ * chariot_level() - the interrupt level of the running code (a tracepoint
+ * probe runs in the traced code's own context)
+ *
+ * Return: 0 task, 1 softirq, 2 hardirq; -1 for an NMI.
+ */
+int chariot_level(void)
+{
+	return level_of(preempt_count());
 }
 
 /**

@@ -278,6 +278,7 @@ struct chariot_ctx {
 int chariot_ctx_start(void);
 void chariot_ctx_stop(void);
 int chariot_probe_level(struct kprobe *p);
+int chariot_level(void);
 struct chariot_ctx *chariot_ctx_current(int level, bool create);
 void chariot_ctx_put(struct chariot_ctx *c);
 void chariot_ctx_first(struct chariot_ctx *c);
@@ -373,6 +374,7 @@ struct chariot_stats {
 	atomic64_t alloc_revokes;	/* of those, revoked when freed */
 	atomic64_t alloc_untracked;	/* granted, the set full: never revoked */
 	atomic64_t sys_pages_freed;	/* frees that posted PAGE_FREED */
+	atomic64_t alloc_slab_pages;	/* new slab pages not granted */
 	atomic64_t module_grants;	/* module data, percpu, init data */
 	atomic64_t module_revokes;
 	atomic64_t trusted;		/* TRUSTED_RANGE records */

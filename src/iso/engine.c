@@ -185,7 +185,12 @@ static void page_freed(void *opaque, uint64_t gpa, uint64_t len)
 	struct engine *e = opaque;
 
 	e->stats.sys_freed_posts++;
-	for (uint64_t p = gpa; p - gpa < len; p += PC_PAGE_SIZE)
+	for (uint64_t p = gpa; p - gpa < len; p += PC_PAGE_SIZE) {
+		/* A root freed may come back as another process's: walk
+		 * that one when a vCPU switches to it. */
+		for (unsigned int v = 0; v < e->cfg.vcpus; v++)
+			if (e->vcpu[v].cr3 == p)
+				e->vcpu[v].cr3 = 0;
 		for (unsigned int i = 0; i < e->nsys_pages; i++)
 			if (e->sys_page[i] == p) {
 				e->sys_page[i] = ~0ull;
@@ -193,6 +198,7 @@ static void page_freed(void *opaque, uint64_t gpa, uint64_t len)
 				sysmap_clear(e, p);
 				e->stats.sys_freed++;
 			}
+	}
 }
 
 /* The stacks vcpu's CPU pushes frames to.  On vcpu's thread. */
@@ -821,6 +827,13 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 			e->stats.write_errors++;
 	}
 	account(e, &v, rip, logged);
+	if (e->ring.hist && (!v.allow || v.learned) && e->stats.debug_shown < 4) {
+		e->stats.debug_shown++;
+		fprintf(stderr, "isolation: vCPU %u rip 0x%llx: write to 0x%llx "
+			"+%u not granted; ", vcpu, (unsigned long long)rip,
+			(unsigned long long)gpa, len);
+		ring_history(&e->ring, stderr, gpa & ~0x3full, 0x40);
+	}
 	if (!v.allow && !v.learned && v.domain >= 0)
 		want_recovery(e, vcpu, (unsigned int)v.domain,
 			      CHARIOT_FAULT_WRITE, rip);
@@ -1250,6 +1263,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg,
 	struct iso_config ic;
 	struct ring_config rc = { .gpa_ok = ram_ok, .page_freed = page_freed,
 				  .opaque = e };
+	const char *dbg = getenv("CHARIOT_DEBUG_DENY");
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -1280,6 +1294,9 @@ int engine_init(struct engine *e, const struct engine_config *cfg,
 	r = init_locks(e);
 	if (r)
 		return fail(err, errlen, r, "locks");
+	/* Debugging false alarms: the last records, shown at a denial. */
+	if (dbg && *dbg)
+		rc.history = 1u << 18;
 	r = iso_init(&e->iso, &ic);
 	if (!r)
 		r = ring_init(&e->ring, (uint8_t *)cfg->shm +
@@ -1313,6 +1330,7 @@ void engine_destroy(struct engine *e)
 		e->watchdog_on = false;
 	}
 	pthread_cond_destroy(&e->watchdog_cond);
+	ring_destroy(&e->ring);
 	iso_destroy(&e->iso);
 	protect_destroy(&e->prot);
 	pthread_rwlock_destroy(&e->run_lock_normal);
@@ -1524,6 +1542,34 @@ static bool isolating(const struct engine *e)
 	return false;
 }
 
+/* Debugging (CHARIOT_DEBUG_DUMP=FILE): every domain's ACT and the system
+ * pages, to match against addresses the guest prints. */
+static void debug_dump(struct engine *e)
+{
+	const char *path = getenv("CHARIOT_DEBUG_DUMP");
+	FILE *f;
+
+	if (!path || !*path || !(f = fopen(path, "w")))
+		return;
+	for (unsigned int i = 0; i < e->nsys_pages; i++)
+		if (e->sys_page[i] != ~0ull)
+			fprintf(f, "sys 0x%llx\n",
+				(unsigned long long)e->sys_page[i]);
+	for (unsigned int d = 0; d < ISO_MAX_DOMAINS; d++) {
+		const struct domain *dom = iso_domain(&e->iso, d);
+
+		if (!dom || !dom->live)
+			continue;
+		for (const struct act_entry *a = act_first(&dom->act); a;
+		     a = a->next)
+			fprintf(f, "act %u 0x%llx-0x%llx kind %u cookie 0x%llx\n",
+				d, (unsigned long long)a->start,
+				(unsigned long long)a->end, a->kind,
+				(unsigned long long)a->cookie);
+	}
+	fclose(f);
+}
+
 int engine_report_json(struct engine *e, FILE *f)
 {
 	if (!e || !isolating(e)) {
@@ -1532,6 +1578,7 @@ int engine_report_json(struct engine *e, FILE *f)
 		return ferror(f) ? -EIO : 0;
 	}
 	pthread_mutex_lock(&e->lock);
+	debug_dump(e);
 	report_isolation(e, f);
 	report_domains(e, f);
 	report_violations(e, f);

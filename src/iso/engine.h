@@ -199,6 +199,7 @@ struct engine_stats {
 	uint64_t sys_freed;		/* closed: the guest freed them */
 	uint64_t sys_freed_posts;	/* PAGE_FREED records (the map is a
 					 * hash: some name no system page) */
+	uint64_t debug_shown;		/* CHARIOT_DEBUG_DENY histories */
 	/* Fetch switching. */
 	uint64_t fetch_enters;		/* into the view: driver code */
 	uint64_t fetch_leaves;		/* out of it: code not the driver's */

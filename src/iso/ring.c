@@ -5,6 +5,8 @@
  * is it applied.  A record the state refuses all the same (ACT full, code
  * overlapping) is counted as RING_ERR_STATE. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -63,7 +65,60 @@ int ring_init(struct ring *r, void *mem, size_t size,
 	r->shared->rec_size = (uint32_t)rec;
 	r->capacity = cap;
 	r->cfg = *cfg;
+	if (cfg->history) {
+		r->hist = calloc(cfg->history, sizeof(*r->hist));
+		if (!r->hist)
+			return -ENOMEM;
+	}
 	return 0;
+}
+
+void ring_destroy(struct ring *r)
+{
+	free(r->hist);
+	r->hist = NULL;
+}
+
+static bool overlaps(const struct chariot_ring_rec *h, uint64_t gpa,
+		     uint64_t len)
+{
+	return (h->type == CHARIOT_REC_GRANT ||
+		(h->type == CHARIOT_REC_REVOKE &&
+		 !(h->flags & CHARIOT_REVOKE_BY_COOKIE))) &&
+	       h->addr < gpa + len && gpa < h->addr + h->len;
+}
+
+void ring_history(const struct ring *r, FILE *f, uint64_t gpa, uint64_t len)
+{
+	uint64_t first = r->nhist > r->cfg.history ? r->nhist - r->cfg.history
+						   : 0;
+	uint64_t cookies[64];
+	unsigned int nc = 0;
+
+	if (!r->hist)
+		return;
+	for (uint64_t i = first; i < r->nhist; i++) {
+		const struct chariot_ring_rec *h = &r->hist[i % r->cfg.history];
+
+		if (overlaps(h, gpa, len) && h->cookie && nc < 64)
+			cookies[nc++] = h->cookie;
+	}
+	fprintf(f, "history of 0x%" PRIx64 "+0x%" PRIx64 " (of the last %" PRIu64
+		" records):\n", gpa, len, r->nhist - first);
+	for (uint64_t i = first; i < r->nhist; i++) {
+		const struct chariot_ring_rec *h = &r->hist[i % r->cfg.history];
+		bool show = overlaps(h, gpa, len);
+
+		for (unsigned int c = 0; !show && c < nc; c++)
+			show = h->type == CHARIOT_REC_REVOKE &&
+			       h->cookie == cookies[c];
+		if (show)
+			fprintf(f, "  #%" PRIu64 " type %u kind %u flags %u "
+				"domain %u gpa 0x%" PRIx64 " len 0x%x cookie 0x%"
+				PRIx64 "\n", i, h->type, h->kind, h->flags,
+				h->domain, (uint64_t)h->addr, h->len,
+				(uint64_t)h->cookie);
+	}
 }
 
 /* The fields a record of its type and flags uses. */
@@ -212,6 +267,8 @@ static void consume(struct ring *r, struct iso *iso, uint32_t seq)
 	err = ring_check(r, iso, &rec, seq);
 	if (!err && apply(r, iso, &rec))
 		err = RING_ERR_STATE;
+	if (!err && r->hist)
+		r->hist[r->nhist++ % r->cfg.history] = rec;
 	if (err)
 		r->stats.rejected[err]++;
 	else

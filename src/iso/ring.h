@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "chariot_ring.h"
 #include "iso/domain.h"
@@ -47,6 +48,7 @@ struct ring_config {
 	void (*page_freed)(void *opaque, uint64_t gpa, uint64_t len);
 	void *opaque;
 	uint64_t ram_end;
+	unsigned int history;	/* records kept for ring_history() (debug) */
 };
 
 struct ring {
@@ -55,6 +57,8 @@ struct ring {
 	uint32_t tail;			/* next record to read */
 	struct ring_config cfg;
 	struct ring_stats stats;
+	struct chariot_ring_rec *hist;	/* the last cfg.history applied */
+	uint64_t nhist;
 };
 
 /* Lay a ring out over size bytes at mem (8-byte aligned; shared with the
@@ -71,6 +75,12 @@ uint32_t ring_drain(struct ring *r, struct iso *iso);
  * iso's state, or RING_OK. */
 enum ring_err ring_check(const struct ring *r, const struct iso *iso,
 			 const struct chariot_ring_rec *rec, uint32_t seq);
+
+/* Debugging a false alarm (cfg.history): print to f the records kept that
+ * touch [gpa, gpa + len): grants and revocations by range over it, and
+ * the revocations by cookie of those grants' cookies. */
+void ring_history(const struct ring *r, FILE *f, uint64_t gpa, uint64_t len);
+void ring_destroy(struct ring *r);
 
 /* Ask the guest to ring after every REVOKE (set while open pages exist). */
 void ring_kick_on_revoke(struct ring *r, bool on);
