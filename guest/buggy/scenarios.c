@@ -26,6 +26,8 @@
  *  overflow       the first 8 bytes past a kmalloc(64) object: the start
  *                 of its neighbour in the same kmalloc-64 slab page (live
  *                 or free; SLUB keeps a free object's link at offset 32).
+ *                 It also logs "overflow: neighbour at PA" (the physical
+ *                 address, to match against the VMM's CHARIOT_DEBUG_DUMP).
  *  uaf_write      the first 8 bytes of a kmalloc(64) object this module
  *                 has just freed (the grant is revoked by the free).
  *  foreign_write  brd's module parameter rd_size (brd.ko's .data), found
