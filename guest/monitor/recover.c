@@ -272,8 +272,11 @@ static void failed(unsigned int id, u8 why, u64 rip, bool unwound)
 	if (!d || READ_ONCE(d->failed) || atomic_xchg(&r->queued, 1)) {
 		record(id, why, rip, flags | CHARIOT_FAULT_FOLLOWUP |
 		       CHARIOT_FAULT_DONE);
-		if (d)
-			WRITE_ONCE(d->failed, true);	/* a reload's init */
+		/* A reload's init faulted: its calls fail fast until the
+		 * kernel frees it.  (Any other follow-up leaves the domain as
+		 * it is: nothing would recover it.) */
+		if (in_init)
+			WRITE_ONCE(d->failed, true);
 		return;
 	}
 	slot = record(id, why, rip, flags);
