@@ -213,13 +213,11 @@ static void add_stacks(struct engine *e, unsigned int vcpu)
 		add_sys_page(e, pages[i]);
 }
 
-/* vcpu's page tables, unless walked for this CR3 already (force: walk
- * anyway, the user half too: a stall may be on one of those; a driver's
- * own code seldom touches user memory).  On vcpu's thread.  Returns how
+/* vcpu's page tables of the kernel half and its root, unless walked for
+ * this CR3 already (force: walk anyway).  On vcpu's thread.  Returns how
  * many were opened. */
 static int add_tables(struct engine *e, unsigned int vcpu, bool force)
 {
-	uint64_t cr3 = 0;
 	int n, added = 0;
 
 	if (!e->cfg.table_pages)
@@ -233,10 +231,22 @@ static int add_tables(struct engine *e, unsigned int vcpu, bool force)
 	e->stats.table_walks++;
 	for (int i = 0; i < n; i++)
 		added += (int)add_sys_page(e, e->walk[i]);
-	if (force)
-		n = e->cfg.table_pages(e->cfg.opaque, vcpu, &cr3, true, e->walk,
-				       ENGINE_SYS_PAGES);
-	for (int i = 1; force && i < n; i++)
+	return added;
+}
+
+/* The user half of vcpu's tables: only for a stall nothing else explains
+ * (a driver's own code seldom touches user memory, and a user table left
+ * open is one its writes are not judged on).  Returns how many opened. */
+static int add_user_tables(struct engine *e, unsigned int vcpu)
+{
+	uint64_t cr3 = 0;
+	int n, added = 0;
+
+	if (!e->cfg.table_pages)
+		return 0;
+	n = e->cfg.table_pages(e->cfg.opaque, vcpu, &cr3, true, e->walk,
+			       ENGINE_SYS_PAGES);
+	for (int i = 1; i < n; i++)	/* walk[0]: the root, open already */
 		added += (int)add_sys_page(e, e->walk[i]);
 	return added;
 }
@@ -973,6 +983,8 @@ int engine_vcpu_stalled(struct engine *e, unsigned int vcpu)
 		n = judge_unemulated(e, vcpu, rip, gpa, len);
 		added = n < 0 ? n : added + n;
 	}
+	if (!added && !(e->cfg.halted && e->cfg.halted(e->cfg.opaque, vcpu)))
+		added = add_user_tables(e, vcpu);
 	if (!added) {	/* busy, halted, or stuck on what is not known */
 		e->stats.stalls_unresolved++;
 		e->stats.stall_rip = rip;

@@ -30,8 +30,8 @@
  *    vCPU stalls inside KVM.  When a vCPU switches into the view, the
  *    tables of the kernel half reachable from its CR3 are found
  *    (cfg.table_pages; once per CR3), and its root; a driver's own code
- *    seldom walks the user half, so those tables are found only when a
- *    stall asks for them;
+ *    seldom walks the user half, so those tables are opened only for a
+ *    stall nothing else explains;
  *  - interrupt and exception frames: the stack a frame is pushed to may
  *    be read-only (the entry stack under user mode, an IST or IRQ stack, a
  *    stack page not written yet).  KVM 6.1 then emulates the interrupted
