@@ -690,6 +690,21 @@ void chariot_alloc_stop(void)
 	pool = NULL;
 }
 
+/* One allocator or free: followed by a tracepoint, absent, or a probe
+ * with how many hits it missed. */
+static void show_probe(struct seq_file *m, const char *sym, const char *tp,
+		       bool registered, unsigned long missed)
+{
+	if (tp_on(tp))
+		seq_printf(m, " %s(tracepoint %s)", sym, tp);
+	else if (!registered)
+		seq_printf(m, " %s(absent)", sym);
+	else if (missed)
+		seq_printf(m, " %s(missed %lu)", sym, missed);
+	else
+		seq_printf(m, " %s", sym);
+}
+
 /**
  * chariot_alloc_show() - print the allocation probes and the set
  * @m: the seq_file
@@ -704,35 +719,12 @@ void chariot_alloc_show(struct seq_file *m)
 	}
 	seq_printf(m, "allocations: %d granted now (of %d tracked at most)\nallocators (missed: no instance free or a probe running):",
 		   atomic_read(&set_count), SET_ENTRIES);
-	for (i = 0; i < ARRAY_SIZE(allocs); i++) {
-		if (tp_on(allocs[i].tp)) {
-			seq_printf(m, " %s(tracepoint %s)", allocs[i].sym,
-				   allocs[i].tp);
-			continue;
-		}
-		if (!allocs[i].registered) {
-			seq_printf(m, " %s(absent)", allocs[i].sym);
-			continue;
-		}
-		seq_printf(m, " %s", allocs[i].sym);
-		if (allocs[i].rp.nmissed + allocs[i].rp.kp.nmissed)
-			seq_printf(m, "(missed %lu)", allocs[i].rp.nmissed +
-				   allocs[i].rp.kp.nmissed);
-	}
+	for (i = 0; i < ARRAY_SIZE(allocs); i++)
+		show_probe(m, allocs[i].sym, allocs[i].tp, allocs[i].registered,
+			   allocs[i].rp.nmissed + allocs[i].rp.kp.nmissed);
 	seq_puts(m, "\nfrees:");
-	for (i = 0; i < ARRAY_SIZE(frees); i++) {
-		if (tp_on(frees[i].tp)) {
-			seq_printf(m, " %s(tracepoint %s)", frees[i].sym,
-				   frees[i].tp);
-			continue;
-		}
-		if (!frees[i].registered) {
-			seq_printf(m, " %s(absent)", frees[i].sym);
-			continue;
-		}
-		seq_printf(m, " %s", frees[i].sym);
-		if (frees[i].kp.nmissed)
-			seq_printf(m, "(missed %lu)", frees[i].kp.nmissed);
-	}
+	for (i = 0; i < ARRAY_SIZE(frees); i++)
+		show_probe(m, frees[i].sym, frees[i].tp, frees[i].registered,
+			   frees[i].kp.nmissed);
 	seq_puts(m, "\n");
 }

@@ -36,6 +36,16 @@ mem() {
 }
 '
 
+# no_kernel_trouble NAME FILE: no "kernel: " line (an oops, BUG or warning
+# the guest printed) in FILE.
+no_kernel_trouble() {
+	if grep -q '^kernel: ' "$2"; then
+		fail "$1" "$(grep '^kernel: ' "$2" | head -3 | tr '\n' ' ')"
+	else
+		pass "$1"
+	fi
+}
+
 # --- every trigger once, each followed by "ok" --------------------------
 ALL="$PRE"'
 modprobe brd rd_nr=1 rd_size=1024 || exit 11
@@ -73,11 +83,7 @@ for s in wild_write overflow uaf_write foreign_write null_deref hang; do
 done
 expect_grep "after all: dd through /dev/chariot_buggy0 reads back" \
 	'^dd want=\([0-9a-f]\{64\}\) got=\1 retries=' "$T/all.out"
-if grep -q '^kernel: ' "$T/all.out"; then
-	fail "no oops, BUG or warning in the guest" "$(grep '^kernel: ' "$T/all.out" | head -3 | tr '\n' ' ')"
-else
-	pass "no oops, BUG or warning in the guest"
-fi
+no_kernel_trouble "no oops, BUG or warning in the guest" "$T/all.out"
 
 # The report: one fault per trigger, in order, each recovered.
 check_faults() {
@@ -175,11 +181,7 @@ expect_grep "fault in init: a plain insmod then works" '^plain insmod rc=0$' "$T
 expect_grep "fault in init: ok served" '^ok rc=0$' "$T/init.out"
 expect_grep "fault in init: dd through /dev/chariot_buggy0 reads back" \
 	'^dd want=\([0-9a-f]\{64\}\) got=\1$' "$T/init.out"
-if grep -q '^kernel: ' "$T/init.out"; then
-	fail "fault in init: no oops, BUG, warning or duplicate name" "$(grep '^kernel: ' "$T/init.out" | head -3 | tr '\n' ' ')"
-else
-	pass "fault in init: no oops, BUG, warning or duplicate name"
-fi
+no_kernel_trouble "fault in init: no oops, BUG, warning or duplicate name" "$T/init.out"
 if python3 -c '
 import json, sys
 f = json.load(open(sys.argv[1]))["faults"]
@@ -228,11 +230,7 @@ expect_grep "2 vCPUs: reloaded once" '^reloads=1$' "$T/two.out"
 expect_grep "2 vCPUs: ok served after it" '^after ok rc=0$' "$T/two.out"
 expect_grep "2 vCPUs: dd through /dev/chariot_buggy0 reads back" \
 	'^dd want=\([0-9a-f]\{64\}\) got=\1$' "$T/two.out"
-if grep -q '^kernel: ' "$T/two.out"; then
-	fail "2 vCPUs: no oops, BUG or warning" "$(grep '^kernel: ' "$T/two.out" | head -3 | tr '\n' ' ')"
-else
-	pass "2 vCPUs: no oops, BUG or warning"
-fi
+no_kernel_trouble "2 vCPUs: no oops, BUG or warning" "$T/two.out"
 
 # --- virtio_blk failed in the middle of a retried block workload --------
 # The workload rewrites the disk until a write of it all succeeds; the
@@ -278,11 +276,7 @@ sys.exit(not ok)' "$T/blk.json" "$T/blk.out" >"$T/blk-ms" 2>&1; then
 else
 	fail "virtio_blk: report" "$(cat "$T/blk-ms")"
 fi
-if grep -q '^kernel: ' "$T/blk.out"; then
-	fail "virtio_blk: no oops, BUG or warning" "$(grep '^kernel: ' "$T/blk.out" | head -3 | tr '\n' ' ')"
-else
-	pass "virtio_blk: no oops, BUG or warning"
-fi
+no_kernel_trouble "virtio_blk: no oops, BUG or warning" "$T/blk.out"
 
 # --- the same trigger 10 times: no leak, then the deterministic rule -----
 for s in null_deref wild_write; do
@@ -334,11 +328,7 @@ sys.exit(not ok)' "$T/ten.json" >"$T/ten-ms" 2>&1; then
 	else
 		fail "$s x10: report" "$(cat "$T/ten-ms")"
 	fi
-	if grep -q '^kernel: ' "$T/ten-$s.out"; then
-		fail "$s x10: no oops, BUG or warning" "$(grep '^kernel: ' "$T/ten-$s.out" | head -3 | tr '\n' ' ')"
-	else
-		pass "$s x10: no oops, BUG or warning"
-	fi
+	no_kernel_trouble "$s x10: no oops, BUG or warning" "$T/ten-$s.out"
 done
 
 finish
