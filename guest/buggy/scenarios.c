@@ -42,6 +42,12 @@
  *  null_deref     a store to address 0: an oops, the writer is killed.
  *  hang           a busy loop with interrupts on that never returns nor
  *                 yields (soft lockup).
+ *  locked_fault   null_deref with this module's spinlock held (interrupts
+ *                 off), bottom halves disabled, an RCU read lock and page
+ *                 faults disabled: what the calls it skips would have given
+ *                 back (the preempt count, the task's RCU nesting) must be
+ *                 given back when the call is unwound, or the kernel goes
+ *                 on "atomic" (scheduling while atomic, RCU stalls).
  * The race left: another CPU using the neighbour or the freed object in
  * the few instructions between the store and its undoing.
  */
@@ -54,10 +60,13 @@
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "buggy.h"
 
@@ -307,6 +316,28 @@ static noinline int buggy_null_deref(void)
 	return 0;
 }
 
+static DEFINE_SPINLOCK(buggy_lock);
+
+static noinline int buggy_locked_fault(void)
+{
+	unsigned long flags;
+	u64 *p = NULL;
+
+	OPTIMIZER_HIDE_VAR(p);
+	pr_info("locked_fault: storing to NULL with a lock held\n");
+	local_bh_disable();
+	rcu_read_lock();
+	spin_lock_irqsave(&buggy_lock, flags);
+	pagefault_disable();
+	WRITE_ONCE(*p, BUGGY_PATTERN);
+	pagefault_enable();
+	spin_unlock_irqrestore(&buggy_lock, flags);
+	rcu_read_unlock();
+	local_bh_enable();
+	report("locked_fault", false);
+	return 0;
+}
+
 static noinline int buggy_hang(void)
 {
 	pr_info("hang: spinning forever\n");
@@ -327,6 +358,7 @@ static const struct {
 	{ "pt_write", buggy_pt_write },
 	{ "null_deref", buggy_null_deref },
 	{ "hang", buggy_hang },
+	{ "locked_fault", buggy_locked_fault },
 };
 
 /**

@@ -257,21 +257,29 @@ static bool on_complete(struct pt_regs *regs, unsigned long fn,
 	return true;
 }
 
-static bool on_submit_bio(struct pt_regs *regs, unsigned long fn,
-			  unsigned int id, struct chariot_entry *e,
-			  struct chariot_batch *b)
+/* Is bio one for fn, its disk's ->submit_bio? */
+static bool bio_for(struct bio *bio, unsigned long fn)
 {
-	struct bio *bio = (void *)regs->di;
 	const struct block_device_operations *fops;
 	struct block_device *bdev;
 	struct gendisk *disk;
 	unsigned long f;
 
-	if (!RD(bdev, &bio->bi_bdev) || !RD(disk, &bdev->bd_disk) ||
-	    !RD(fops, &disk->fops) || !RD(f, &fops->submit_bio) || f != fn)
+	return RD(bdev, &bio->bi_bdev) && RD(disk, &bdev->bd_disk) &&
+	       RD(fops, &disk->fops) && RD(f, &fops->submit_bio) && f == fn;
+}
+
+static bool on_submit_bio(struct pt_regs *regs, unsigned long fn,
+			  unsigned int id, struct chariot_entry *e,
+			  struct chariot_batch *b)
+{
+	struct bio *bio = (void *)regs->di;
+
+	if (!bio_for(bio, fn))
 		return false;
 	grant(e, b, id, bio, bio, sizeof(*bio));
 	grant_read_pages(b, id, bio, bio, false);
+	e->obj = bio;	/* the driver must end it */
 	return true;
 }
 
@@ -503,6 +511,43 @@ static bool on_blk_or_net(struct pt_regs *regs, unsigned long fn,
 		return true;
 	}
 	return false;
+}
+
+/**
+ * chariot_iface_abandon() - finish what a call that will not finish owed
+ * @role: the call's role
+ * @fn:   the function called
+ * @obj:  the object: its first argument (refused), the entry's (unwound)
+ * @ran:  the driver ran (the call was unwound) or never did (refused)
+ *
+ * A bio handed to ->submit_bio is the driver's to end: unended, its
+ * submitter waits forever.  It is ended with an I/O error (the caller
+ * retries or fails), also an unwound call's (wrong only if the driver
+ * ended it and then faulted: rare, ->submit_bio ends with the end).  A
+ * refused ->ndo_start_xmit's skb is freed (NETDEV_TX_OK says the driver
+ * took it); an unwound one's is left, as the driver may have queued it.
+ */
+void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
+			   void *obj, bool ran)
+{
+	struct sk_buff *skb = obj;
+	struct net_device *dev;
+
+	switch (role) {
+	case CHARIOT_ROLE_SUBMIT_BIO:
+		if (!ran && !bio_for(obj, fn))
+			return;
+		bio_io_error(obj);
+		break;
+	case CHARIOT_ROLE_START_XMIT:
+		if (ran || !RD(dev, &skb->dev) || !ndo_is(dev, fn, role))
+			return;
+		dev_kfree_skb_any(skb);
+		break;
+	default:
+		return;
+	}
+	chariot_count(abandoned);
 }
 
 /**

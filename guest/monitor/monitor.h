@@ -219,8 +219,27 @@ struct chariot_recovery_frame {
 
 #define CHARIOT_ENTRY_PUSHED	0x1u	/* this entry opened a frame */
 #define CHARIOT_ENTRY_STACK	0x2u	/* and granted its stack */
+#define CHARIOT_ENTRY_UNWOUND	0x4u	/* a fault unwound it (recover.c) */
 
 struct chariot_ctx;
+
+/**
+ * struct chariot_held - the state the kernel's lock calls change outside
+ * the lock itself, as it was at a call's entry (recover.c gives it back
+ * to an unwound call: the unlocks it skipped will never run)
+ * @preempt:   the preempt count's preemption and bottom-half parts (spin
+ *             locks, local_bh_disable()), less the entry probe's own
+ * @rcu:       the task's RCU read-side nesting (preemptible RCU)
+ * @pagefault: the task's pagefault_disable() depth
+ * @ftrace:    the entry probe is ftrace-based (its handler's own share of
+ *             @preempt matches only a probe of the same kind)
+ */
+struct chariot_held {
+	unsigned int preempt;
+	int rcu;
+	int pagefault;
+	bool ftrace;
+};
 
 /**
  * struct chariot_entry - kretprobe instance data of one function entry
@@ -233,6 +252,9 @@ struct chariot_ctx;
  * @role:     the function's interface role (enum chariot_role): what an
  *            unwound call returns
  * @eflags:   the flags register at entry (an unwound call gets its IF back)
+ * @held:     the lock state at entry (an unwound call gets it back)
+ * @obj:      the object the call must finish, if any (a bio): an unwound
+ *            call's is finished with an error (chariot_iface_abandon())
  */
 struct chariot_entry {
 	struct chariot_recovery_frame frame;
@@ -243,6 +265,8 @@ struct chariot_entry {
 	u8 flags;
 	u8 role;
 	unsigned long eflags;
+	struct chariot_held held;
+	void *obj;
 };
 
 #define CHARIOT_CTX_FRAMES	8
@@ -324,6 +348,8 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 			 struct pt_regs *regs, unsigned int domain,
 			 struct chariot_entry *e, struct chariot_batch *b);
 const char *chariot_role_name(enum chariot_role role);
+void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
+			   void *obj, bool ran);
 
 /* ---- recover.c: faults in a domain, unwound, torn down, reloaded ---- */
 
@@ -334,6 +360,7 @@ bool chariot_recover_refuse(struct chariot_domain *d);
 void chariot_recover_module(struct chariot_domain *d, struct module *mod,
 			    unsigned long state);
 long chariot_recover_error(enum chariot_role role);
+void chariot_recover_hold(struct chariot_held *held, struct kprobe *p);
 void chariot_skip_ret(void);
 void chariot_recover_show(struct seq_file *m);
 void chariot_recover_debugfs(struct dentry *dir);
@@ -381,7 +408,10 @@ struct chariot_stats {
 	atomic64_t faults;		/* faults in a domain seen */
 	atomic64_t unwound;		/* of those, calls unwound */
 	atomic64_t unwind_nested;	/* unwound past other return hooks */
+	atomic64_t unwind_released;	/* of those, with lock state given back */
+	atomic64_t unwind_held_unknown;	/* preempt count not comparable */
 	atomic64_t fail_fast;		/* calls into a failed domain refused */
+	atomic64_t abandoned;		/* their bios ended, skbs freed */
 };
 
 extern struct chariot_stats chariot_stats;

@@ -128,6 +128,7 @@ static bool push(struct chariot_ctx *c, struct chariot_fn_probe *fp,
 		return false;
 	}
 	fill_frame(&e->frame, id, fp->fn, regs);
+	chariot_recover_hold(&e->held, &fp->rp.kp);
 	if (!stack_granted(c, id) && chariot_ctx_stack(c, &base, &size, &e->stack) &&
 	    !chariot_post_grant(b, id, CHARIOT_GRANT_STACK, e->stack,
 				(void *)base, size)) {
@@ -167,6 +168,7 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	e->ctx = c;
 	e->flags = 0;
 	e->ncookies = 0;
+	e->obj = NULL;
 	e->role = fp->role;
 	e->eflags = regs->flags;
 	chariot_batch_init(&b);
@@ -240,6 +242,8 @@ static int fn_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		pop(e->ctx, e, &b);
 	chariot_batch_flush(&b);
 	local_irq_restore(flags);
+	if ((e->flags & CHARIOT_ENTRY_UNWOUND) && e->obj)
+		chariot_iface_abandon(e->role, fp->fn, e->obj, true);
 	return 0;
 }
 
@@ -259,6 +263,8 @@ static int fn_pre(struct kprobe *p, struct pt_regs *regs)
 		regs->ax = chariot_recover_error(fp->role);
 		instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
 		chariot_count(fail_fast);
+		chariot_iface_abandon(fp->role, fp->fn, (void *)regs->di,
+				      false);
 		return 1;
 	}
 	return fp->kretprobe_pre(p, regs);

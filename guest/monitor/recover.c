@@ -22,9 +22,13 @@
  * trampoline runs the monitor's return handler, which pops the context's
  * frames and posts LEAVE, and goes back into the kernel caller.  The
  * probed oops function itself is skipped (fixup_exception() returns 1:
- * "fixed up").  Interrupts are as they were at entry; locks the driver
- * took and did not release stay taken (a known limit: nothing here tracks
- * them).
+ * "fixed up").  Interrupts are as they were at entry, and so is what the
+ * driver's lock calls changed outside the locks (give_back()): the
+ * preempt count (spin locks, disabled bottom halves), the task's RCU
+ * nesting and pagefault_disable() depth, or the kernel would go on
+ * "atomic".  The lock words themselves are not tracked: a lock in the
+ * driver's own memory goes with the driver; one in the kernel's stays
+ * taken (a known limit).
  *
  * Fail fast, tear down, reload.  The domain is marked failed: every call
  * into it returns an error at once (probes.c's fn_pre) except from the
@@ -195,12 +199,63 @@ static struct llist_node *instance_of(struct chariot_entry *e)
 	return &ri->node.llist;
 }
 
+/* The preempt count's parts a lock call changes. */
+#define HELD_MASK	(PREEMPT_MASK | SOFTIRQ_MASK)
+
+/**
+ * chariot_recover_hold() - note the lock state a call enters with
+ * @held: the call's entry's
+ * @p:    the probe whose handler runs (its own share of the preempt count
+ *        is in the figure: give_back() compares like with like)
+ */
+void chariot_recover_hold(struct chariot_held *held, struct kprobe *p)
+{
+	held->preempt = preempt_count() & HELD_MASK;
+	held->rcu = rcu_preempt_depth();
+	held->pagefault = current->pagefault_disabled;
+	held->ftrace = kprobe_ftrace(p);
+}
+
+/*
+ * Give the unwound context back the lock state of its entry: the unlocks
+ * the driver would have made never run.  p: the probe that caught the
+ * fault; its share of the preempt count cancels the entry probe's when
+ * both are of one kind (else the count is left, and counted).  Return:
+ * whether anything was given back.
+ */
+static bool give_back(const struct chariot_held *h, struct kprobe *p,
+		      unsigned int id)
+{
+	unsigned int now = preempt_count() & HELD_MASK, pc = 0;
+	int rcu = 0, pf = 0;
+
+	if (h->ftrace != kprobe_ftrace(p))
+		chariot_count(unwind_held_unknown);
+	else if (now > h->preempt)
+		pc = now - h->preempt;
+	if (pc)
+		preempt_count_sub(pc);
+	/* Bounded: the depth cannot grow while this runs. */
+	while (rcu_preempt_depth() > h->rcu && rcu++ < 64)
+		rcu_read_unlock();
+	if (current->pagefault_disabled > h->pagefault) {
+		pf = current->pagefault_disabled - h->pagefault;
+		current->pagefault_disabled = h->pagefault;
+	}
+	if (!pc && !rcu && !pf)
+		return false;
+	pr_info("unwound a call into domain %u: gave back preempt count 0x%x, %d RCU read lock(s), %d pagefault_disable()\n",
+		id, pc, rcu, pf);
+	return true;
+}
+
 /*
  * Resume the faulting context at its outermost entry into domain id, as
  * if that call returned an error.  Interrupts off (a context is only
  * changed from itself).  Return: whether regs now go there.
  */
-static bool unwind(struct pt_regs *regs, int level, unsigned int id)
+static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
+		   unsigned int id)
 {
 	struct chariot_ctx *c = chariot_ctx_current(level, false);
 	const struct chariot_recovery_frame *f;
@@ -233,6 +288,9 @@ static bool unwind(struct pt_regs *regs, int level, unsigned int id)
 	regs->flags = (regs->flags & ~X86_EFLAGS_IF) |
 		      (e->eflags & X86_EFLAGS_IF);
 	c->alloc_depth = 0;
+	e->flags |= CHARIOT_ENTRY_UNWOUND;	/* its return finishes its object */
+	if (give_back(&e->held, p, id))
+		chariot_count(unwind_released);
 	return true;
 }
 
@@ -417,7 +475,7 @@ static bool caught(struct kprobe *p, struct pt_regs *regs)
 			return false;
 	}
 	local_irq_save(flags);
-	done = id >= 0 && mode != RECOVER_OFF && unwind(regs, level, id);
+	done = id >= 0 && mode != RECOVER_OFF && unwind(regs, p, level, id);
 	local_irq_restore(flags);
 	if (!done && !resume)
 		return false;	/* the kernel's own course: an oops */
@@ -734,10 +792,13 @@ void chariot_recover_show(struct seq_file *m)
 {
 	static const char *const names[] = { "off", "unload", "reload" };
 
-	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld unwind_nested %lld records %d\n",
+	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld records %d\n",
 		   names[mode], atomic64_read(&chariot_stats.faults),
 		   atomic64_read(&chariot_stats.unwound),
 		   atomic64_read(&chariot_stats.fail_fast),
+		   atomic64_read(&chariot_stats.abandoned),
 		   atomic64_read(&chariot_stats.unwind_nested),
+		   atomic64_read(&chariot_stats.unwind_released),
+		   atomic64_read(&chariot_stats.unwind_held_unknown),
 		   atomic_read(&nslots));
 }

@@ -14,11 +14,11 @@ fail() {
 }
 
 # guarded CMD... : run CMD; if it outlives its own --timeout by 120 s (or
-# 900 s without one), print where its threads are stuck in the kernel, the
+# 700 s without one), print where its threads are stuck in the kernel, the
 # kernel log's tail, and kill it (status 137). A hung VMM then fails one case
 # with a diagnosis (in $T/hung) instead of silencing the rest of the file.
 guarded() {
-	_guard=900 _prev=
+	_guard=700 _prev=
 	for _a in "$@"; do
 		[ "$_prev" = --timeout ] && _guard=$((${_a%.*} + 120))
 		_prev=$_a
