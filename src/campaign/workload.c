@@ -49,9 +49,13 @@ static const char net_body[] =
  * and read back past the page cache: 2 MiB to brd (as test_isolation.sh
  * does: 8 MiB took minutes isolated in the nested test host), 512 KiB to
  * null_blk (an isolated null_blk traps nearly every write of its copies:
- * 2 MiB took over 150 s there, 64k trapped writes). */
+ * 2 MiB took over 150 s there, 64k trapped writes).  The node is checked
+ * right before each dd: while recovery has the disk away, dd would create
+ * a plain file in its place, and the reloaded disk's node could not come
+ * back (seen with a writer looping on /dev/ram0). */
 #define RAMDISK_CHECK(dev, kib)						\
 "dd if=/dev/urandom of=/tmp/d bs=64k count=$((" #kib " / 64)) 2>/dev/null\n"	\
+"[ -b " dev " ] || exit 11\n"						\
 "dd if=/tmp/d of=" dev " bs=64k conv=fsync 2>/dev/null || exit 11\n"	\
 "echo 3 > /proc/sys/vm/drop_caches\n"					\
 "want=$(sha256sum </tmp/d | cut -d' ' -f1)\n"				\
@@ -93,6 +97,7 @@ static const char buggy_body[] =
 "done\n"
 "echo ok > /sys/kernel/debug/chariot_buggy/trigger || exit 11\n"
 "dd if=/dev/urandom of=/tmp/d bs=4k count=64 2>/dev/null\n"
+"[ -b /dev/chariot_buggy0 ] || exit 12\n"
 "dd if=/tmp/d of=/dev/chariot_buggy0 bs=4k conv=fsync 2>/dev/null || exit 12\n"
 "echo 3 > /proc/sys/vm/drop_caches\n"
 "want=$(sha256sum </tmp/d | cut -d' ' -f1)\n"
