@@ -10,18 +10,16 @@
 # in its page-fault path, GS base 0; test_isolation_net.sh sees the same
 # set).  The one-vCPU cases of the same file failed in none of them (the
 # test host froze once in one).
-# Suspects, none proven: (1) a locked read-modify-write made by the
-# driver's own instructions (inline atomics: set_bit, atomic_inc, a
-# refcount) on a page not open in its protected view is emulated by KVM as
-# a read, then a write that exits to the VMM, which stores it: not atomic
-# against the other vCPU writing that word natively (kernel functions the
-# driver calls run in the normal view, so kernel lock code is not
-# affected); a fix: decode the instruction (the VMM sees the RIP after it:
-# needs an instruction-boundary map of the module's text) and store with
-# compare-and-swap, fixing RAX and flags when the race is lost.  (2) the
+# Ruled out here: the non-atomic emulation of a driver's locked
+# read-modify-writes (README, "How isolation works"): chariot_buggy's code
+# has no lock prefix nor xchg with memory (objdump; virtio_net has 26,
+# null_blk 12, virtio_blk and brd none).  Suspects left, none proven: the
 # reload's code patching (ftrace and kprobes on the new module's text,
 # whose pages are holes in the normal view) while the other vCPU calls
-# into that module: the triple fault came right after a reload.
+# into that module (the triple fault came right after a reload); the
+# view switching and pause protocol of two vCPUs in the VMM (both vCPUs
+# idle, the VMM silent: a deadlock?  build-dir scripts that dump a stuck
+# VMM's threads with gdb caught none in 12 runs).
 # Run it: tools/testhost sh tests/pending/test_recovery_two.sh
 CHARIOT_TEST_TWO=1
 export CHARIOT_TEST_TWO
