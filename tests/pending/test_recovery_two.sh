@@ -4,8 +4,7 @@
 # session, with and without its changes: 3 of 5 as this file runs it, 20
 # of 23 as a script with the guest's console at loglevel 5 or 7; the last
 # 18 in a row passed; all 5 failures came in the session's first hour,
-# 4 of them while something else loaded the 2-core host: a kernel module
-# build, an apt install, another test host);
+# one of them while a kernel module build loaded the 2-core host);
 # the others ended in the guest
 # (a soft lockup of one CPU in a looping sh for minutes; a triple fault
 # right after the reload; both vCPUs idle, the VMM silent) or in the test
