@@ -252,12 +252,41 @@ expect_grep "2 vCPUs: dd through /dev/chariot_buggy0 reads back" \
 no_kernel_trouble "2 vCPUs: no oops, BUG or warning" "$T/two.out"
 fi
 
+# Guest side for a driver failed by the operator (debugfs fail: torn down
+# and reloaded as after a fault): ended MOD waits until MOD's recovery has
+# ended (60 s at most).
+OPER='F=/sys/kernel/debug/chariot/fail
+ended() {
+	i=0
+	while ! dmesg | grep -q "$1: recovery: \(reloaded\|reload failed\|unloaded\)" && [ $i -lt 600 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+'
+
+# operator_report NAME JSON MODULE EXTRA: the report has one fault, of
+# MODULE, by the operator, unloaded, reloaded and the service restored.
+operator_report() {
+	if python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["faults"]
+ok = len(f) == 1 and f[0]["module"] == sys.argv[2] and \
+	f[0]["detected_by"] == "operator" and f[0]["unloaded"] and \
+	f[0]["reloaded"] and f[0]["service_restored"]
+print("%s ms" % (f and f[0]["recovery_ms"]))
+sys.exit(not ok)' "$2" "$3" >"$T/op-ms" 2>&1; then
+		pass "$1 (recovery $(cat "$T/op-ms")$4)"
+	else
+		fail "$1" "$(cat "$T/op-ms")"
+	fi
+}
+
 # --- virtio_blk failed in the middle of a retried block workload --------
 # The workload rewrites the disk until a write of it all succeeds; the
 # driver is failed from the guest (/sys/kernel/debug/chariot/fail: torn
 # down and reloaded as after a fault) while it runs.  /dev/vda comes back
 # and holds the data.
-BLK='F=/sys/kernel/debug/chariot/fail
+BLK="$OPER"'
 dd if=/dev/urandom of=/tmp/d bs=64k count=128 2>/dev/null
 ( n=0
   until dd if=/tmp/d of=/dev/vda bs=64k conv=fsync 2>/dev/null; do
@@ -268,10 +297,7 @@ sleep 0.2
 echo virtio_blk >$F
 echo "fail rc=$?"
 wait
-i=0
-while ! dmesg | grep -q "virtio_blk: recovery: \(reloaded\|reload failed\|unloaded\)" && [ $i -lt 600 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+ended virtio_blk
 echo "blk want=$(sha256sum </tmp/d | cut -d" " -f1) got=$(head -c 8388608 /dev/vda | sha256sum | cut -d" " -f1)"
 dmesg | sed -n "/chariot_monitor: isolating/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
 '
@@ -284,18 +310,8 @@ expect_grep "virtio_blk: the driver was failed" '^fail rc=0$' "$T/blk.out"
 expect_grep "virtio_blk: the workload completed" '^workload tries=[0-9]*$' "$T/blk.out"
 expect_grep "virtio_blk: reloaded, /dev/vda holds the data" \
 	'^blk want=\([0-9a-f]\{64\}\) got=\1$' "$T/blk.out"
-if python3 -c '
-import json, sys
-f = json.load(open(sys.argv[1]))["faults"]
-ok = len(f) == 1 and f[0]["module"] == "virtio_blk" and \
-	f[0]["detected_by"] == "operator" and f[0]["unloaded"] and \
-	f[0]["reloaded"] and f[0]["service_restored"]
-print("%s ms, workload %s" % (f and f[0]["recovery_ms"], open(sys.argv[2]).read().split("workload ")[-1].split()[0]))
-sys.exit(not ok)' "$T/blk.json" "$T/blk.out" >"$T/blk-ms" 2>&1; then
-	pass "virtio_blk: report (recovery $(cat "$T/blk-ms"))"
-else
-	fail "virtio_blk: report" "$(cat "$T/blk-ms")"
-fi
+operator_report "virtio_blk: report" "$T/blk.json" virtio_blk \
+	", workload $(sed -n 's/^workload //p' "$T/blk.out")"
 no_kernel_trouble "virtio_blk: no oops, BUG or warning" "$T/blk.out"
 
 # --- brd (bio-based) failed in the middle of a block workload -----------
@@ -304,7 +320,7 @@ no_kernel_trouble "virtio_blk: no oops, BUG or warning" "$T/blk.out"
 # the monitor, else its writer would wait forever (and, holding the disk
 # open, keep brd from being unloaded).  The writer loops until brd is back
 # and a whole write reads back.
-BRD='F=/sys/kernel/debug/chariot/fail
+BRD="$OPER"'
 modprobe brd || exit 11
 dd if=/dev/urandom of=/tmp/d bs=64k count=64 2>/dev/null
 ( n=0 bad=0 d=0
@@ -326,10 +342,7 @@ dd if=/dev/urandom of=/tmp/d bs=64k count=64 2>/dev/null
 sleep 1
 echo brd >$F
 echo "fail rc=$?"
-i=0
-while ! dmesg | grep -q "brd: recovery: \(reloaded\|reload failed\|unloaded\)" && [ $i -lt 600 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+ended brd
 touch /tmp/done
 wait
 echo "brd want=$(sha256sum </tmp/d | cut -d" " -f1) got=$(head -c 4194304 /dev/ram0 | sha256sum | cut -d" " -f1)"
@@ -343,17 +356,8 @@ expect_grep "brd: the driver was failed" '^fail rc=0$' "$T/brd.out"
 expect_grep "brd: the writer was not left waiting" '^workload writes=[0-9]* failed=[0-9]*$' "$T/brd.out"
 expect_grep "brd: reloaded, /dev/ram0 holds the data" \
 	'^brd want=\([0-9a-f]\{64\}\) got=\1$' "$T/brd.out"
-if python3 -c '
-import json, sys
-f = json.load(open(sys.argv[1]))["faults"]
-ok = len(f) == 1 and f[0]["module"] == "brd" and f[0]["reloaded"] and \
-	f[0]["service_restored"]
-print("%s ms" % (f and f[0]["recovery_ms"]))
-sys.exit(not ok)' "$T/brd.json" >"$T/brd-ms" 2>&1; then
-	pass "brd: report (recovery $(cat "$T/brd-ms"); $(grep -h "^workload\|^monitor" "$T/brd.out" | tr '\n' ' '))"
-else
-	fail "brd: report" "$(cat "$T/brd-ms")"
-fi
+operator_report "brd: report" "$T/brd.json" brd \
+	"; $(grep -h "^workload\|^monitor" "$T/brd.out" | tr '\n' ' ')"
 no_kernel_trouble "brd: no oops, BUG or warning" "$T/brd.out"
 
 # --- the same trigger 10 times: no leak, then the deterministic rule -----
