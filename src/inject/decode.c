@@ -128,6 +128,8 @@ static void fill_ops(const cs_x86 *x, struct insn *out)
 		} else if (o->type == X86_OP_MEM) {
 			p->reg = o->mem.base;
 			p->index = o->mem.index;
+			p->segment = o->mem.segment;
+			p->scale = (uint8_t)o->mem.scale;
 			p->val = o->mem.disp;
 		}
 	}

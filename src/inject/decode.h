@@ -43,6 +43,8 @@ struct insn_op {
 	uint8_t size;
 	uint16_t reg;		/* REG: the register; MEM: the base */
 	uint16_t index;		/* MEM: the index register */
+	uint16_t segment;	/* MEM: the segment override, or 0 */
+	uint8_t scale;		/* MEM: the index's scale */
 	int64_t val;		/* IMM: the value; MEM: the displacement */
 };
 

@@ -597,6 +597,36 @@ static void store(uint8_t *p, const uint8_t *data, uint32_t len)
 	}
 }
 
+/* Perform an allowed write of len bytes at gpa: a locked read-modify-
+ * write (t->rmw) atomically against the other vCPUs (see atomic.h), any
+ * other as a plain store. */
+static void perform(struct engine *e, const struct engine_trap *t,
+		    uint64_t gpa, const uint8_t *data, uint32_t len)
+{
+	uint8_t *p = guest_mem_ptr(e->cfg.mem, gpa, len);
+	uint64_t v = 0;
+	int r;
+
+	if (!p || len > 8) {
+		e->stats.write_errors++;
+		return;
+	}
+	if (t && t->rmw) {
+		memcpy(&v, data, len);
+		r = rmw_perform(t->rmw, p, v, t->regs);
+		if (r >= 0) {
+			e->stats.atomic_writes++;
+			if (r > 0) {
+				e->stats.atomic_raced++;
+				*t->fixed = true;
+			}
+			return;
+		}
+		e->stats.atomic_unhandled++;
+	}
+	store(p, data, len);
+}
+
 /* "MODULE+0xOFF" in a domain's code (its first range; "MODULE.N+0xOFF"
  * in range N), "kernel+0xOFF" in kernel text, else "". */
 static void symbolize(struct engine *e, uint64_t rip, char *buf, size_t len)
@@ -677,21 +707,17 @@ static void open_stack(struct engine *e, const struct engine_trap *t,
  * there, so it is trusted code's (text_poke arming a probe, the module
  * loader): performed.  A hole whose code was freed goes at its first
  * touch (the drain brings the DOMAIN_UNCODE or DOMAIN_DESTROY). */
-static int hole_write(struct engine *e, unsigned int vcpu, uint64_t gpa,
-		      const uint8_t *data, uint32_t len, struct verdict *out)
+static int hole_write(struct engine *e, const struct engine_trap *t,
+		      uint64_t gpa, const uint8_t *data, uint32_t len,
+		      struct verdict *out)
 {
-	uint8_t *p = guest_mem_ptr(e->cfg.mem, gpa, len);
-
-	if (p && len <= 8)
-		store(p, data, len);
-	else
-		e->stats.write_errors++;
+	perform(e, t, gpa, data, len);
 	e->stats.hole_writes++;
-	drain(e, vcpu);
+	drain(e, t->vcpu);
 	if (out)
 		*out = (struct verdict){ .allow = true, .domain = -1,
 					 .reason = VERDICT_ALLOW_TRUSTED_CODE };
-	return settle(e, vcpu);
+	return settle(e, t->vcpu);
 }
 
 /* Driver code running outside any entry the monitor saw (a function its
@@ -704,6 +730,8 @@ static bool unentered(struct engine *e, unsigned int vcpu, uint64_t rip)
 	return e->fetch && !iso_active(&e->iso, vcpu) &&
 	       iso_domain_of_rip(&e->iso, rip);
 }
+
+static bool in_view(struct engine *e, unsigned int vcpu);
 
 /* ---- recovery ---- */
 
@@ -808,20 +836,19 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 	uint64_t rip = t->rip, t0 = now_ns();
 	unsigned int logged;
 	struct verdict v;
-	uint8_t *p;
 	int err;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->fetch && vcpu < e->cfg.vcpus &&
 	    !protect_is_on(&e->prot, vcpu)) {
-		err = hole_write(e, vcpu, gpa, data, len, out);
+		err = hole_write(e, t, gpa, data, len, out);
 		pthread_mutex_unlock(&e->lock);
 		return err;
 	}
 	e->stats.trapped_writes++;
 	drain(e, vcpu);
 	if (unentered(e, vcpu, rip)) {
-		err = hole_write(e, vcpu, gpa, data, len, out);
+		err = hole_write(e, t, gpa, data, len, out);
 		e->stats.hole_writes--;
 		e->stats.unentered_writes++;
 		pthread_mutex_unlock(&e->lock);
@@ -829,13 +856,8 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 	}
 	logged = e->iso.log.n;
 	v = verdict_judge(&e->iso, vcpu, rip, gpa, len);
-	if (v.allow) {
-		p = guest_mem_ptr(e->cfg.mem, gpa, len);
-		if (p && len <= 8)
-			store(p, data, len);
-		else
-			e->stats.write_errors++;
-	}
+	if (v.allow)
+		perform(e, t, gpa, data, len);
 	account(e, &v, rip, logged);
 	if (e->ring.hist && (!v.allow || v.learned) && e->stats.debug_shown < 4) {
 		e->stats.debug_shown++;
@@ -998,6 +1020,11 @@ int engine_vcpu_stalled(struct engine *e, unsigned int vcpu)
 }
 
 /* Is vcpu about to run in the protected view? */
+bool engine_in_view(struct engine *e, unsigned int vcpu)
+{
+	return vcpu < e->cfg.vcpus && in_view(e, vcpu);
+}
+
 static bool in_view(struct engine *e, unsigned int vcpu)
 {
 	if (smm_view(e))
@@ -1443,6 +1470,8 @@ static void report_isolation(struct engine *e, FILE *f)
 		ps->max_slots);
 	fprintf(f, "\"watchdog_kicks\": %llu, \"events_blocked\": %llu, "
 		"\"table_walks\": %llu, \"unemulated_writes\": %llu, "
+		"\"atomic_writes\": %llu, \"atomic_raced\": %llu, "
+		"\"atomic_unhandled\": %llu, "
 		"\"sys_pages\": %llu, \"sys_freed\": %llu, "
 		"\"sys_freed_posts\": %llu, "
 		"\"vcpu_mismatch\": %llu, \"owner_switches\": %llu,\n    "
@@ -1451,6 +1480,9 @@ static void report_isolation(struct engine *e, FILE *f)
 		(unsigned long long)e->stats.events_blocked,
 		(unsigned long long)e->stats.table_walks,
 		(unsigned long long)e->stats.unemulated_writes,
+		(unsigned long long)e->stats.atomic_writes,
+		(unsigned long long)e->stats.atomic_raced,
+		(unsigned long long)e->stats.atomic_unhandled,
 		(unsigned long long)e->stats.sys_pages,
 		(unsigned long long)e->stats.sys_freed,
 		(unsigned long long)e->stats.sys_freed_posts,

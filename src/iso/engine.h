@@ -91,6 +91,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "iso/atomic.h"
 #include "iso/domain.h"
 #include "iso/protect.h"
 #include "iso/recovery.h"
@@ -207,6 +208,10 @@ struct engine_stats {
 	uint64_t fetch_ns;		/* time spent on those exits */
 	uint64_t hole_writes;		/* trusted writes into normal holes */
 	uint64_t unentered_writes;	/* by driver code outside entries */
+	uint64_t atomic_writes;		/* locked RMWs performed atomically */
+	uint64_t atomic_raced;		/* of which RAM had changed since KVM
+					 * read it: registers corrected */
+	uint64_t atomic_unhandled;	/* locked, left as KVM emulated them */
 	uint64_t hole_updates;		/* hole sets recomputed */
 	uint64_t hole_misses;		/* code pages not translated */
 	/* Recovery. */
@@ -304,6 +309,12 @@ struct engine_trap {
 	uint64_t rip;			/* the writing instruction */
 	uint64_t stack[2];		/* guest-physical pages of RSP - 8 and
 					 * RSP - 72, or 0 */
+	/* The locked read-modify-write the write came from (atomic.h), or
+	 * NULL: performed atomically when allowed; *regs (as KVM left them)
+	 * corrected and *fixed set when RAM had changed since KVM read it. */
+	const struct rmw *rmw;
+	struct rmw_regs *regs;
+	bool *fixed;
 };
 
 /* A write of len (1..8) bytes at guest RAM address gpa trapped as t says:
@@ -322,6 +333,9 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
  * write it is stuck on.  On vcpu's thread.  Returns how many pages were
  * added, or -errno (a denied unemulated write ends the run). */
 int engine_vcpu_stalled(struct engine *e, unsigned int vcpu);
+
+/* Does vcpu run in the protected view now (for diagnostics)? */
+bool engine_in_view(struct engine *e, unsigned int vcpu);
 
 /* A read exit in guest RAM (a hole, or a slot missing meanwhile): served
  * from RAM and counted.  On vcpu's thread. */

@@ -634,9 +634,16 @@ static void *vcpu_thread(void *arg)
 		case VCPU_INTERRUPTED:
 			break;
 		case VCPU_SHUTDOWN:
-			machine_end(m, tail_has_panic(m) ? END_PANIC : END_RESET, -1,
-				    tail_has_panic(m) ? "guest kernel panic" :
-				    "guest triple fault (shutdown)");
+			if (tail_has_panic(m)) {
+				machine_end(m, END_PANIC, -1,
+					    "guest kernel panic");
+			} else {
+				char msg[sizeof(c->err) + 40];
+
+				snprintf(msg, sizeof(msg), "guest triple fault "
+					 "(shutdown): %s", c->err);
+				machine_end(m, END_RESET, -1, msg);
+			}
 			return NULL;
 		case VCPU_RESET:
 			machine_end(m, END_RESET, -1, "guest reset");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "inject/inject.h"
+#include "iso/atomic.h"
 #include "iso/engine.h"
 #include "vmm/vcpu.h"
 #include "vmm/x86.h"
@@ -89,6 +90,8 @@ int vcpu_create(struct vcpu *c, struct vm *vm, int id, char *err, size_t errlen)
 
 void vcpu_destroy(struct vcpu *c)
 {
+	rmw_finder_free(c->rmw);
+	c->rmw = NULL;
 	if (c->run && c->run != MAP_FAILED)
 		munmap(c->run, (size_t)c->vm->run_size);
 	if (c->fd >= 0)
@@ -193,6 +196,7 @@ static enum vcpu_event handle_io(struct vcpu *c)
 }
 
 static int gva_to_gpa(struct vcpu *c, uint64_t gva, uint64_t *gpa);
+static int read_gva(struct vcpu *c, uint64_t gva, void *buf, size_t len);
 
 /* The guest-physical pages where a push, or a frame the CPU pushes, goes
  * next: those of RSP - 8 and RSP - 72 (translations cached; 0 when not
@@ -212,14 +216,96 @@ static void stack_pages(struct vcpu *c, uint64_t rsp, uint64_t page[2])
 	}
 }
 
+static void to_rmw_regs(const struct kvm_regs *k, struct rmw_regs *r)
+{
+	const uint64_t v[16] = {
+		k->rax, k->rcx, k->rdx, k->rbx, k->rsp, k->rbp, k->rsi, k->rdi,
+		k->r8, k->r9, k->r10, k->r11, k->r12, k->r13, k->r14, k->r15,
+	};
+
+	memcpy(r->gpr, v, sizeof(v));
+	r->rip = k->rip;
+	r->rflags = k->rflags;
+}
+
+static void from_rmw_regs(const struct rmw_regs *r, struct kvm_regs *k)
+{
+	__u64 *v[16] = {
+		&k->rax, &k->rcx, &k->rdx, &k->rbx, &k->rsp, &k->rbp, &k->rsi,
+		&k->rdi, &k->r8, &k->r9, &k->r10, &k->r11, &k->r12, &k->r13,
+		&k->r14, &k->r15,
+	};
+
+	for (int i = 0; i < 16; i++)
+		*v[i] = r->gpr[i];
+	k->rflags = r->rflags;
+}
+
+/* The bytes [rip - *n, rip) into code (*n <= 15 on entry): fewer when the
+ * page before rip's is not mapped. */
+static int code_before(struct vcpu *c, uint64_t rip, uint8_t *code,
+		       size_t *n)
+{
+	if (!read_gva(c, rip - *n, code, *n))
+		return 0;
+	if ((rip & 4095) < *n)
+		*n = rip & 4095;
+	return *n ? read_gva(c, rip - *n, code, *n) : -EFAULT;
+}
+
+/* Was the write of len bytes at gpa made by a locked read-modify-write
+ * (atomic.h)?  Its candidates ending at rip are checked by translating
+ * their address: the first that lands on gpa is it. */
+static bool find_rmw(struct vcpu *c, const struct kvm_regs *k, uint64_t gpa,
+		     uint32_t len, struct rmw *m, struct rmw_regs *r)
+{
+	struct rmw cand[4];
+	struct kvm_sregs s;
+	uint8_t code[15];
+	size_t n = sizeof(code);
+	bool have_s = false;
+	int found;
+
+	if (!c->rmw && !c->rmw_failed) {
+		c->rmw = rmw_finder_new();
+		c->rmw_failed = !c->rmw;
+	}
+	if (!c->rmw || (gpa & 4095) + len > 4096 ||
+	    code_before(c, k->rip, code, &n))
+		return false;
+	to_rmw_regs(k, r);
+	found = rmw_find(c->rmw, code, n, r, len, cand, 4);
+	for (int i = 0; i < found; i++) {
+		uint64_t base = 0, pa = 0;
+
+		if (cand[i].seg >= 0) {
+			if (!have_s && ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
+				continue;
+			have_s = true;
+			base = cand[i].seg == 4 ? s.fs.base : s.gs.base;
+		}
+		if (!gva_to_gpa(c, rmw_address(&cand[i], r, base), &pa) &&
+		    pa == gpa) {
+			*m = cand[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 /* An MMIO exit inside guest RAM: a write trapped by a read-only slot, the
- * writing instruction at RIP; or a read, which only a slot missing for a
- * moment explains, served from RAM. */
+ * writing instruction just before RIP (KVM has completed it); or a read,
+ * which only a slot missing for a moment explains, served from RAM.  A
+ * locked read-modify-write is performed atomically, the registers KVM
+ * set corrected if another vCPU changed the value meanwhile. */
 static enum vcpu_event handle_ram(struct vcpu *c)
 {
 	struct kvm_run *run = c->run;
 	struct engine_trap t;
 	struct kvm_regs regs;
+	struct rmw_regs rr;
+	struct rmw m;
+	bool fixed = false;
 	int r;
 
 	if (!run->mmio.is_write) {
@@ -230,12 +316,40 @@ static enum vcpu_event handle_ram(struct vcpu *c)
 	}
 	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
 		return iso_failed(c, -errno);
+	c->last_rip = regs.rip;
 	t = (struct engine_trap){ .vcpu = (unsigned int)c->id,
-				  .rip = regs.rip };
+				  .rip = regs.rip, .regs = &rr,
+				  .fixed = &fixed };
+	if (find_rmw(c, &regs, run->mmio.phys_addr, run->mmio.len, &m, &rr))
+		t.rmw = &m;
 	stack_pages(c, regs.rsp, t.stack);
 	r = engine_ram_write(c->iso, &t, run->mmio.phys_addr, run->mmio.data,
 			     run->mmio.len, NULL);
+	if (!r && fixed) {
+		from_rmw_regs(&rr, &regs);
+		if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+			r = -errno;
+	}
 	return r ? iso_failed(c, r) : VCPU_CONTINUE;
+}
+
+/* A triple fault: what is known of where the CPU was, into c->err for the
+ * message that ends the run (KVM on AMD resets the vCPU before exiting,
+ * so its registers are gone; the RIP of its last exit to the VMM and,
+ * isolating, its view are kept). */
+static enum vcpu_event shutdown(struct vcpu *c)
+{
+	int n = snprintf(c->err, sizeof(c->err), "vCPU %d", c->id);
+
+	if (c->last_rip && n > 0 && (size_t)n < sizeof(c->err))
+		n += snprintf(c->err + n, sizeof(c->err) - (size_t)n,
+			      ", last exit to the VMM at rip 0x%llx",
+			      (unsigned long long)c->last_rip);
+	if (c->iso && n > 0 && (size_t)n < sizeof(c->err))
+		snprintf(c->err + n, sizeof(c->err) - (size_t)n, ", %s view",
+			 engine_in_view(c->iso, (unsigned int)c->id) ?
+			 "protected" : "normal");
+	return VCPU_SHUTDOWN;
 }
 
 static enum vcpu_event handle_mmio(struct vcpu *c)
@@ -678,6 +792,7 @@ static enum vcpu_event fetch_fault(struct vcpu *c, bool *handled)
 			       &a))
 			gpa[i] = a & ~4095ull;
 	}
+	c->last_rip = regs.rip;
 	r = engine_fetch_fault(c->iso, (unsigned int)c->id, regs.rip, gpa);
 	if (r < 0)
 		return iso_failed(c, r);
@@ -810,7 +925,7 @@ enum vcpu_event vcpu_step(struct vcpu *c)
 	case KVM_EXIT_HLT:
 		return VCPU_CONTINUE;	/* the in-kernel LAPIC wakes it */
 	case KVM_EXIT_SHUTDOWN:
-		return VCPU_SHUTDOWN;
+		return shutdown(c);
 	case KVM_EXIT_SYSTEM_EVENT:
 		return system_event(c);
 	case KVM_EXIT_INTERNAL_ERROR:

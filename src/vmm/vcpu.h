@@ -25,6 +25,8 @@ enum vcpu_event {
 	VCPU_INTERNAL_ERROR,	/* KVM could not go on (c->err says why) */
 };
 
+struct rmw_finder;
+
 struct vcpu {
 	int id;
 	int fd;
@@ -35,6 +37,9 @@ struct vcpu {
 	struct injector *inj;		/* --inject, or NULL */
 	uint64_t inj_gen;		/* its breakpoints loaded here */
 	uint64_t sp_gva[2], sp_gpa[2];	/* stack pages last translated */
+	struct rmw_finder *rmw;		/* finds locked writes (atomic.h) */
+	bool rmw_failed;		/* could not make one */
+	uint64_t last_rip;		/* at the last exit that read it */
 	pthread_t thread;
 	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM exit reason */
 	uint64_t unclaimed_io;			/* accesses no device took */

@@ -1072,3 +1072,51 @@ TEST(engine_fetch_unentered_driver_writes_pass)
 	CHECK_EQ(f->e.iso.log.n, 1);
 	teardown(f);
 }
+
+TEST(engine_locked_write_performed_atomically)
+{
+	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	/* lock cmpxchg %rdx,(%rdi) by kernel code: KVM read 0 (= rax) and
+	 * would store 1, but another vCPU took the lock (2) meanwhile */
+	struct rmw m = { .kind = RMW_CMPXCHG, .size = 8, .reg = 2,
+			 .base = 7, .index = -1, .seg = -1 };
+	struct rmw_regs r = { .rflags = 0x42, .gpr = { [2] = 1 } };
+	bool fixed = false;
+	struct engine_trap t = { .vcpu = 0, .rip = KTEXT + 0x10, .rmw = &m,
+				 .regs = &r, .fixed = &fixed };
+	uint64_t one = 1, two = 2;
+	struct verdict v;
+
+	if (!f)
+		return;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x1000000);
+	memcpy(f->ram + 0x500000, &two, 8);
+	CHECK_EQ(engine_ram_write(&f->e, &t, 0x500000, (uint8_t *)&one, 8,
+				  &v), 0);
+	CHECK(v.allow);
+	CHECK_EQ(ram64(f, 0x500000), 2);	/* not overwritten */
+	CHECK(fixed);
+	CHECK_EQ(r.gpr[0], 2);			/* the value it saw */
+	CHECK_EQ(r.rflags & 0x40, 0);		/* ZF: it failed */
+	CHECK_EQ(f->e.stats.atomic_raced, 1);
+	/* Unraced: stored, nothing to fix. */
+	fixed = false;
+	r = (struct rmw_regs){ .rflags = 0x42, .gpr = { [0] = 2, [2] = 1 } };
+	CHECK_EQ(engine_ram_write(&f->e, &t, 0x500000, (uint8_t *)&one, 8,
+				  &v), 0);
+	CHECK_EQ(ram64(f, 0x500000), 1);
+	CHECK(!fixed);
+	CHECK_EQ(f->e.stats.atomic_writes, 2);
+	/* A driver's locked write outside its ACT: dropped all the same. */
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	t.rip = CODE_A;
+	r = (struct rmw_regs){ .rflags = 0x42, .gpr = { [0] = 1, [2] = 5 } };
+	CHECK_EQ(engine_ram_write(&f->e, &t, 0x500000, (uint8_t *)&two, 8,
+				  &v), 0);
+	CHECK(!v.allow);
+	CHECK_EQ(ram64(f, 0x500000), 1);
+	CHECK_EQ(f->e.stats.atomic_writes, 2);
+	teardown(f);
+}
