@@ -1,0 +1,291 @@
+/* A fuzz test of the guest -> VMM interface: the update ring is all the
+ * guest can say to the isolation state, so random and half-right records
+ * (each field mutated now and then from a well-formed one), and a guest
+ * lying about head, must never break it.  After every record: it was
+ * either applied or rejected (once); every live domain's ACT is sorted,
+ * non-overlapping and inside guest RAM; an applied grant is in force; a
+ * grant rejected for its address was really outside RAM; nesting stays
+ * bounded.  CHARIOT_FUZZ_ITERS sets the records (default 20000; about
+ * 30% of them are applied), CHARIOT_FUZZ_SEED the seed, and
+ * CHARIOT_FUZZ_STATS=1 prints what was applied and rejected; a failure
+ * prints the seed and the record.  (Taking the RAM check out of ring.c
+ * fails it within 50 records.) */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "iso/ring.h"
+#include "iso/verdict.h"
+#include "test.h"
+
+#define FZ_BYTES	2048		/* 32 records: wraps often */
+#define FZ_RAM		0x10000000ull	/* 256 MiB... */
+#define FZ_HOLE		0x08000000ull	/* ...without RAM in [128, 160) MiB */
+#define FZ_DRV		0xffffffffc0000000ull
+
+struct fz {
+	struct iso iso;
+	struct ring ring;
+	struct chariot_ring *shm;
+	uint32_t head;
+	uint64_t rng;
+};
+
+static bool fz_gpa_ok(void *opaque, uint64_t gpa, uint64_t len)
+{
+	(void)opaque;
+	if (gpa >= FZ_RAM || len > FZ_RAM - gpa)
+		return false;
+	return gpa + len <= FZ_HOLE || gpa >= FZ_HOLE + 0x2000000ull;
+}
+
+static uint64_t rnd(struct fz *f)
+{
+	f->rng ^= f->rng << 13;
+	f->rng ^= f->rng >> 7;
+	f->rng ^= f->rng << 17;
+	return f->rng;
+}
+
+static bool chance(struct fz *f, unsigned int in)
+{
+	return rnd(f) % in == 0;
+}
+
+/* An address: mostly in RAM, often at its edges or the hole's. */
+static uint64_t fz_addr(struct fz *f)
+{
+	static const uint64_t edge[] = { 0, FZ_HOLE - 0x1000, FZ_HOLE,
+		FZ_RAM - 0x1000, FZ_RAM, ~0ull - 0xfff };
+
+	if (chance(f, 6))
+		return edge[rnd(f) % 6] + (rnd(f) % 3) * 0x800;
+	if (chance(f, 20))
+		return rnd(f);
+	return (rnd(f) % (FZ_RAM / 64)) * 64;
+}
+
+static uint32_t fz_len(struct fz *f)
+{
+	switch (rnd(f) % 8) {
+	case 0: return 0;
+	case 1: return (uint32_t)rnd(f);
+	case 2: return 0x1000;
+	default: return (uint32_t)(rnd(f) % 0x400) + 1;
+	}
+}
+
+/* The record types, weighted toward the ones that change grants. */
+static const uint8_t fz_types[] = {
+	CHARIOT_REC_DOMAIN_CREATE, CHARIOT_REC_DOMAIN_CREATE,
+	CHARIOT_REC_DOMAIN_CODE, CHARIOT_REC_DOMAIN_UNCODE,
+	CHARIOT_REC_DOMAIN_DESTROY,
+	CHARIOT_REC_GRANT, CHARIOT_REC_GRANT, CHARIOT_REC_GRANT,
+	CHARIOT_REC_GRANT, CHARIOT_REC_REVOKE, CHARIOT_REC_REVOKE,
+	CHARIOT_REC_ENTER, CHARIOT_REC_ENTER, CHARIOT_REC_LEAVE,
+	CHARIOT_REC_LEAVE, CHARIOT_REC_TRUSTED_RANGE,
+	CHARIOT_REC_PAGE_FREED, 0, CHARIOT_REC_TYPES,
+};
+
+/* A record of a random type with the fields its type uses (as
+ * include/chariot_ring.h describes them), then maybe mutated. */
+static struct chariot_ring_rec fz_rec(struct fz *f)
+{
+	struct chariot_ring_rec r = { 0 };
+	uint16_t dom = (uint16_t)(rnd(f) % 4);
+	uint64_t cookie = 0xffff888000000000ull + (rnd(f) % 8) * 0x1000;
+
+	r.type = fz_types[rnd(f) % sizeof(fz_types)];
+	switch (r.type) {
+	case CHARIOT_REC_DOMAIN_CREATE:
+		r = (struct chariot_ring_rec){ .type = r.type, .domain = dom,
+			.addr = FZ_DRV + dom * 0x100000ull, .len = 0x10000,
+			.cookie = 0x42 + dom };
+		break;
+	case CHARIOT_REC_DOMAIN_CODE:
+	case CHARIOT_REC_DOMAIN_UNCODE:
+		r = (struct chariot_ring_rec){ .type = r.type, .domain = dom,
+			.addr = FZ_DRV + dom * 0x100000ull + 0x80000,
+			.len = 0x1000 };
+		break;
+	case CHARIOT_REC_DOMAIN_DESTROY:
+		r.domain = dom;
+		break;
+	case CHARIOT_REC_GRANT:
+		r = (struct chariot_ring_rec){ .type = r.type, .domain = dom,
+			.kind = (uint8_t)(rnd(f) % CHARIOT_GRANT_KINDS),
+			.addr = fz_addr(f), .len = fz_len(f),
+			.cookie = cookie };
+		break;
+	case CHARIOT_REC_REVOKE:
+		if (chance(f, 2))
+			r = (struct chariot_ring_rec){ .type = r.type,
+				.domain = dom, .flags = CHARIOT_REVOKE_BY_COOKIE,
+				.kind = (uint8_t)(rnd(f) % CHARIOT_GRANT_KINDS),
+				.cookie = cookie };
+		else
+			r = (struct chariot_ring_rec){ .type = r.type,
+				.domain = dom, .addr = fz_addr(f),
+				.len = fz_len(f) };
+		break;
+	case CHARIOT_REC_ENTER:
+		r = (struct chariot_ring_rec){ .type = r.type, .domain = dom,
+			.vcpu = (uint16_t)(rnd(f) % 2),
+			.addr = 0xffffc90000010000ull + (rnd(f) % 16) * 0x100,
+			.cookie = cookie };
+		break;
+	case CHARIOT_REC_LEAVE:
+		r.domain = dom;
+		r.vcpu = (uint16_t)(rnd(f) % 2);
+		break;
+	case CHARIOT_REC_TRUSTED_RANGE:
+		r.addr = 0xffffffff81000000ull;
+		r.len = 0x100000;
+		break;
+	case CHARIOT_REC_PAGE_FREED:
+		r.addr = fz_addr(f) & ~0xfffull;
+		r.len = 0x1000;
+		break;
+	}
+	/* the mutations a broken or hostile guest makes */
+	if (chance(f, 30))
+		r.flags = (uint16_t)rnd(f);
+	if (chance(f, 30))
+		r.domain = (uint16_t)rnd(f);
+	if (chance(f, 30))
+		r.vcpu = (uint16_t)rnd(f);
+	if (chance(f, 30))
+		r.kind = (uint8_t)rnd(f);
+	if (chance(f, 30))
+		r.cookie = rnd(f);
+	if (chance(f, 50))
+		r.type = (uint8_t)rnd(f);
+	return r;
+}
+
+static uint64_t fz_rejected(const struct fz *f)
+{
+	uint64_t n = 0;
+
+	for (int e = 0; e < RING_ERRS; e++)
+		n += f->ring.stats.rejected[e];
+	return n;
+}
+
+/* The structural invariants of the isolation state; false names none. */
+static bool fz_state_ok(struct fz *f, const char **why)
+{
+	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
+		const struct domain *d = iso_domain(&f->iso, i);
+		const struct act_entry *e, *prev = NULL;
+		unsigned int n = 0;
+
+		if (!d)
+			continue;
+		for (e = act_first(&d->act); e; prev = e, e = e->next, n++) {
+			if (e->start >= e->end) {
+				*why = "an empty ACT entry";
+				return false;
+			}
+			if (prev && prev->end > e->start) {
+				*why = "ACT entries overlap or out of order";
+				return false;
+			}
+			if (!fz_gpa_ok(NULL, e->start, e->end - e->start)) {
+				*why = "an ACT entry outside guest RAM";
+				return false;
+			}
+		}
+		if (n != act_count(&d->act)) {
+			*why = "ACT count differs from its entries";
+			return false;
+		}
+	}
+	for (unsigned int v = 0; v < 2; v++)
+		if (f->iso.vcpu[v].depth > ISO_MAX_NEST) {
+			*why = "nesting beyond ISO_MAX_NEST";
+			return false;
+		}
+	return true;
+}
+
+/* Post rec (or, lying, a wrong seq), drain, check; false on a failure. */
+static bool fz_step(struct fz *f, struct chariot_ring_rec rec, int *failed,
+		    uint64_t seed, unsigned long i)
+{
+	uint64_t applied = f->ring.stats.applied, rej = fz_rejected(f);
+	uint64_t gpa_rej = f->ring.stats.rejected[RING_ERR_GPA];
+	const char *why = NULL;
+	const struct domain *d;
+	uint32_t n;
+
+	rec.seq = chance(f, 50) ? (uint32_t)rnd(f) : f->head;
+	f->shm->rec[f->head & (f->shm->capacity - 1)] = rec;
+	f->head++;
+	__atomic_store_n(&f->shm->head, f->head, __ATOMIC_RELEASE);
+	n = ring_drain(&f->ring, &f->iso);
+	if (n != 1 || f->ring.stats.applied + fz_rejected(f) != applied + rej + 1)
+		why = "a record not applied or rejected exactly once";
+	else if (!fz_state_ok(f, &why))
+		;
+	else if (rec.type == CHARIOT_REC_GRANT &&
+		 f->ring.stats.applied == applied + 1 &&
+		 (d = iso_domain(&f->iso, rec.domain)) &&
+		 act_coverage(&d->act, rec.addr, rec.len) != ACT_FULL)
+		why = "an applied grant not in force";
+	else if (f->ring.stats.rejected[RING_ERR_GPA] != gpa_rej &&
+		 fz_gpa_ok(NULL, rec.addr, rec.len))
+		why = "a grant in RAM rejected as outside it";
+	if (!why)
+		return true;
+	fprintf(stderr, "  seed %llu record %lu (type %u kind %u flags %#x "
+		"domain %u vcpu %u addr %#llx len %#x): %s\n",
+		(unsigned long long)seed, i, rec.type, rec.kind, rec.flags,
+		rec.domain, rec.vcpu, (unsigned long long)rec.addr, rec.len,
+		why);
+	*failed = 1;
+	return false;
+}
+
+TEST(ring_fuzz_never_breaks_the_state)
+{
+	const char *it = getenv("CHARIOT_FUZZ_ITERS");
+	const char *sd = getenv("CHARIOT_FUZZ_SEED");
+	unsigned long iters = it ? strtoul(it, NULL, 0) : 20000;
+	uint64_t seed = sd ? strtoull(sd, NULL, 0) : 0x5eed;
+	struct iso_config icfg = { .vcpus = 2, .act_entries = 64 };
+	struct ring_config rcfg = { .gpa_ok = fz_gpa_ok };
+	struct fz *f = calloc(1, sizeof(*f));
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	f->rng = seed | 1;
+	f->shm = aligned_alloc(64, FZ_BYTES);
+	CHECK(f->shm && !iso_init(&f->iso, &icfg) &&
+	      !ring_init(&f->ring, f->shm, FZ_BYTES, &rcfg));
+	for (unsigned long i = 0; f->shm && i < iters; i++) {
+		if (!fz_step(f, fz_rec(f), failed, seed, i))
+			break;
+		/* now and then a guest lying about head: at most one
+		 * ring's worth is read, the rest refused */
+		if (chance(f, 500)) {
+			uint32_t lie = f->head + (uint32_t)(rnd(f) % 1000);
+
+			__atomic_store_n(&f->shm->head, lie, __ATOMIC_RELEASE);
+			CHECK(ring_drain(&f->ring, &f->iso) <=
+			      f->shm->capacity);
+			f->head = f->ring.tail;
+			__atomic_store_n(&f->shm->head, f->head,
+					 __ATOMIC_RELEASE);
+		}
+	}
+	if (getenv("CHARIOT_FUZZ_STATS")) {
+		fprintf(stderr, "  applied %llu", (unsigned long long)f->ring.stats.applied);
+		for (int e = 1; e < RING_ERRS; e++)
+			fprintf(stderr, " %s %llu", ring_err_name(e), (unsigned long long)f->ring.stats.rejected[e]);
+		fputc('\n', stderr);
+	}
+	iso_destroy(&f->iso);
+	free(f->shm);
+	free(f);
+}
