@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
@@ -717,6 +718,29 @@ static void wait_end(struct machine *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* A guest that timed out: where each vCPU was when stopped (a hang shows
+ * as a RIP that stays; halted ones wait for an interrupt), appended to the
+ * message.  Its threads are gone, so their fds are free to ask. */
+static void where_cpus(struct machine *m)
+{
+	size_t n = strlen(m->res.msg);
+
+	for (int i = 0; i < m->ncpus && n < sizeof(m->res.msg); i++) {
+		struct kvm_regs r;
+		bool halted = vcpu_halted(&m->cpus[i]);
+		int w;
+
+		if (ioctl(m->cpus[i].fd, KVM_GET_REGS, &r) < 0)
+			continue;
+		w = snprintf(m->res.msg + n, sizeof(m->res.msg) - n,
+			     "%s vCPU %d at rip 0x%llx%s", i ? ";" : ":", i,
+			     (unsigned long long)r.rip, halted ? " (halted)" : "");
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
 void machine_run(struct machine *m, struct machine_result *res)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
@@ -739,6 +763,8 @@ void machine_run(struct machine *m, struct machine_result *res)
 	wait_end(m);
 	stop_cpus(m);
 	pthread_mutex_lock(&m->lock);
+	if (m->res.end == END_TIMEOUT && !m->stuck)
+		where_cpus(m);
 	m->res.wall_ms = ms_since(&m->start);
 	for (int i = 0; i < m->ncpus; i++) {
 		for (int r = 0; r < VCPU_EXIT_REASONS; r++)

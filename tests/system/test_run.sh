@@ -39,6 +39,8 @@ expect_status "guest panic ends with 120" 120 $CHARIOT run --json "$T/p.json" \
 
 expect_status "hung guest ends with 124 at --timeout" 124 $CHARIOT run \
 	--json "$T/h.json" --timeout 20 -- sh -c 'while :; do :; done'
+expect_grep "the timeout says where the vCPU was" \
+	'^chariot: guest timed out: vCPU 0 at rip 0x[0-9a-f]\{1,16\}$' "$T/err"
 [ "$(json_get "$T/h.json" 'r["end"]')" = timeout ] && pass "report says timeout" ||
 	fail "report says timeout"
 
