@@ -13,6 +13,5 @@ int buggy_blk_init(void);
 void buggy_blk_exit(void);
 
 int buggy_scenario_run(const char *name);
-void buggy_scenarios_quiesce(void);
 
 #endif /* CHARIOT_BUGGY_H */

@@ -86,7 +86,6 @@ remove:
 static void __exit buggy_exit(void)
 {
 	debugfs_remove(buggy_dir);
-	buggy_scenarios_quiesce();
 	buggy_blk_exit();
 	pr_info("unloaded\n");
 }

@@ -47,9 +47,7 @@
  *                 faults disabled: what the calls it skips would have given
  *                 back (the preempt count, the task's RCU nesting) must be
  *                 given back when the call is unwound, or the kernel goes
- *                 on "atomic" (scheduling while atomic, RCU stalls); and
- *                 the lock itself released, or this module's exit, which
- *                 takes it, spins forever in the teardown.
+ *                 on "atomic" (scheduling while atomic, RCU stalls).
  * The race left: another CPU using the neighbour or the freed object in
  * the few instructions between the store and its undoing.
  */
@@ -338,19 +336,6 @@ static noinline int buggy_locked_fault(void)
 	local_bh_enable();
 	report("locked_fault", false);
 	return 0;
-}
-
-/**
- * buggy_scenarios_quiesce() - wait for a scenario holding this module's
- * lock (the exit takes it, as a driver's exit waits for its work): an
- * unwound locked_fault must not have left it taken
- */
-void buggy_scenarios_quiesce(void)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&buggy_lock, flags);
-	spin_unlock_irqrestore(&buggy_lock, flags);
 }
 
 static noinline int buggy_hang(void)

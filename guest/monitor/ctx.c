@@ -163,24 +163,6 @@ int chariot_level(void)
 }
 
 /**
- * chariot_ctx_outermost() - a context's outermost entry into a domain
- * @c:      the context, or NULL
- * @domain: the domain's id
- *
- * Return: the entry, NULL when @c is not inside @domain.
- */
-struct chariot_entry *chariot_ctx_outermost(struct chariot_ctx *c,
-					    unsigned int domain)
-{
-	unsigned int i;
-
-	for (i = 0; c && i < c->nframes; i++)
-		if (c->frames[i].domain == domain)
-			return c->frames[i].entry;
-	return NULL;
-}
-
-/**
  * chariot_ctx_current() - the context the probed code runs in
  * @level:  its level, from chariot_probe_level() (not -1)
  * @create: for a task with no context yet, claim a slot

@@ -61,7 +61,6 @@ static void isolation_stop(void)
 		return;
 	chariot_watch_stop();
 	chariot_recover_stop();
-	chariot_locks_stop();
 	chariot_domains_stop();
 	chariot_alloc_stop();
 	chariot_ctx_stop();
@@ -92,8 +91,6 @@ static int isolation_start_domains(void)
 	if (!err)
 		err = chariot_recover_start(recover, recover_limit,
 					    recover_window);
-	if (!err)
-		chariot_locks_start();
 	return err;
 }
 

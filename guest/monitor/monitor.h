@@ -216,7 +216,6 @@ struct chariot_recovery_frame {
 };
 
 #define CHARIOT_IFACE_MAX	3
-#define CHARIOT_LOCKS_MAX	4
 
 #define CHARIOT_ENTRY_PUSHED	0x1u	/* this entry opened a frame */
 #define CHARIOT_ENTRY_STACK	0x2u	/* and granted its stack */
@@ -256,9 +255,6 @@ struct chariot_held {
  * @held:     the lock state at entry (an unwound call gets it back)
  * @obj:      the object the call must finish, if any (a bio): an unwound
  *            call's is finished with an error (chariot_iface_abandon())
- * @locks:    the spin locks the driver took under this entry and holds
- *            (locks.c; an unwound call's are released)
- * @nlocks:   how many
  */
 struct chariot_entry {
 	struct chariot_recovery_frame frame;
@@ -271,8 +267,6 @@ struct chariot_entry {
 	unsigned long eflags;
 	struct chariot_held held;
 	void *obj;
-	void *locks[CHARIOT_LOCKS_MAX];
-	u8 nlocks;
 };
 
 #define CHARIOT_CTX_FRAMES	8
@@ -310,8 +304,6 @@ void chariot_ctx_stop(void);
 int chariot_probe_level(struct kprobe *p);
 int chariot_level(void);
 struct chariot_ctx *chariot_ctx_current(int level, bool create);
-struct chariot_entry *chariot_ctx_outermost(struct chariot_ctx *c,
-					    unsigned int domain);
 void chariot_ctx_put(struct chariot_ctx *c);
 void chariot_ctx_first(struct chariot_ctx *c);
 void chariot_ctx_last(struct chariot_ctx *c);
@@ -328,12 +320,6 @@ void chariot_probes_detach(struct chariot_domain *d);
 void chariot_probes_show(struct seq_file *m, struct chariot_domain *d);
 void chariot_probes_show_functions(struct seq_file *m,
 				   struct chariot_domain *d);
-
-/* ---- locks.c: the spin locks a driver's call holds ---- */
-
-void chariot_locks_start(void);
-void chariot_locks_stop(void);
-unsigned int chariot_locks_release(struct chariot_entry *e);
 
 /* ---- iface.c: objects handed to a driver ---- */
 
@@ -424,8 +410,6 @@ struct chariot_stats {
 	atomic64_t unwind_nested;	/* unwound past other return hooks */
 	atomic64_t unwind_released;	/* of those, with lock state given back */
 	atomic64_t unwind_held_unknown;	/* preempt count not comparable */
-	atomic64_t locks_released;	/* spin locks an unwound call held */
-	atomic64_t locks_untracked;	/* taken beyond CHARIOT_LOCKS_MAX */
 	atomic64_t fail_fast;		/* calls into a failed domain refused */
 	atomic64_t abandoned;		/* their bios ended, skbs freed */
 };

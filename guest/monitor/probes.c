@@ -168,7 +168,6 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	e->ctx = c;
 	e->flags = 0;
 	e->ncookies = 0;
-	e->nlocks = 0;
 	e->obj = NULL;
 	e->role = fp->role;
 	e->eflags = regs->flags;

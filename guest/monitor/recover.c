@@ -26,8 +26,9 @@
  * driver's lock calls changed outside the locks (give_back()): the
  * preempt count (spin locks, disabled bottom halves), the task's RCU
  * nesting and pagefault_disable() depth, or the kernel would go on
- * "atomic".  The spin locks the call took are released (locks.c), so
- * the driver's exit in the teardown, or the kernel, can take them again.
+ * "atomic".  The lock words themselves are not tracked: a lock in the
+ * driver's own memory goes with the driver; one in the kernel's stays
+ * taken (a known limit).
  *
  * Fail fast, tear down, reload.  The domain is marked failed: every call
  * into it returns an error at once (probes.c's fn_pre) except from the
@@ -258,10 +259,13 @@ static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
 {
 	struct chariot_ctx *c = chariot_ctx_current(level, false);
 	const struct chariot_recovery_frame *f;
-	struct chariot_entry *e = chariot_ctx_outermost(c, id);
+	struct chariot_entry *e = NULL;
 	unsigned long ret;
-	unsigned int locks;
+	unsigned int i;
 
+	for (i = 0; c && i < c->nframes && !e; i++)
+		if (c->frames[i].domain == id)
+			e = c->frames[i].entry;
 	if (!e || e->frame.magic != CHARIOT_FRAME_MAGIC)
 		return false;
 	f = &e->frame;
@@ -285,12 +289,6 @@ static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
 		      (e->eflags & X86_EFLAGS_IF);
 	c->alloc_depth = 0;
 	e->flags |= CHARIOT_ENTRY_UNWOUND;	/* its return finishes its object */
-	locks = chariot_locks_release(e);	/* locks first */
-	if (locks) {
-		chariot_count_n(locks_released, locks);
-		pr_info("unwound a call into domain %u: released %u spin lock(s)\n",
-			id, locks);
-	}
 	if (give_back(&e->held, p, id))
 		chariot_count(unwind_released);
 	return true;
@@ -794,7 +792,7 @@ void chariot_recover_show(struct seq_file *m)
 {
 	static const char *const names[] = { "off", "unload", "reload" };
 
-	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld locks_released %lld locks_untracked %lld records %d\n",
+	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld records %d\n",
 		   names[mode], atomic64_read(&chariot_stats.faults),
 		   atomic64_read(&chariot_stats.unwound),
 		   atomic64_read(&chariot_stats.fail_fast),
@@ -802,7 +800,5 @@ void chariot_recover_show(struct seq_file *m)
 		   atomic64_read(&chariot_stats.unwind_nested),
 		   atomic64_read(&chariot_stats.unwind_released),
 		   atomic64_read(&chariot_stats.unwind_held_unknown),
-		   atomic64_read(&chariot_stats.locks_released),
-		   atomic64_read(&chariot_stats.locks_untracked),
 		   atomic_read(&nslots));
 }
