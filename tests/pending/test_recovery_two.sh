@@ -22,7 +22,7 @@
 # view switching and pause protocol of two vCPUs in the VMM (both vCPUs
 # idle, the VMM silent: a deadlock?  build-dir scripts that dump a stuck
 # VMM's threads with gdb caught none in 18 runs).
-# 2026-11-30, fourth session (spin locks now released at unwind): 6 runs
+# 2026-11-30, fourth session (with a lock release since reverted): 6 runs
 # of the case as build/two4.sh runs it: 5 passed; the 6th never reached
 # its insmod - the 2-vCPU guest hung in early boot (console silent after
 # 0.4 s, before the monitor isolated anything): the same 2-vCPU hang as
