@@ -184,6 +184,11 @@ int rmw_find(struct rmw_finder *f, const uint8_t *code, size_t n,
 
 /* ---- the operation ---- */
 
+static bool bit_op(enum rmw_kind k)
+{
+	return k == RMW_BTS || k == RMW_BTR || k == RMW_BTC;
+}
+
 static uint64_t mask_of(unsigned int size)
 {
 	return size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
@@ -208,8 +213,7 @@ uint64_t rmw_address(const struct rmw *m, const struct rmw_regs *r,
 	if (m->index >= 0)
 		ea += r->gpr[m->index] * m->scale;
 	/* bt* with a register offset addresses the unit holding the bit */
-	if ((m->kind == RMW_BTS || m->kind == RMW_BTR || m->kind == RMW_BTC) &&
-	    !m->has_imm && m->reg >= 0)
+	if (bit_op(m->kind) && !m->has_imm && m->reg >= 0)
 		ea += (uint64_t)((int64_t)sext(r->gpr[m->reg], m->size) >>
 				 (m->size == 8 ? 6 : m->size == 4 ? 5 : 4)) *
 		      m->size;
@@ -254,7 +258,7 @@ static uint64_t source(const struct rmw *m, const struct rmw_regs *r)
 {
 	uint64_t v = m->has_imm ? (uint64_t)m->imm : r->gpr[m->reg];
 
-	if (m->kind == RMW_BTS || m->kind == RMW_BTR || m->kind == RMW_BTC)
+	if (bit_op(m->kind))
 		return 1ull << (v & (8 * m->size - 1));
 	return v & mask_of(m->size);
 }
@@ -264,7 +268,8 @@ static uint64_t apply(enum rmw_kind k, uint64_t a, uint64_t b, uint64_t mask)
 	switch (k) {
 	case RMW_ADD: case RMW_XADD: return (a + b) & mask;
 	case RMW_SUB: return (a - b) & mask;
-	case RMW_AND: case RMW_BTR: return k == RMW_BTR ? a & ~b : a & b;
+	case RMW_AND: return a & b;
+	case RMW_BTR: return a & ~b;
 	case RMW_OR: case RMW_BTS: return a | b;
 	case RMW_XOR: case RMW_BTC: return a ^ b;
 	case RMW_INC: return (a + 1) & mask;
@@ -315,10 +320,10 @@ static uint64_t flags_after(const struct rmw *m, uint64_t a, uint64_t b,
 	switch (m->kind) {
 	case RMW_ADD: case RMW_XADD:
 		return (old & ~FL_ARITH) | add_flags(a, b, res, s, false);
-	case RMW_SUB: case RMW_NEG:
-		if (m->kind == RMW_NEG)
-			return (old & ~FL_ARITH) | add_flags(0, a, res, s, true);
+	case RMW_SUB:
 		return (old & ~FL_ARITH) | add_flags(a, b, res, s, true);
+	case RMW_NEG:		/* 0 - a */
+		return (old & ~FL_ARITH) | add_flags(0, a, res, s, true);
 	case RMW_INC: case RMW_DEC:
 		return (old & ~(FL_ARITH & ~FL_CF)) |
 		       (add_flags(a, 1, res, s, m->kind == RMW_DEC) & ~FL_CF);

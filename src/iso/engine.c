@@ -731,8 +731,6 @@ static bool unentered(struct engine *e, unsigned int vcpu, uint64_t rip)
 	       iso_domain_of_rip(&e->iso, rip);
 }
 
-static bool in_view(struct engine *e, unsigned int vcpu);
-
 /* ---- recovery ---- */
 
 /* Send vcpu to the guest's recovery entry at its next exit: a write of
@@ -1020,16 +1018,16 @@ int engine_vcpu_stalled(struct engine *e, unsigned int vcpu)
 }
 
 /* Is vcpu about to run in the protected view? */
-bool engine_in_view(struct engine *e, unsigned int vcpu)
-{
-	return vcpu < e->cfg.vcpus && in_view(e, vcpu);
-}
-
 static bool in_view(struct engine *e, unsigned int vcpu)
 {
 	if (smm_view(e))
 		return protect_is_on(&e->prot, vcpu);
 	return __atomic_load_n(&e->view_on, __ATOMIC_RELAXED);
+}
+
+bool engine_in_view(struct engine *e, unsigned int vcpu)
+{
+	return vcpu < e->cfg.vcpus && in_view(e, vcpu);
 }
 
 int engine_run_begin(struct engine *e, unsigned int vcpu)

@@ -197,6 +197,7 @@ static enum vcpu_event handle_io(struct vcpu *c)
 
 static int gva_to_gpa(struct vcpu *c, uint64_t gva, uint64_t *gpa);
 static int read_gva(struct vcpu *c, uint64_t gva, void *buf, size_t len);
+static uint64_t gpr(const struct kvm_regs *r, unsigned int n);
 
 /* The guest-physical pages where a push, or a frame the CPU pushes, goes
  * next: those of RSP - 8 and RSP - 72 (translations cached; 0 when not
@@ -218,12 +219,8 @@ static void stack_pages(struct vcpu *c, uint64_t rsp, uint64_t page[2])
 
 static void to_rmw_regs(const struct kvm_regs *k, struct rmw_regs *r)
 {
-	const uint64_t v[16] = {
-		k->rax, k->rcx, k->rdx, k->rbx, k->rsp, k->rbp, k->rsi, k->rdi,
-		k->r8, k->r9, k->r10, k->r11, k->r12, k->r13, k->r14, k->r15,
-	};
-
-	memcpy(r->gpr, v, sizeof(v));
+	for (unsigned int i = 0; i < 16; i++)
+		r->gpr[i] = gpr(k, i);
 	r->rip = k->rip;
 	r->rflags = k->rflags;
 }
