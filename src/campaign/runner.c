@@ -106,6 +106,7 @@ struct argv_buf {
 	char *v[24];
 	int n;
 	char json[PATH_MAX + 8], disk[PATH_MAX + 8], inject[160], timeout[16];
+	char snap[PATH_MAX + 8];
 };
 
 static void add(struct argv_buf *a, char *s)
@@ -135,6 +136,15 @@ static void build_argv(const struct runner *r, const struct job *j,
 	if (c->w->net_pair) {
 		add(a, "--net");
 		add(a, "pair");
+	}
+	/* Runs up to init are the same for every fault: one snapshot for
+	 * the unprotected runs, one for the isolated and clean ones (the
+	 * same kernel command line and workload). */
+	if (!c->fresh_boot) {
+		snprintf(a->snap, sizeof(a->snap), "%s/snap/%s.snap", c->out,
+			 j->kind == RUN_NATIVE ? "native" : "isolated");
+		add(a, "--snapshot");
+		add(a, a->snap);
 	}
 	if (j->kind != RUN_NATIVE) {
 		add(a, "--isolate");
@@ -586,6 +596,9 @@ static int open_out(struct runner *r, char *path, size_t len)
 		return fail(r, errno, "cannot create", r->cfg->out);
 	snprintf(runs, sizeof(runs), "%s/runs", r->cfg->out);
 	if (mkdir(runs, 0755) && errno != EEXIST)
+		return fail(r, errno, "cannot create", runs);
+	snprintf(runs, sizeof(runs), "%s/snap", r->cfg->out);
+	if (!r->cfg->fresh_boot && mkdir(runs, 0755) && errno != EEXIST)
 		return fail(r, errno, "cannot create", runs);
 	snprintf(path, len, "%s/%s", r->cfg->out, RESULTS_FILE);
 	return 0;

@@ -36,6 +36,7 @@ struct campaign_cfg {
 	unsigned shard, nshards;	/* nshards 1: the whole plan */
 	unsigned timeout_s;		/* each run's --timeout */
 	const char *chariot;		/* the binary whose `run` is used */
+	bool fresh_boot;		/* --boot fresh: no --snapshot */
 	void (*progress)(void *ctx, const struct campaign_progress *p);
 	void *ctx;
 	volatile sig_atomic_t *stop;	/* set (by a signal): kill, stop */

@@ -48,6 +48,10 @@ static const char campaign_help[] =
 "                    a campaign over machines; merge with `chariot report`\n"
 "  --timeout SEC     each run's --timeout (default %d): a guest still running\n"
 "                    then is hung (a crash)\n"
+"  --boot snapshot   the first unprotected and the first isolated run save a\n"
+"                    snapshot of their guest when init starts (DIR/snap/),\n"
+"                    the others restore it instead of booting (default)\n"
+"  --boot fresh      every run boots its guest\n"
 "  --chariot PATH    the chariot binary whose `run` makes the runs (default:\n"
 "                    this one)\n"
 "  -h, --help        this help\n"
@@ -116,7 +120,7 @@ static int parse_shard(struct campaign_opts *o, const char *v)
 }
 
 enum { O_DRIVER = 256, O_FAULTS, O_SEED, O_TYPES, O_JOBS, O_CLEAN, O_OUT,
-       O_RESUME, O_SHARD, O_TIMEOUT, O_CHARIOT };
+       O_RESUME, O_SHARD, O_TIMEOUT, O_CHARIOT, O_BOOT };
 
 static const struct option campaign_opts[] = {
 	{ "driver", required_argument, NULL, O_DRIVER },
@@ -130,6 +134,7 @@ static const struct option campaign_opts[] = {
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "chariot", required_argument, NULL, O_CHARIOT },
+	{ "boot", required_argument, NULL, O_BOOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -176,6 +181,11 @@ static int parse_opt(int c, const char *v, struct campaign_opts *o)
 	case O_OUT: o->cfg.out = v; return 0;
 	case O_RESUME: o->cfg.resume = true; return 0;
 	case O_CHARIOT: o->cfg.chariot = v; return 0;
+	case O_BOOT:
+		if (strcmp(v, "snapshot") && strcmp(v, "fresh"))
+			return cli_bad("campaign", "bad --boot '%s': snapshot or fresh", v);
+		o->cfg.fresh_boot = !strcmp(v, "fresh");
+		return 0;
 	case O_SHARD:
 		if (parse_shard(o, v))
 			return cli_bad("campaign", "bad --shard '%s': I/N with 0 <= I < N", v);

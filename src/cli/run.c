@@ -81,11 +81,21 @@ static const char help[] =
 "                    only). Calls are matched to kernel functions by the\n"
 "                    kernel image's export tables (an ELF vmlinux, booted\n"
 "                    nokaslr; CHARIOT_SYSTEM_MAP=FILE adds a System.map)\n"
+"  --snapshot FILE   start from FILE, a snapshot of this very configuration\n"
+"                    taken when init started (kernel, initramfs, command line,\n"
+"                    guest COMMAND, --mem, --cpus, devices, --isolate and the\n"
+"                    chariot binary all the same), instead of booting; when\n"
+"                    FILE is absent or was taken for another configuration,\n"
+"                    boot, and save one there when init starts. A file that\n"
+"                    is not a Chariot snapshot is refused, never overwritten.\n"
+"                    What a run does after init (--inject, disk contents)\n"
+"                    may differ from the run that saved it\n"
 "  --json FILE       write a run report (how it ended, status, wall time,\n"
 "                    boot-to-init, VM exits by reason, the guest monitor; with\n"
 "                    --isolate the mechanism, each module's counters and the\n"
 "                    violations; with --inject the mutation and whether it was\n"
-"                    applied and activated)\n"
+"                    applied and activated; with --snapshot whether it was\n"
+"                    saved or restored, and in how many ms)\n"
 "  -h, --help        this help\n"
 "\n"
 "exit status:\n"
@@ -108,7 +118,8 @@ static const char help[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPUS, OPT_DISK,
        OPT_NET, OPT_TIMEOUT, OPT_JSON, OPT_ISOLATE, OPT_POLICY,
-       OPT_RECOVER, OPT_RECOVER_LIMIT, OPT_RECOVER_WINDOW, OPT_HANG_MS, OPT_INJECT };
+       OPT_RECOVER, OPT_RECOVER_LIMIT, OPT_RECOVER_WINDOW, OPT_HANG_MS, OPT_INJECT,
+       OPT_SNAPSHOT };
 
 static const struct option opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -127,6 +138,7 @@ static const struct option opts[] = {
 	{ "recover-window", required_argument, NULL, OPT_RECOVER_WINDOW },
 	{ "hang-ms", required_argument, NULL, OPT_HANG_MS },
 	{ "inject", required_argument, NULL, OPT_INJECT },
+	{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -217,6 +229,11 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 	case OPT_INITRD: o->cfg.initrd = v; return 0;
 	case OPT_APPEND: o->cfg.append = v; return 0;
 	case OPT_JSON: o->json = v; return 0;
+	case OPT_SNAPSHOT:
+		if (!*v)
+			return bad("bad --snapshot '%s': a file name", v);
+		o->cfg.snapshot = v;
+		return 0;
 	case OPT_NET: return parse_net(o, v);
 	case OPT_ISOLATE: return parse_isolate(o, v);
 	case OPT_INJECT: return parse_inject(o, v);
@@ -460,6 +477,19 @@ static void report_isolation(struct machine *m)
 				"loaded in the guest\n", m->cfg.isolate[i]);
 }
 
+static void report_snapshot(const struct machine *m)
+{
+	const struct snap_info *s = &m->snap;
+
+	if (s->action == SNAP_SAVE_FAILED)
+		fprintf(stderr, "chariot: --snapshot: not saved: %s\n", s->why);
+	else if (s->action == SNAP_SAVING)
+		fprintf(stderr, "chariot: --snapshot: not saved: the guest "
+			"never reached init\n");
+	else if (s->action == SNAP_SAVED && s->why[0])
+		fprintf(stderr, "chariot: --snapshot: %s\n", s->why);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static struct run_opts o;
@@ -500,6 +530,7 @@ int cmd_run(int argc, char **argv)
 	pthread_join(sw.thread, NULL);
 	report_end(&res);
 	report_isolation(&m);
+	report_snapshot(&m);
 	code = exit_code(&res, sw.got);
 	if (o.json && write_json(o.json, &m, &res) && !code)
 		code = EXIT_VMM_ERROR;

@@ -21,6 +21,22 @@ void rtc_init(struct rtc *r, time_t (*now)(void))
 	r->now = now ? now : host_now;
 }
 
+void rtc_snap_save(struct rtc *r, struct rtc_snap *o)
+{
+	pthread_mutex_lock(&r->lock);
+	o->index = r->index;
+	memcpy(o->cmos, r->cmos, sizeof(o->cmos));
+	pthread_mutex_unlock(&r->lock);
+}
+
+void rtc_snap_load(struct rtc *r, const struct rtc_snap *o)
+{
+	pthread_mutex_lock(&r->lock);
+	r->index = o->index & 0x7f;
+	memcpy(r->cmos, o->cmos, sizeof(r->cmos));
+	pthread_mutex_unlock(&r->lock);
+}
+
 static uint8_t bcd(int v)
 {
 	return (uint8_t)((v / 10) << 4 | (v % 10));

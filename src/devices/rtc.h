@@ -20,6 +20,15 @@ struct rtc {
 	time_t (*now)(void);	/* the clock, replaceable for tests */
 };
 
+/* What a snapshot keeps: the index register and the stored bytes. */
+struct rtc_snap {
+	uint8_t index;
+	uint8_t cmos[128];
+};
+
+void rtc_snap_save(struct rtc *r, struct rtc_snap *o);
+void rtc_snap_load(struct rtc *r, const struct rtc_snap *o);
+
 void rtc_init(struct rtc *r, time_t (*now)(void));
 void rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 

@@ -35,6 +35,43 @@ void serial_destroy(struct serial *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
+void serial_snap_save(struct serial *s, struct serial_snap *o)
+{
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_lock(&s->lock);
+	o->ier = s->ier;
+	o->lcr = s->lcr;
+	o->mcr = s->mcr;
+	o->scr = s->scr;
+	o->dll = s->dll;
+	o->dlm = s->dlm;
+	o->fcr = s->fcr;
+	o->thr_pending = s->thr_pending;
+	o->irq_level = s->irq_level;
+	o->rx_head = (uint32_t)s->rx_head;
+	o->rx_count = (uint32_t)s->rx_count;
+	memcpy(o->rx, s->rx, sizeof(o->rx));
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_snap_load(struct serial *s, const struct serial_snap *o)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ier = o->ier;
+	s->lcr = o->lcr;
+	s->mcr = o->mcr;
+	s->scr = o->scr;
+	s->dll = o->dll;
+	s->dlm = o->dlm;
+	s->fcr = o->fcr;
+	s->thr_pending = o->thr_pending;
+	s->irq_level = o->irq_level;
+	s->rx_head = o->rx_head % SERIAL_RX_FIFO;
+	s->rx_count = o->rx_count <= SERIAL_RX_FIFO ? o->rx_count : 0;
+	memcpy(s->rx, o->rx, sizeof(s->rx));
+	pthread_mutex_unlock(&s->lock);
+}
+
 static bool fifo_on(const struct serial *s)
 {
 	return s->fcr & UART_FCR_ENABLE_FIFO;

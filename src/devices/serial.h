@@ -37,6 +37,17 @@ struct serial {
 	size_t rx_head, rx_count;
 };
 
+/* What a snapshot keeps of the UART (the guest programmed it at boot). */
+struct serial_snap {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, thr_pending, irq_level;
+	uint8_t pad[3];
+	uint32_t rx_head, rx_count;
+	uint8_t rx[SERIAL_RX_FIFO];
+};
+
+void serial_snap_save(struct serial *s, struct serial_snap *o);
+void serial_snap_load(struct serial *s, const struct serial_snap *o);
+
 /* Power-on state. Returns 0 or -errno (mutex init). */
 int serial_init(struct serial *s, struct irq_line irq, struct serial_out out);
 void serial_destroy(struct serial *s);

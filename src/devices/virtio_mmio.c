@@ -86,6 +86,18 @@ uint64_t virtio_mmio_errors(struct virtio_mmio *m)
 	return __atomic_load_n(&m->errors, __ATOMIC_RELAXED);
 }
 
+bool virtio_mmio_untouched(struct virtio_mmio *m)
+{
+	bool r;
+
+	pthread_mutex_lock(m->lock);
+	r = !m->status && !m->drv_features && !m->isr;
+	for (unsigned int q = 0; r && q < VIRTIO_MMIO_MAX_QUEUES; q++)
+		r = !m->q[q].ready && !m->q[q].desc;
+	pthread_mutex_unlock(m->lock);
+	return r;
+}
+
 static void raise_isr(struct virtio_mmio *m, uint32_t bits)
 {
 	uint32_t old = m->isr;

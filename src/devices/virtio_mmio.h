@@ -97,6 +97,11 @@ void virtio_mmio_queue_error(struct virtio_mmio *m, uint16_t q, int err);
 /* Malformed chains or rings seen since creation. Any thread. */
 uint64_t virtio_mmio_errors(struct virtio_mmio *m);
 
+/* Has no driver touched the device since it was created (status 0,
+ * nothing negotiated, no queue set up)?  Then it holds no guest state and
+ * a snapshot need not keep any.  Any thread. */
+bool virtio_mmio_untouched(struct virtio_mmio *m);
+
 /* A one-line report to stderr, prefixed with the device's name. */
 void virtio_mmio_log(const struct virtio_mmio *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -17,6 +17,7 @@
 #include "vmm/cmdcpio.h"
 #include "vmm/json.h"
 #include "vmm/machine.h"
+#include "vmm/machine_snap.h"
 
 #define SERIAL_PORT	0x3f8
 #define SERIAL_IRQ	4
@@ -171,6 +172,7 @@ static void channel_event(void *opaque, enum channel_event ev)
 		pthread_mutex_lock(&m->lock);
 		m->res.boot_to_init_ms = ms_since(&m->start);
 		pthread_mutex_unlock(&m->lock);
+		msnap_init_started(m);
 		break;
 	case CHANNEL_EV_PANIC:
 		snprintf(msg, sizeof(msg), "guest kernel panic: %s", st.panic_msg);
@@ -357,7 +359,11 @@ static int check_config(const struct machine_config *c, char *err, size_t errlen
 	return 0;
 }
 
-static int load_guest(struct machine *m, char *err, size_t errlen)
+/* Load the kernel, initramfs and command line into RAM, unless the
+ * --snapshot file holds this configuration: then *restore is set and RAM
+ * is filled from it later. */
+static int load_guest(struct machine *m, bool *restore, char *err,
+		      size_t errlen)
 {
 	char cmdline[BOOT_CMDLINE_MAX];
 	uint8_t *cpio = NULL;
@@ -365,6 +371,7 @@ static int load_guest(struct machine *m, char *err, size_t errlen)
 	struct boot_config bc;
 	int r;
 
+	*restore = false;
 	if (build_cmdline(m, cmdline, sizeof(cmdline)))
 		return fail(err, errlen, -E2BIG, "bad input: kernel command line too long");
 	if (m->cfg.argc > 0) {
@@ -372,6 +379,12 @@ static int load_guest(struct machine *m, char *err, size_t errlen)
 		if (r)
 			return fail(err, errlen, r, "bad input: guest command: %s",
 				    strerror(-r));
+	}
+	r = msnap_prepare(m, cmdline, cpio, cpio_len, err, errlen);
+	if (r) {
+		free(cpio);
+		*restore = r > 0;
+		return r > 0 ? 0 : r;
 	}
 	bc = (struct boot_config){
 		.kernel = m->cfg.kernel, .initrd = m->cfg.initrd,
@@ -391,7 +404,8 @@ static int load_guest(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
-static int create_cpus(struct machine *m, char *err, size_t errlen)
+static int create_cpus(struct machine *m, bool restore, char *err,
+		       size_t errlen)
 {
 	for (int i = 0; i < m->cfg.cpus; i++) {
 		int r = vcpu_create(&m->cpus[i], &m->vm, i, err, errlen);
@@ -401,6 +415,8 @@ static int create_cpus(struct machine *m, char *err, size_t errlen)
 		m->cpus[i].owner = m;
 		m->ncpus++;
 	}
+	if (restore)
+		return msnap_restore(m, err, errlen);
 	if (vcpu_setup_boot(&m->cpus[0], m->img.entry, BOOT_PARAMS_ADDR))
 		return fail(err, errlen, -errno, "setting boot registers: %s",
 			    strerror(errno));
@@ -587,6 +603,7 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 int machine_create(struct machine *m, const struct machine_config *cfg,
 		   char *err, size_t errlen)
 {
+	bool restore = false;
 	int r;
 
 	memset(m, 0, sizeof(*m));
@@ -596,6 +613,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	m->res.boot_to_init_ms = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->ended, NULL);
+	pthread_mutex_init(&m->park_lock, NULL);
+	pthread_cond_init(&m->park_cv, NULL);
 	r = check_config(cfg, err, errlen);
 	if (!r)
 		r = vm_open(&m->vm, err, errlen);
@@ -610,11 +629,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	m->ncpus = 0;
 	if (!r) {
 		m->ncpus = cfg->cpus;	/* the MP table needs the count */
-		r = load_guest(m, err, errlen);
+		r = load_guest(m, &restore, err, errlen);
 		m->ncpus = 0;
 	}
 	if (!r)
-		r = create_cpus(m, err, errlen);
+		r = create_cpus(m, restore, err, errlen);
 	if (!r && cfg->inject)
 		r = create_injector(m, err, errlen);
 	if (!r && (cfg->nisolate > 0 || cfg->inject))
@@ -632,7 +651,16 @@ static void *vcpu_thread(void *arg)
 
 		switch (ev) {
 		case VCPU_CONTINUE:
+			/* Paused: complete this exit first (KVM finishes
+			 * an I/O at the next KVM_RUN; immediate_exit makes
+			 * that return at once). */
+			if (m->pause)
+				__atomic_store_n(&c->run->immediate_exit, 1,
+						 __ATOMIC_RELAXED);
+			break;
 		case VCPU_INTERRUPTED:
+			if (m->pause)
+				msnap_park(m);
 			break;
 		case VCPU_SHUTDOWN:
 			if (tail_has_panic(m)) {
@@ -795,6 +823,8 @@ void machine_destroy(struct machine *m)
 		m->virtio[i].destroy(m->virtio[i].dev);
 	vm_destroy(&m->vm);
 	channel_destroy(&m->chan);
+	free(m->snap_key);
+	m->snap_key = NULL;
 }
 
 int machine_report_json(const struct machine *m, const struct machine_result *res,
@@ -835,6 +865,7 @@ int machine_report_json(const struct machine *m, const struct machine_result *re
 		(unsigned long long)res->unclaimed_io);
 	fputs(",\n  \"monitor\": ", f);
 	channel_announce_json(&m->chan, f);
+	msnap_json(m, f);
 	engine_report_json(m->iso, f);
 	inject_report_json(m->inj, f);
 	fputs("\n}\n", f);

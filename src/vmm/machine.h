@@ -52,6 +52,9 @@ struct machine_config {
 	/* A fault to inject (--inject), or NULL.  Its module must be one of
 	 * isolate[] when there are any; otherwise it is only watched. */
 	const struct inject_spec *inject;
+	/* --snapshot: restore the guest from this file when it was taken
+	 * for this configuration, else boot and save it when init starts. */
+	const char *snapshot;
 };
 
 enum machine_end {
@@ -72,6 +75,22 @@ struct machine_result {
 	uint64_t exits[VCPU_EXIT_REASONS];
 	uint64_t unclaimed_io;
 	char msg[320];		/* why it ended, one line */
+};
+
+enum snap_action {
+	SNAP_NONE,		/* no --snapshot */
+	SNAP_SAVING,		/* booting; saved when init starts */
+	SNAP_SAVED,
+	SNAP_SAVE_FAILED,	/* the run went on without */
+	SNAP_RESTORED,
+};
+
+/* What --snapshot did, for the report. */
+struct snap_info {
+	enum snap_action action;
+	double ms;		/* to save or restore it */
+	uint64_t ram_bytes;	/* non-zero RAM in it */
+	char why[300];		/* a save that failed, or a stale file replaced */
 };
 
 struct virtio_slot {
@@ -106,6 +125,15 @@ struct machine {
 	struct timespec start;
 	volatile int stopping;
 	int stuck;		/* a vCPU thread did not stop */
+
+	/* Pausing every vCPU to save a snapshot (only vCPU threads park). */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cv;
+	volatile int pause;	/* vCPUs park at their next interruption */
+	int parked;
+	unsigned int pause_gen;	/* bumped when the pause ends */
+	char *snap_key;		/* this configuration, for --snapshot */
+	struct snap_info snap;
 };
 
 /* Build the whole machine. -errno and a one-line reason on failure; err

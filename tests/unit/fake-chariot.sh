@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 	--json) json=$2; shift ;;
 	--inject) inject=$2; shift ;;
 	--isolate) isolate=$2; shift ;;
-	--timeout|--disk|--net) shift ;;
+	--timeout|--disk|--net|--snapshot) shift ;;
 	--) break ;;
 	esac
 	shift
