@@ -425,7 +425,7 @@ static int create_cpus(struct machine *m, bool restore, char *err,
 
 /* Leave KVM_RUN soon: the flag covers a vCPU about to enter it, the
  * signal one inside. */
-static void kick_vcpu(void *opaque, unsigned int id)
+void machine_kick_vcpu(void *opaque, unsigned int id)
 {
 	struct machine *m = opaque;
 	struct vcpu *c = &m->cpus[id];
@@ -539,7 +539,7 @@ static int create_injector(struct machine *m, char *err, size_t errlen)
 		return fail(err, errlen, r, "--inject: kernel symbols: %s",
 			    strerror(-r));
 	}
-	m->inj->kick = kick_vcpu;
+	m->inj->kick = machine_kick_vcpu;
 	m->inj->kick_opaque = m;
 	m->inj->vcpus = (unsigned int)m->ncpus;
 	for (int i = 0; i < m->ncpus; i++)
@@ -561,7 +561,7 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 		.shm = guest_mem_ptr(&m->vm.mem, shm_gpa, CHARIOT_SHM_SIZE),
 		.shm_gpa = shm_gpa, .shm_size = CHARIOT_SHM_SIZE,
 		.vm_fd = m->vm.vm_fd,
-		.kick = kick_vcpu, .event_pages = event_pages,
+		.kick = machine_kick_vcpu, .event_pages = event_pages,
 		.table_pages = table_pages, .stack_pages = stack_pages,
 		.unemulated_write = unemulated_write, .halted = halted,
 		.kernel_cr3 = kernel_cr3, .walk = walk,

@@ -148,6 +148,9 @@ void machine_run(struct machine *m, struct machine_result *res);
 void machine_end(struct machine *m, enum machine_end end, int status,
 		 const char *msg);
 
+/* Make vCPU id of the machine (opaque) leave KVM_RUN soon.  Any thread. */
+void machine_kick_vcpu(void *opaque, unsigned int id);
+
 /* Feed console input (from the host terminal). */
 void machine_console_input(struct machine *m, const uint8_t *buf, size_t len);
 

@@ -10,7 +10,6 @@
  * vCPUs), the UART and RTC registers the boot programmed, and RAM. */
 #include <errno.h>
 #include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +49,6 @@ static void file_id(char *buf, size_t len, const char *path)
 			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
 
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static int set_key(struct machine *m, const char *cmdline, const uint8_t *cpio,
 		   size_t cpio_len)
 {
@@ -78,7 +68,7 @@ static int set_key(struct machine *m, const char *cmdline, const uint8_t *cpio,
 		     "vmm=%s kernel=%s initrd=%s mem=%llu cpus=%d command=%016llx "
 		     "cmdline=%s", exe, kernel, initrd,
 		     (unsigned long long)m->cfg.mem_mib, m->cfg.cpus,
-		     (unsigned long long)fnv(cpio, cpio_len), cmdline);
+		     (unsigned long long)snap_fnv(SNAP_FNV_INIT, cpio, cpio_len), cmdline);
 	if (w < 0 || w >= SNAP_KEY_MAX) {
 		free(key);
 		return -E2BIG;
@@ -189,11 +179,8 @@ int msnap_restore(struct machine *m, char *err, size_t errlen)
 static void pause_all(struct machine *m)
 {
 	m->pause = 1;
-	for (int i = 0; i < m->ncpus; i++) {
-		__atomic_store_n(&m->cpus[i].run->immediate_exit, 1,
-				 __ATOMIC_RELAXED);
-		pthread_kill(m->cpus[i].thread, SIGUSR1);
-	}
+	for (int i = 0; i < m->ncpus; i++)
+		machine_kick_vcpu(m, (unsigned int)i);
 }
 
 void msnap_init_started(struct machine *m)

@@ -46,7 +46,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+uint64_t snap_fnv(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 
@@ -65,12 +65,12 @@ static size_t map_len(uint64_t mem_size)
 static uint64_t state_sum(const struct snapshot *s, const uint8_t *map,
 			  size_t maplen)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = SNAP_FNV_INIT;
 
-	h = fnv(h, &s->vm, sizeof(s->vm));
-	h = fnv(h, s->cpu, sizeof(*s->cpu) * s->ncpus);
-	h = fnv(h, s->dev, s->dev_len);
-	return fnv(h, map, maplen);
+	h = snap_fnv(h, &s->vm, sizeof(s->vm));
+	h = snap_fnv(h, s->cpu, sizeof(*s->cpu) * s->ncpus);
+	h = snap_fnv(h, s->dev, s->dev_len);
+	return snap_fnv(h, map, maplen);
 }
 
 int snap_alloc(struct snapshot *s, uint32_t ncpus)
@@ -462,7 +462,7 @@ int snap_read(const char *path, struct snapshot *s, struct guest_mem *mem,
 	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
 	if (!h || !ram_map || fd < 0) {
-		r = h ? -errno : -ENOMEM;
+		r = h && ram_map ? -errno : -ENOMEM;
 		fail(err, errlen, r, "cannot open %s: %s", path, strerror(-r));
 		goto out;
 	}

@@ -59,6 +59,11 @@ struct snapshot {
 	uint64_t ram_bytes;		/* non-zero RAM written or read */
 };
 
+/* FNV-1a of n bytes at p, continuing h (start with SNAP_FNV_INIT): the
+ * file's checksum, and the caller's digest of what its key names. */
+#define SNAP_FNV_INIT	0xcbf29ce484222325ull
+uint64_t snap_fnv(uint64_t h, const void *p, size_t n);
+
 /* Allocate s for ncpus vCPUs (zeroed); snap_free() releases it. */
 int snap_alloc(struct snapshot *s, uint32_t ncpus);
 void snap_free(struct snapshot *s);
