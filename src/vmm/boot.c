@@ -5,7 +5,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +12,10 @@
 #include <unistd.h>
 
 #include "vmm/boot.h"
+#include "vmm/errmsg.h"
 
 #define HDRS_MAGIC	0x53726448u	/* "HdrS" */
 #define BZ_LOAD_ADDR	0x100000ull
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 static int read_file(const char *path, uint8_t **buf, size_t *len,
 		     char *err, size_t errlen)
@@ -35,15 +25,15 @@ static int read_file(const char *path, uint8_t **buf, size_t *len,
 	ssize_t got = 0;
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return errmsg(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
+		return errmsg(err, errlen, -EINVAL, "%s: not a regular file", path);
 	}
 	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!*buf) {
 		close(fd);
-		return fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+		return errmsg(err, errlen, -ENOMEM, "%s: out of memory", path);
 	}
 	while ((off_t)got < st.st_size) {
 		ssize_t r = read(fd, *buf + got, (size_t)(st.st_size - got));
@@ -53,7 +43,7 @@ static int read_file(const char *path, uint8_t **buf, size_t *len,
 
 			close(fd);
 			free(*buf);
-			return fail(err, errlen, -e, "%s: read: %s", path, strerror(e));
+			return errmsg(err, errlen, -e, "%s: read: %s", path, strerror(e));
 		}
 		got += r;
 	}
@@ -72,7 +62,7 @@ static int load_elf(struct guest_mem *m, const uint8_t *buf, size_t len,
 	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
 	    eh->e_phoff > len ||
 	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > len - eh->e_phoff)
-		return fail(err, errlen, -ENOEXEC, "not a 64-bit x86 ELF kernel");
+		return errmsg(err, errlen, -ENOEXEC, "not a 64-bit x86 ELF kernel");
 	img->kernel_end = 0;
 	for (int i = 0; i < eh->e_phnum; i++) {
 		const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + eh->e_phoff) + i;
@@ -82,11 +72,11 @@ static int load_elf(struct guest_mem *m, const uint8_t *buf, size_t len,
 			continue;
 		if (ph->p_filesz > ph->p_memsz || ph->p_offset > len ||
 		    ph->p_filesz > len - ph->p_offset)
-			return fail(err, errlen, -ENOEXEC,
+			return errmsg(err, errlen, -ENOEXEC,
 				    "corrupt ELF kernel: segment %d runs past the file", i);
 		dst = guest_mem_ptr(m, ph->p_paddr, ph->p_memsz);
 		if (!dst)
-			return fail(err, errlen, -E2BIG,
+			return errmsg(err, errlen, -E2BIG,
 				    "ELF kernel segment at 0x%llx does not fit in guest RAM",
 				    (unsigned long long)ph->p_paddr);
 		memcpy(dst, buf + ph->p_offset, ph->p_filesz);
@@ -96,12 +86,12 @@ static int load_elf(struct guest_mem *m, const uint8_t *buf, size_t len,
 		loaded++;
 	}
 	if (!loaded)
-		return fail(err, errlen, -ENOEXEC, "ELF kernel has no loadable segment");
+		return errmsg(err, errlen, -ENOEXEC, "ELF kernel has no loadable segment");
 	/* vmlinux's e_entry is phys_startup_64, the 64-bit entry. */
 	img->kind = KERNEL_ELF;
 	img->entry = eh->e_entry;
 	if (!guest_mem_ptr(m, img->entry, 1))
-		return fail(err, errlen, -ENOEXEC, "ELF kernel entry outside RAM");
+		return errmsg(err, errlen, -ENOEXEC, "ELF kernel entry outside RAM");
 	return 0;
 }
 
@@ -114,16 +104,16 @@ static int load_bzimage(struct guest_mem *m, const uint8_t *buf, size_t len,
 	uint8_t *dst;
 
 	if (h->version < 0x20c || !(h->xloadflags & XLF_KERNEL_64))
-		return fail(err, errlen, -ENOEXEC,
+		return errmsg(err, errlen, -ENOEXEC,
 			    "bzImage has no 64-bit entry (boot protocol %x)", h->version);
 	if (setup >= len)
-		return fail(err, errlen, -ENOEXEC, "corrupt bzImage: setup runs past the file");
+		return errmsg(err, errlen, -ENOEXEC, "corrupt bzImage: setup runs past the file");
 	need = len - setup;
 	if (h->init_size > need)
 		need = h->init_size;
 	dst = guest_mem_ptr(m, BZ_LOAD_ADDR, need);
 	if (!dst)
-		return fail(err, errlen, -E2BIG, "bzImage needs %llu MiB: not enough guest RAM",
+		return errmsg(err, errlen, -E2BIG, "bzImage needs %llu MiB: not enough guest RAM",
 			    (unsigned long long)(need >> 20));
 	memcpy(dst, buf + setup, len - setup);
 	img->kind = KERNEL_BZIMAGE;
@@ -140,7 +130,7 @@ int boot_load_kernel(struct guest_mem *m, const uint8_t *buf, size_t len,
 	if (len >= 0x260 && *(const uint32_t *)(buf + 0x202) == HDRS_MAGIC &&
 	    buf[0x1fe] == 0x55 && buf[0x1ff] == 0xaa)
 		return load_bzimage(m, buf, len, img, err, errlen);
-	return fail(err, errlen, -ENOEXEC,
+	return errmsg(err, errlen, -ENOEXEC,
 		    "not a Linux kernel (neither an ELF vmlinux nor a bzImage)");
 }
 
@@ -213,7 +203,7 @@ static int load_initrd(struct guest_mem *m, const struct boot_config *cfg,
 	dst = total < top ? guest_mem_ptr(m, addr, total) : NULL;
 	if (!dst || addr < img->kernel_end) {
 		free(buf);
-		return fail(err, errlen, -E2BIG,
+		return errmsg(err, errlen, -E2BIG,
 			    "initramfs (%zu KiB) does not fit in guest RAM beside the kernel",
 			    total >> 10);
 	}
@@ -243,11 +233,11 @@ int boot_load(struct guest_mem *m, const struct boot_config *cfg,
 	if (!r)
 		r = load_initrd(m, cfg, img, err, errlen);
 	if (!r && x86_build_e820(m, cfg->reserve_top, &map))
-		r = fail(err, errlen, -EINVAL, "guest RAM too small for the memory map");
+		r = errmsg(err, errlen, -EINVAL, "guest RAM too small for the memory map");
 	if (!r && boot_write_params(m, kernel, klen, img, cfg->cmdline, &map))
-		r = fail(err, errlen, -EINVAL, "kernel command line too long");
+		r = errmsg(err, errlen, -EINVAL, "kernel command line too long");
 	if (!r && (x86_build_page_tables(m) || x86_build_gdt(m)))
-		r = fail(err, errlen, -EFAULT, "guest RAM too small for boot tables");
+		r = errmsg(err, errlen, -EFAULT, "guest RAM too small for boot tables");
 	free(kernel);
 	return r;
 }

@@ -2,29 +2,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "vmm/errmsg.h"
 #include "vmm/kvm.h"
 
 /* KVM's TSS and identity-map pages (Intel needs them) sit just below the
  * BIOS at 4 GiB, inside the MMIO hole where no RAM is. */
 #define KVM_TSS_ADDR		0xfffbd000ull
 #define KVM_IDENTITY_ADDR	0xfffbc000ull
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 int host_has_hw_virt(void)
 {
@@ -60,33 +50,33 @@ int vm_open(struct vm *vm, char *err, size_t errlen)
 	vm->vm_fd = -1;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return fail(err, errlen, -errno, "cannot open /dev/kvm: %s; %s",
+		return errmsg(err, errlen, -errno, "cannot open /dev/kvm: %s; %s",
 			    strerror(errno), TESTHOST_HINT);
 	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (r != KVM_API_VERSION) {
 		close(vm->kvm_fd);
-		return fail(err, errlen, -ENODEV, "/dev/kvm speaks API %d, not %d",
+		return errmsg(err, errlen, -ENODEV, "/dev/kvm speaks API %d, not %d",
 			    r, KVM_API_VERSION);
 	}
 	/* A /dev/kvm without VMX/SVM underneath is a software hypervisor
 	 * (kvm_pvm) that cannot run a stock kernel: refuse it up front. */
 	if (!host_has_hw_virt() && !getenv("CHARIOT_ALLOW_SOFT_KVM")) {
 		close(vm->kvm_fd);
-		return fail(err, errlen, -ENODEV,
+		return errmsg(err, errlen, -ENODEV,
 			    "/dev/kvm is not hardware-backed (no vmx/svm CPU flag); %s",
 			    TESTHOST_HINT);
 	}
 	for (size_t i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed_caps[i].cap) <= 0) {
 			close(vm->kvm_fd);
-			return fail(err, errlen, -ENODEV, "/dev/kvm lacks %s",
+			return errmsg(err, errlen, -ENODEV, "/dev/kvm lacks %s",
 				    needed_caps[i].name);
 		}
 	}
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size <= 0) {
 		close(vm->kvm_fd);
-		return fail(err, errlen, -ENODEV, "KVM_GET_VCPU_MMAP_SIZE failed");
+		return errmsg(err, errlen, -ENODEV, "KVM_GET_VCPU_MMAP_SIZE failed");
 	}
 	return 0;
 }
@@ -124,20 +114,20 @@ int vm_create(struct vm *vm, uint64_t mem_bytes, char *err, size_t errlen)
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		return fail(err, errlen, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+		return errmsg(err, errlen, -errno, "KVM_CREATE_VM: %s", strerror(errno));
 	r = guest_mem_init(&vm->mem, mem_bytes);
 	if (r)
-		return fail(err, errlen, r, "cannot allocate %llu MiB of guest RAM: %s",
+		return errmsg(err, errlen, r, "cannot allocate %llu MiB of guest RAM: %s",
 			    (unsigned long long)(mem_bytes >> 20), strerror(-r));
 	r = set_slot(vm, 0, 0, vm->mem.low_size, vm->mem.host);
 	if (!r && vm->mem.high_size)
 		r = set_slot(vm, 1, GUEST_HIGH_START, vm->mem.high_size,
 			     vm->mem.host + vm->mem.low_size);
 	if (r)
-		return fail(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
+		return errmsg(err, errlen, r, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
 	r = create_chips(vm);
 	if (r)
-		return fail(err, errlen, r, "creating the in-kernel IRQ chips: %s",
+		return errmsg(err, errlen, r, "creating the in-kernel IRQ chips: %s",
 			    strerror(-r));
 	return 0;
 }

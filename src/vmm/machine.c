@@ -1,7 +1,6 @@
 /* machine.c - wiring a guest from its configuration, and running it. */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -15,6 +14,7 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "vmm/cmdcpio.h"
+#include "vmm/errmsg.h"
 #include "vmm/json.h"
 #include "vmm/machine.h"
 #include "vmm/machine_snap.h"
@@ -31,16 +31,6 @@
 static const uint32_t virtio_irqs[MACHINE_MAX_VIRTIO] = {
 	5, 6, 7, 9, 10, 11, 12, 14, 15, 3, 13, 1,
 };
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 static double ms_since(const struct timespec *t0)
 {
@@ -223,11 +213,11 @@ static int add_disks(struct machine *m, char *err, size_t errlen)
 					  m->cfg.disks[i], e, sizeof(e));
 
 		if (r)
-			return fail(err, errlen, r, "bad input: --disk %s: %s",
+			return errmsg(err, errlen, r, "bad input: --disk %s: %s",
 				    m->cfg.disks[i], e);
 		r = add_virtio(m, virtio_blk_transport(b), b, destroy_blk);
 		if (r)
-			return fail(err, errlen, r, "too many devices");
+			return errmsg(err, errlen, r, "too many devices");
 	}
 	return 0;
 }
@@ -244,18 +234,18 @@ static int add_net(struct machine *m, char *err, size_t errlen)
 
 		r = virtio_net_pair_create(&a, &b, &m->vm.mem, ia, ib, e, sizeof(e));
 		if (r)
-			return fail(err, errlen, r, "--net pair: %s", e);
+			return errmsg(err, errlen, r, "--net pair: %s", e);
 		if (add_virtio(m, virtio_net_transport(a), a, destroy_net) ||
 		    add_virtio(m, virtio_net_transport(b), b, destroy_net))
-			return fail(err, errlen, -ENOSPC, "too many devices");
+			return errmsg(err, errlen, -ENOSPC, "too many devices");
 	} else if (m->cfg.net == NET_TAP) {
 		r = virtio_net_tap_create(&a, &m->vm.mem, next_irq(m), m->cfg.tap,
 					  e, sizeof(e));
 		if (r)
-			return fail(err, errlen, r, "bad input: --net tap:%s: %s",
+			return errmsg(err, errlen, r, "bad input: --net tap:%s: %s",
 				    m->cfg.tap, e);
 		if (add_virtio(m, virtio_net_transport(a), a, destroy_net))
-			return fail(err, errlen, -ENOSPC, "too many devices");
+			return errmsg(err, errlen, -ENOSPC, "too many devices");
 	}
 	return 0;
 }
@@ -283,7 +273,7 @@ static int add_legacy(struct machine *m, char *err, size_t errlen)
 	if (!r)
 		r = bus_register(&m->vm.pio, CHARIOT_PORT_BASE, CHARIOT_PORT_LEN,
 				 channel_io, &m->chan);
-	return r ? fail(err, errlen, r, "setting up legacy devices: %s",
+	return r ? errmsg(err, errlen, r, "setting up legacy devices: %s",
 			strerror(-r)) : 0;
 }
 
@@ -329,31 +319,31 @@ static int check_config(const struct machine_config *c, char *err, size_t errlen
 	struct sysinfo si;
 
 	if (c->cpus < 1 || c->cpus > MACHINE_MAX_CPUS)
-		return fail(err, errlen, -EINVAL, "bad input: --cpus must be 1..%d",
+		return errmsg(err, errlen, -EINVAL, "bad input: --cpus must be 1..%d",
 			    MACHINE_MAX_CPUS);
 	if (c->mem_mib < 64)
-		return fail(err, errlen, -EINVAL, "bad input: --mem must be at least 64 MiB");
+		return errmsg(err, errlen, -EINVAL, "bad input: --mem must be at least 64 MiB");
 	if (!sysinfo(&si) &&
 	    c->mem_mib > (uint64_t)si.totalram * si.mem_unit >> 20)
-		return fail(err, errlen, -EINVAL,
+		return errmsg(err, errlen, -EINVAL,
 			    "bad input: --mem %llu MiB is more than the host's %llu MiB",
 			    (unsigned long long)c->mem_mib,
 			    (unsigned long long)((uint64_t)si.totalram * si.mem_unit >> 20));
 	if (access(c->kernel, R_OK))
-		return fail(err, errlen, -ENOENT, "bad input: kernel %s: %s",
+		return errmsg(err, errlen, -ENOENT, "bad input: kernel %s: %s",
 			    c->kernel, strerror(errno));
 	if (c->initrd && access(c->initrd, R_OK))
-		return fail(err, errlen, -ENOENT, "bad input: initrd %s: %s",
+		return errmsg(err, errlen, -ENOENT, "bad input: initrd %s: %s",
 			    c->initrd, strerror(errno));
 	if (c->ndisks > MACHINE_MAX_DISKS)
-		return fail(err, errlen, -EINVAL, "bad input: at most %d disks",
+		return errmsg(err, errlen, -EINVAL, "bad input: at most %d disks",
 			    MACHINE_MAX_DISKS);
 	if (c->nisolate < 0 || c->nisolate > ENGINE_MAX_MODULES)
-		return fail(err, errlen, -EINVAL,
+		return errmsg(err, errlen, -EINVAL,
 			    "bad input: at most %d --isolate modules",
 			    ENGINE_MAX_MODULES);
 	if (c->inject && c->nisolate && !inject_isolated(c))
-		return fail(err, errlen, -EINVAL,
+		return errmsg(err, errlen, -EINVAL,
 			    "bad input: --inject %s: with --isolate, the module "
 			    "must be one of the isolated ones", c->inject->module);
 	return 0;
@@ -373,11 +363,11 @@ static int load_guest(struct machine *m, bool *restore, char *err,
 
 	*restore = false;
 	if (build_cmdline(m, cmdline, sizeof(cmdline)))
-		return fail(err, errlen, -E2BIG, "bad input: kernel command line too long");
+		return errmsg(err, errlen, -E2BIG, "bad input: kernel command line too long");
 	if (m->cfg.argc > 0) {
 		r = cmdcpio_build(m->cfg.argc, m->cfg.argv, &cpio, &cpio_len);
 		if (r)
-			return fail(err, errlen, r, "bad input: guest command: %s",
+			return errmsg(err, errlen, r, "bad input: guest command: %s",
 				    strerror(-r));
 	}
 	r = msnap_prepare(m, cmdline, cpio, cpio_len, err, errlen);
@@ -397,10 +387,10 @@ static int load_guest(struct machine *m, bool *restore, char *err,
 		char why[256];
 
 		snprintf(why, sizeof(why), "%s", err);
-		return fail(err, errlen, r, "bad input: %s", why);
+		return errmsg(err, errlen, r, "bad input: %s", why);
 	}
 	if (x86_build_mptable(&m->vm.mem, m->ncpus))
-		return fail(err, errlen, -EFAULT, "cannot write the MP table");
+		return errmsg(err, errlen, -EFAULT, "cannot write the MP table");
 	return 0;
 }
 
@@ -418,7 +408,7 @@ static int create_cpus(struct machine *m, bool restore, char *err,
 	if (restore)
 		return msnap_restore(m, err, errlen);
 	if (vcpu_setup_boot(&m->cpus[0], m->img.entry, BOOT_PARAMS_ADDR))
-		return fail(err, errlen, -errno, "setting boot registers: %s",
+		return errmsg(err, errlen, -errno, "setting boot registers: %s",
 			    strerror(errno));
 	return 0;
 }
@@ -530,13 +520,13 @@ static int create_injector(struct machine *m, char *err, size_t errlen)
 
 	m->inj = calloc(1, sizeof(*m->inj));
 	if (!m->inj)
-		return fail(err, errlen, -ENOMEM, "--inject: out of memory");
+		return errmsg(err, errlen, -ENOMEM, "--inject: out of memory");
 	r = inject_init(m->inj, m->cfg.inject, inject_break(), m->cfg.kernel,
 			getenv("CHARIOT_SYSTEM_MAP"));
 	if (r) {
 		free(m->inj);
 		m->inj = NULL;
-		return fail(err, errlen, r, "--inject: kernel symbols: %s",
+		return errmsg(err, errlen, r, "--inject: kernel symbols: %s",
 			    strerror(-r));
 	}
 	m->inj->kick = machine_kick_vcpu;
@@ -588,7 +578,7 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 		ec.vcpu_fd[i] = m->cpus[i].fd;
 	m->iso = calloc(1, sizeof(*m->iso));
 	if (!m->iso)
-		return fail(err, errlen, -ENOMEM, "isolation: out of memory");
+		return errmsg(err, errlen, -ENOMEM, "isolation: out of memory");
 	r = engine_init(m->iso, &ec, err, errlen);
 	if (r) {
 		free(m->iso);

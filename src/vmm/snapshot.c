@@ -5,7 +5,6 @@
  * mode), the TSC and clock before anything runs. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/errmsg.h"
 #include "vmm/snapshot.h"
 
 #define SNAP_MAGIC	"CHARSNP1"
@@ -35,16 +35,6 @@ struct snap_header {
 	uint64_t map_off;	/* file offset of the chunk map */
 	char key[SNAP_KEY_MAX];
 };
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 uint64_t snap_fnv(uint64_t h, const void *p, size_t n)
 {
@@ -134,10 +124,10 @@ static int save_msrs(int kvm_fd, int vcpu_fd, struct snap_cpu *c,
 	int r = 0;
 
 	if (!l)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	l->nmsrs = SNAP_MAX_MSRS;
 	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
-		r = fail(err, errlen, -errno, "KVM_GET_MSR_INDEX_LIST: %s",
+		r = errmsg(err, errlen, -errno, "KVM_GET_MSR_INDEX_LIST: %s",
 			 strerror(errno));
 		goto out;
 	}
@@ -170,7 +160,7 @@ int snap_save_cpu(int kvm_fd, int vcpu_fd, struct snap_cpu *c,
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < sizeof(get) / sizeof(get[0]); i++)
 		if (ioctl(vcpu_fd, get[i].req, (char *)c + get[i].off) < 0)
-			return fail(err, errlen, -errno, "%s: %s", get[i].name,
+			return errmsg(err, errlen, -errno, "%s: %s", get[i].name,
 				    strerror(errno));
 	return save_msrs(kvm_fd, vcpu_fd, c, err, errlen);
 }
@@ -185,7 +175,7 @@ static int load_msrs(int vcpu_fd, const struct snap_cpu *c, int deadline,
 		if ((m.e.index == MSR_TSC_DEADLINE) != !!deadline)
 			continue;
 		if (ioctl(vcpu_fd, KVM_SET_MSRS, &m) != 1)
-			return fail(err, errlen, -EINVAL,
+			return errmsg(err, errlen, -EINVAL,
 				    "KVM_SET_MSRS refused MSR 0x%x", m.e.index);
 	}
 	return 0;
@@ -200,7 +190,7 @@ int snap_load_cpu(int vcpu_fd, const struct snap_cpu *c, char *err,
 #define SET(req, field) \
 	do { \
 		if (ioctl(vcpu_fd, req, field) < 0) \
-			return fail(err, errlen, -errno, #req ": %s", \
+			return errmsg(err, errlen, -errno, #req ": %s", \
 				    strerror(errno)); \
 	} while (0)
 	SET(KVM_SET_REGS, &c->regs);
@@ -337,17 +327,17 @@ int snap_write(const char *path, struct snapshot *s,
 	int fd, r;
 
 	if (s->dev_len > SNAP_DEV_MAX)
-		return fail(err, errlen, -EINVAL, "device state too large");
+		return errmsg(err, errlen, -EINVAL, "device state too large");
 	map = calloc(1, map_len(mem->size) + 1);
 	if (!map)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
 	    (int)sizeof(tmp))
-		return fail(err, errlen, -ENAMETOOLONG, "%s: name too long", path);
+		return errmsg(err, errlen, -ENAMETOOLONG, "%s: name too long", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		free(map);
-		return fail(err, errlen, -errno, "cannot create %s: %s", tmp,
+		return errmsg(err, errlen, -errno, "cannot create %s: %s", tmp,
 			    strerror(errno));
 	}
 	r = write_file(fd, s, mem, map);
@@ -358,7 +348,7 @@ int snap_write(const char *path, struct snapshot *s,
 		r = -errno;
 	if (r) {
 		unlink(tmp);
-		return fail(err, errlen, r, "cannot write %s: %s", path,
+		return errmsg(err, errlen, r, "cannot write %s: %s", path,
 			    strerror(-r));
 	}
 	return 0;
@@ -370,10 +360,10 @@ static int read_header(int fd, const char *path, struct snap_header *h,
 	int r = read_all(fd, h, sizeof(*h), 0);
 
 	if (r == -EIO || (!r && memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic))))
-		return fail(err, errlen, -EINVAL, "%s is not a Chariot snapshot",
+		return errmsg(err, errlen, -EINVAL, "%s is not a Chariot snapshot",
 			    path);
 	if (r)
-		return fail(err, errlen, r, "cannot read %s: %s", path,
+		return errmsg(err, errlen, r, "cannot read %s: %s", path,
 			    strerror(-r));
 	h->key[SNAP_KEY_MAX - 1] = '\0';
 	return 0;
@@ -388,13 +378,13 @@ int snap_probe(const char *path, const char *key, uint32_t ncpus,
 	if (!h) {
 		if (fd >= 0)
 			close(fd);
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	}
 	if (fd < 0) {
 		free(h);
 		if (errno == ENOENT)
 			return SNAP_ABSENT;
-		return fail(err, errlen, -errno, "cannot open %s: %s", path,
+		return errmsg(err, errlen, -errno, "cannot open %s: %s", path,
 			    strerror(errno));
 	}
 	r = read_header(fd, path, h, err, errlen);
@@ -463,7 +453,7 @@ int snap_read(const char *path, struct snapshot *s, struct guest_mem *mem,
 
 	if (!h || !ram_map || fd < 0) {
 		r = h && ram_map ? -errno : -ENOMEM;
-		fail(err, errlen, r, "cannot open %s: %s", path, strerror(-r));
+		errmsg(err, errlen, r, "cannot open %s: %s", path, strerror(-r));
 		goto out;
 	}
 	r = read_header(fd, path, h, err, errlen);
@@ -474,7 +464,7 @@ int snap_read(const char *path, struct snapshot *s, struct guest_mem *mem,
 	    h->dev_len > SNAP_DEV_MAX || fstat(fd, &st) ||
 	    (uint64_t)st.st_size != h->ram_off + h->mem_size ||
 	    h->map_off + maplen > h->ram_off || h->ram_off % RAM_ALIGN) {
-		fail(err, errlen, r, "%s is truncated or corrupt", path);
+		errmsg(err, errlen, r, "%s is truncated or corrupt", path);
 		goto out;
 	}
 	s->dev_len = h->dev_len;
@@ -483,14 +473,14 @@ int snap_read(const char *path, struct snapshot *s, struct guest_mem *mem,
 	    read_all(fd, s->dev, s->dev_len, state_off() + sizeof(s->vm) + cpus) ||
 	    read_all(fd, ram_map, maplen, h->map_off) ||
 	    state_sum(s, ram_map, maplen) != h->state_sum) {
-		fail(err, errlen, r, "%s is truncated or corrupt", path);
+		errmsg(err, errlen, r, "%s is truncated or corrupt", path);
 		goto out;
 	}
 	snprintf(s->key, sizeof(s->key), "%s", h->key);
 	s->ram_bytes = h->ram_bytes;
 	r = read_ram(fd, h, ram_map, mem, map);
 	if (r)
-		fail(err, errlen, r, "cannot read the RAM of %s: %s", path,
+		errmsg(err, errlen, r, "cannot read the RAM of %s: %s", path,
 		     strerror(-r));
 out:
 	if (fd >= 0)
