@@ -84,6 +84,10 @@ int report_write_md(const struct summary *s, FILE *f)
 	if (s->errors)
 		fprintf(f, ", %u runs that said nothing (errors, see results.jsonl)",
 			s->errors);
+	if (s->clean_failed)
+		fprintf(f, "; in %u clean run(s) the workload failed with no "
+			"alarm (isolation alone broke it: see those runs' reason)",
+			s->clean_failed);
 	fputs(".\n\n", f);
 	fig10(s, f);
 	fprintf(f, "![isolation by class](%s)\n\n", REPORT_SVG);

@@ -137,6 +137,7 @@ static void count_run(struct summary *s, const struct run_result **u, size_t n,
 		}
 		s->clean_runs++;
 		s->false_alarms += r->cls == CLS_FALSE_ALARM;
+		s->clean_failed += r->cls == CLS_CLEAN && !r->restored;
 	} else if (r->cls == CLS_ERROR) {
 		s->errors++;
 	}
@@ -266,7 +267,9 @@ int summary_write_json(const struct summary *s, FILE *f)
 		fputs("null", f);
 	write_counts(s, f);
 	fprintf(f, ",\n  \"clean_runs\": %u,\n  \"false_alarms\": %u"
+		",\n  \"clean_failed\": %u"
 		",\n  \"injections_per_minute\": %.2f\n}\n",
-		s->clean_runs, s->false_alarms, summary_ipm(s));
+		s->clean_runs, s->false_alarms, s->clean_failed,
+		summary_ipm(s));
 	return ferror(f) ? -EIO : 0;
 }

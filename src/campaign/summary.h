@@ -31,6 +31,9 @@ struct summary {
 	struct summary_counts all;
 	struct summary_counts by_type[FAULT_NTYPES];
 	unsigned clean_runs, false_alarms;
+	/* clean runs with no alarm whose workload failed all the same:
+	 * isolation itself broke the service, so `restored` means little */
+	unsigned clean_failed;
 	unsigned errors;	/* runs that said nothing (see classify.h) */
 	unsigned injections;	/* runs in which a fault was applied */
 	double busy_ms;		/* wall time while any run was going */

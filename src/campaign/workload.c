@@ -22,15 +22,21 @@ static const char blk_body[] =
 "mount /dev/vda /mnt && cd /mnt && sha256sum -c /tmp/sums >/tmp/check || exit 12\n"
 "cd / && umount /mnt && echo fs-intact\n";
 
-/* 4 MiB over TCP between the two NICs of --net pair, summed both ends. */
+/* 1 MiB over TCP between the two NICs of --net pair, summed both ends.
+ * Isolated, virtio_net moved ~18 KB/s in the nested test host (every
+ * packet crosses between driver and kernel code dozens of times, each a
+ * view switch there): 4 MiB outlived a 60 s bound and every isolated run,
+ * clean ones too, failed its check.  1 MiB within 120 s per side leaves
+ * 2x margin, and two attempts plus the boot stay inside the campaign's
+ * default 300 s run timeout. */
 static const char net_body[] =
 "chariot-netpair || exit 10\n"
-"dd if=/dev/urandom of=/tmp/data bs=1M count=4 2>/dev/null\n"
+"dd if=/dev/urandom of=/tmp/data bs=1M count=1 2>/dev/null\n"
 "want=$(sha256sum < /tmp/data | cut -d' ' -f1)\n"
 "rm -f /tmp/hold /tmp/recv && mkfifo /tmp/hold\n"
-"ip netns exec peer timeout 60 sh -c 'nc -l -p 5001 <>/tmp/hold >/tmp/recv' &\n"
+"ip netns exec peer timeout 120 sh -c 'nc -l -p 5001 <>/tmp/hold >/tmp/recv' &\n"
 "sleep 1\n"
-"timeout 60 nc 10.0.0.2 5001 < /tmp/data\n"
+"timeout 120 nc 10.0.0.2 5001 < /tmp/data\n"
 "wait\n"
 "got=$(sha256sum < /tmp/recv | cut -d' ' -f1)\n"
 "echo \"want=$want got=$got\"\n"
@@ -108,7 +114,7 @@ static const char buggy_body[] =
 static const struct workload table[] = {
 	{ "virtio_blk", "ext4 on /dev/vda: files summed, remounted, checked",
 	  blk_body, 64, false },
-	{ "virtio_net", "4 MiB over TCP across --net pair, summed both ends",
+	{ "virtio_net", "1 MiB over TCP across --net pair, summed both ends",
 	  net_body, 0, true },
 	{ "brd", "2 MiB dd to /dev/ram0 (boot instance), read back past the cache, summed",
 	  brd_body, 0, false },

@@ -331,6 +331,10 @@ static void print_table(const struct summary *s)
 	       REPORT_TABLE_HEAD, s->driver, s->faults, s->clean_runs,
 	       s->false_alarms, ipm);
 	report_write_table(s, stdout);
+	if (s->clean_failed)
+		printf("\n%u clean run(s) failed their workload with no alarm: "
+		       "isolation alone broke the service there (results.jsonl "
+		       "says how)\n", s->clean_failed);
 }
 
 static int write_reports(const char *dir)

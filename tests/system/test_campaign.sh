@@ -42,10 +42,11 @@ verdict(len(clean) == 1 and clean[0]["class"] == "clean" and clean[0]["restored"
         "clean run: no false alarm, workload passed", clean)
 s = json.load(open(d + "/summary.json"))
 want = {"driver", "faults", "seed", "native", "isolated", "rates",
-        "clean_runs", "false_alarms", "injections_per_minute"}
+        "clean_runs", "false_alarms", "clean_failed", "injections_per_minute"}
 verdict(set(s) == want, "summary.json keys", set(s) ^ want)
 verdict(s.get("driver") == "chariot_buggy" and s.get("faults") == 2 and s.get("seed") == 1
-        and s.get("clean_runs") == 1, "summary.json counts", s)
+        and s.get("clean_runs") == 1 and s.get("clean_failed") == 0,
+        "summary.json counts", s)
 print("    summary: %s" % json.dumps(s))
 PY
 while IFS= read -r _line; do

@@ -285,6 +285,7 @@ static size_t synth(struct run_result *rs, unsigned n, unsigned k)
 			r.index = i - n;
 			r.type = -1;
 			r.cls = r.index == 1 ? CLS_FALSE_ALARM : CLS_CLEAN;
+			r.restored = r.index != 2;	/* clean 2: workload failed */
 			rs[m++] = r;
 			continue;
 		}
@@ -379,6 +380,7 @@ TEST(campaign_summary_rates)
 	CHECK(summary_rate(&s.all, NAT_CRASH, &r) && r > 0.333 && r < 0.334);
 	CHECK_EQ(s.clean_runs, 4);
 	CHECK_EQ(s.false_alarms, 1);
+	CHECK_EQ(s.clean_failed, 1);
 	CHECK_EQ(s.injections, 48);
 	/* runs overlap back to back: one busy stretch, 1000 .. last t1 */
 	CHECK(s.busy_ms == (double)(1000 + 27 * 100 + 150 - 1000));
@@ -423,7 +425,8 @@ static int check_keys(const char *json)
 {
 	static const char *const top[] = {
 		"driver", "faults", "seed", "native", "isolated", "rates",
-		"clean_runs", "false_alarms", "injections_per_minute",
+		"clean_runs", "false_alarms", "clean_failed",
+		"injections_per_minute",
 	};
 	struct jdoc d;
 	const struct jnode *root, *c;
@@ -434,8 +437,8 @@ static int check_keys(const char *json)
 	root = jsonr_root(&d);
 	for (c = jsonr_first(&d, root); c; c = jsonr_next(&d, c))
 		n++;
-	ok = n == 9;
-	for (size_t i = 0; i < 9; i++)
+	ok = n == 10;
+	for (size_t i = 0; i < 10; i++)
 		ok &= jsonr_get(&d, root, top[i]) != NULL;
 	ok &= jsonr_get(&d, jsonr_get(&d, root, "native"), "not_activated") != NULL;
 	ok &= jsonr_get(&d, jsonr_get(&d, jsonr_get(&d, root, "isolated"), "silent"),
