@@ -933,9 +933,9 @@ int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
 	return err ? err : ret;
 }
 
-bool engine_fetch_queues_ud(struct engine *e)
+bool engine_kvm_queues_ud(struct engine *e)
 {
-	return e->fetch && !e->exit_on_emulation_failure;
+	return !e->exit_on_emulation_failure;
 }
 
 /* The write vcpu is stuck on, which KVM cannot emulate, of len bytes from
@@ -1284,12 +1284,13 @@ static int init_protect(struct engine *e)
 			if (err)
 				return err;
 		}
-		if (e->fetch)
-			e->exit_on_emulation_failure =
-				!protect_kvm_exit_on_emulation_failure(
-					e->cfg.vm_fd);
+		/* Every mechanism meets writes KVM cannot emulate (a
+		 * kernel's cmpxchg16b run protected), fetch switching also
+		 * its fetch faults: both are handled, not the guest's #UD. */
+		e->exit_on_emulation_failure =
+			!protect_kvm_exit_on_emulation_failure(e->cfg.vm_fd);
 	} else {
-		e->exit_on_emulation_failure = e->fetch;
+		e->exit_on_emulation_failure = true;
 	}
 	return protect_init(&e->prot, &pc);
 }

@@ -351,10 +351,11 @@ void engine_ram_read(struct engine *e, unsigned int vcpu, uint64_t gpa,
 int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
 		       const uint64_t gpa[2]);
 
-/* Does KVM queue a #UD with each fetch fault, which the vCPU's thread
- * must clear before running it again (no KVM_CAP_EXIT_ON_EMULATION_FAILURE
- * to enable)? */
-bool engine_fetch_queues_ud(struct engine *e);
+/* Does KVM queue a #UD with each emulation failure it reports (a fetch
+ * fault, a write it cannot emulate), which the vCPU's thread must clear
+ * before running it again (no KVM_CAP_EXIT_ON_EMULATION_FAILURE to
+ * enable)? */
+bool engine_kvm_queues_ud(struct engine *e);
 
 /* Where engine_recover_take() sends a vCPU: rip, and the arguments the
  * guest monitor's recovery entry takes in rdi, rsi, rdx, rcx

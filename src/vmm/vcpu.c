@@ -793,7 +793,7 @@ static enum vcpu_event fetch_fault(struct vcpu *c, bool *handled)
 	r = engine_fetch_fault(c->iso, (unsigned int)c->id, regs.rip, gpa);
 	if (r < 0)
 		return iso_failed(c, r);
-	if (r && engine_fetch_queues_ud(c->iso)) {
+	if (r && engine_kvm_queues_ud(c->iso)) {
 		int err = clear_queued_ud(c);
 
 		if (err)
@@ -835,6 +835,16 @@ static enum vcpu_event internal_error(struct vcpu *c)
 
 		if (ev != VCPU_CONTINUE || handled)
 			return ev;
+		/* Not a fetch: a write KVM cannot emulate onto a protected
+		 * page (a kernel function's cmpxchg16b on per-CPU slab data,
+		 * run protected with readonly-all or CHARIOT_ISO_SWITCH=enter).
+		 * The engine judges it and opens its page, or ends the run. */
+		if (engine_vcpu_stalled(c->iso, (unsigned int)c->id) > 0) {
+			int err = engine_kvm_queues_ud(c->iso) ?
+				  clear_queued_ud(c) : 0;
+
+			return err ? iso_failed(c, err) : VCPU_CONTINUE;
+		}
 	}
 
 	if (!ioctl(c->fd, KVM_GET_REGS, &regs))
