@@ -32,7 +32,7 @@ keys() {
 import json, sys
 s = json.load(open(sys.argv[1]))
 want = {"driver", "faults", "seed", "native", "isolated", "rates",
-        "clean_runs", "false_alarms", "injections_per_minute"}
+        "clean_runs", "false_alarms", "clean_failed", "injections_per_minute"}
 assert set(s) == want, set(s) ^ want
 assert set(s["native"]) == {"crash", "nonfatal", "silent", "not_activated"}
 for c in ("crash", "nonfatal", "silent"):
