@@ -803,6 +803,20 @@ static enum vcpu_event fetch_fault(struct vcpu *c, bool *handled)
 	return VCPU_CONTINUE;
 }
 
+/* An emulation failure that is not a fetch: a write KVM cannot emulate
+ * onto a protected page (a kernel function's cmpxchg16b on per-CPU slab
+ * data, run protected with readonly-all or CHARIOT_ISO_SWITCH=enter).  The
+ * engine judges it and opens its page, or ends the run. */
+static enum vcpu_event unemulated_write(struct vcpu *c, bool *handled)
+{
+	int r = engine_vcpu_stalled(c->iso, (unsigned int)c->id);
+
+	*handled = r > 0;
+	if (r > 0 && engine_kvm_queues_ud(c->iso))
+		r = clear_queued_ud(c);
+	return r < 0 ? iso_failed(c, r) : VCPU_CONTINUE;
+}
+
 static enum vcpu_event system_event(struct vcpu *c)
 {
 	switch (c->run->system_event.type) {
@@ -835,16 +849,9 @@ static enum vcpu_event internal_error(struct vcpu *c)
 
 		if (ev != VCPU_CONTINUE || handled)
 			return ev;
-		/* Not a fetch: a write KVM cannot emulate onto a protected
-		 * page (a kernel function's cmpxchg16b on per-CPU slab data,
-		 * run protected with readonly-all or CHARIOT_ISO_SWITCH=enter).
-		 * The engine judges it and opens its page, or ends the run. */
-		if (engine_vcpu_stalled(c->iso, (unsigned int)c->id) > 0) {
-			int err = engine_kvm_queues_ud(c->iso) ?
-				  clear_queued_ud(c) : 0;
-
-			return err ? iso_failed(c, err) : VCPU_CONTINUE;
-		}
+		ev = unemulated_write(c, &handled);
+		if (ev != VCPU_CONTINUE || handled)
+			return ev;
 	}
 
 	if (!ioctl(c->fd, KVM_GET_REGS, &regs))
