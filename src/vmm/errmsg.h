@@ -5,8 +5,9 @@
 
 #include <stddef.h>
 
-/* Formats the message into err (errlen bytes, may be 0) and returns rc,
- * so a failure path is one `return errmsg(err, errlen, -EINVAL, ...)`. */
+/* Formats the message into err (errlen bytes; 0 writes nothing) and
+ * returns rc, so a failure path is one
+ * `return errmsg(err, errlen, -EINVAL, ...)`. */
 int errmsg(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
