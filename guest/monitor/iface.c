@@ -381,6 +381,7 @@ static bool on_napi_poll(struct pt_regs *regs, unsigned long fn,
 	if (!RD(f, &napi->poll) || f != fn)
 		return false;
 	grant(e, b, id, napi, napi, sizeof(*napi));
+	e->obj = napi;	/* to complete if the call is unwound */
 	return true;
 }
 
@@ -526,12 +527,18 @@ static bool on_blk_or_net(struct pt_regs *regs, unsigned long fn,
  * ended it and then faulted: rare, ->submit_bio ends with the end).  A
  * refused ->ndo_start_xmit's skb is freed (NETDEV_TX_OK says the driver
  * took it); an unwound one's is left, as the driver may have queued it.
+ * A NAPI poll refused or unwound (it "did no work") is completed, as the
+ * driver would have done: left scheduled, napi_disable() in the driver's
+ * close, which its teardown runs, waits for it forever (seen: a virtio_net
+ * failed in the middle of a TCP transfer never got past its exit).
  */
 void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 			   void *obj, bool ran)
 {
+	struct napi_struct *napi = obj;
 	struct sk_buff *skb = obj;
 	struct net_device *dev;
+	unsigned long f;
 
 	switch (role) {
 	case CHARIOT_ROLE_SUBMIT_BIO:
@@ -543,6 +550,12 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 		if (ran || !RD(dev, &skb->dev) || !ndo_is(dev, fn, role))
 			return;
 		dev_kfree_skb_any(skb);
+		break;
+	case CHARIOT_ROLE_POLL:
+		if (!RD(f, &napi->poll) || f != fn ||
+		    !test_bit(NAPI_STATE_SCHED, &napi->state))
+			return;
+		napi_complete_done(napi, 0);
 		break;
 	default:
 		return;
