@@ -41,9 +41,11 @@
 #include <linux/hash.h>
 #include <linux/kallsyms.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/stacktrace.h>
 #include <linux/tracepoint.h>
 #include <linux/vmalloc.h>
 
@@ -307,6 +309,65 @@ static bool slab_internal(unsigned long caller)
 	return false;
 }
 
+/*
+ * An allocation made while a context is inside a domain is the domain's
+ * only when the domain's code is at most grant_depth calls up the stack
+ * from the allocator's caller: what a helper the driver called allocates
+ * for it (kstrdup(), alloc_netdev_mqs()'s net_device, blk-mq's gendisk, an
+ * skb) is the driver's, what the kernel allocates for itself deep under a
+ * driver's call (device_add_disk()'s kobject names, kernfs nodes and
+ * inodes) is not: granted, those made the neighbours of the driver's own
+ * objects writable, and a stray write into them landed (chariot_buggy's
+ * overflow).  0: every allocation made inside is the domain's.
+ */
+static unsigned int grant_depth = 3;
+module_param(grant_depth, uint, 0644);
+MODULE_PARM_DESC(grant_depth,
+		 "calls between a driver and an allocation made for it (0: any)");
+
+#define WALK_ENTRIES	32
+
+/*
+ * How many return addresses lie between caller's and the innermost one in
+ * domain dom's code on this stack: -1 when caller is not on it (the walk
+ * cannot tell), -2 when dom's code is not within WALK_ENTRIES of it.
+ */
+static int helper_depth(unsigned long caller, int dom)
+{
+	unsigned long ent[WALK_ENTRIES];
+	unsigned int n, i, from;
+
+	n = stack_trace_save(ent, ARRAY_SIZE(ent), 0);
+	for (i = 0; i < n && ent[i] != caller; i++)
+		;
+	if (i == n)
+		return -1;
+	for (from = i; i < n; i++)
+		if (chariot_domain_of_code(ent[i]) == dom)
+			return i - from;
+	return -2;
+}
+
+/* Is an allocation made inside domain dom, its allocator called from
+ * caller, made on the domain's behalf (grant_depth above)? */
+static bool on_behalf(unsigned long caller, int dom)
+{
+	int depth;
+
+	if (!grant_depth || chariot_domain_of_code(caller) == dom)
+		return true;
+	depth = helper_depth(caller, dom);
+	if (depth == -1) {
+		chariot_count(alloc_walk_lost);	/* as if shallow */
+		return true;
+	}
+	if (depth < 0 || depth > grant_depth) {
+		chariot_count(alloc_deep);
+		return false;
+	}
+	return true;
+}
+
 static int alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct alloc_probe *ap = alloc_of(ri);
@@ -320,6 +381,8 @@ static int alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	c = chariot_ctx_current(level, false);
 	if (c && c->alloc_depth)
 		return 1;	/* the allocator's own */
+	caller = ap->caller < 0 ? *(unsigned long *)regs->sp :
+		 regs_get_kernel_argument(regs, ap->caller);
 	if (c && c->nframes) {
 		dom = c->frames[c->nframes - 1].domain;
 		if (ap->how == H_PAGES &&
@@ -327,9 +390,9 @@ static int alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			chariot_count(alloc_slab_pages);
 			return 1;
 		}
+		if (!on_behalf(caller, dom))
+			return 1;
 	} else {
-		caller = ap->caller < 0 ? *(unsigned long *)regs->sp :
-			 regs_get_kernel_argument(regs, ap->caller);
 		dom = chariot_domain_of_code(caller);
 		if (dom < 0)
 			return 1;
@@ -440,6 +503,8 @@ static void grant_traced(unsigned long call_site, const void *ptr,
 		return;
 	if (c && c->nframes) {
 		dom = c->frames[c->nframes - 1].domain;
+		if (!on_behalf(call_site, dom))
+			return;
 	} else {
 		dom = chariot_domain_of_code(call_site);
 		if (dom < 0)

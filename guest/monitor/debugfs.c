@@ -70,10 +70,11 @@ static void show_grants(struct seq_file *m)
 		   V(stack_grants) - V(stack_revokes),
 		   V(iface_grants) - V(iface_revokes),
 		   V(module_grants) - V(module_revokes));
-	seq_printf(m, "grants made (by cookie): stack %lld, interface %lld (rejected guesses %lld), module %lld, allocations %lld (revoked at free %lld, untracked %lld, new slab pages not granted %lld)\n",
+	seq_printf(m, "grants made (by cookie): stack %lld, interface %lld (rejected guesses %lld), module %lld, allocations %lld (revoked at free %lld, untracked %lld, new slab pages not granted %lld, made deep under a driver not granted %lld, stack walk lost granted %lld)\n",
 		   V(stack_grants), V(iface_grants), V(iface_rejected),
 		   V(module_grants), V(alloc_grants), V(alloc_revokes),
-		   V(alloc_untracked), V(alloc_slab_pages));
+		   V(alloc_untracked), V(alloc_slab_pages), V(alloc_deep),
+		   V(alloc_walk_lost));
 	seq_printf(m, "trusted ranges posted: %lld, untranslatable ranges: %lld, frees of system pages posted: %lld\n",
 		   V(trusted), V(untranslatable), V(sys_pages_freed));
 }

@@ -18,6 +18,10 @@
  *                              read, its data pages (a RAM disk copies
  *                              into them)
  *   *_queue_rqs(rqlist)        the same for every request of the list
+ *   *_init_hctx(hctx, data, i), *_exit_hctx(hctx, i)  the hardware
+ *                              context (blk-mq allocates it deep under
+ *                              the driver's disk creation, too deep to be
+ *                              the driver's allocation: alloc.c)
  *   *_request_done(rq), *_complete(_rq)(rq)  (blk-mq ->complete) the
  *                              request and its PDU
  *   *_submit_bio(bio)          the bio; for a read, its data pages
@@ -66,6 +70,8 @@ struct role_name {
 static const struct role_name role_names[] = {
 	{ "_queue_rqs", CHARIOT_ROLE_QUEUE_RQS },
 	{ "_queue_rq", CHARIOT_ROLE_QUEUE_RQ },
+	{ "_init_hctx", CHARIOT_ROLE_INIT_HCTX },
+	{ "_exit_hctx", CHARIOT_ROLE_EXIT_HCTX },
 	{ "_request_done", CHARIOT_ROLE_COMPLETE },
 	{ "_complete_rq", CHARIOT_ROLE_COMPLETE },
 	{ "_complete", CHARIOT_ROLE_COMPLETE },
@@ -104,6 +110,8 @@ static const char *const names[CHARIOT_ROLES] = {
 	[CHARIOT_ROLE_GETGEO] = "getgeo",
 	[CHARIOT_ROLE_IOCTL] = "ioctl",
 	[CHARIOT_ROLE_STOP] = "stop",
+	[CHARIOT_ROLE_INIT_HCTX] = "init_hctx",
+	[CHARIOT_ROLE_EXIT_HCTX] = "exit_hctx",
 };
 
 /**
@@ -217,6 +225,24 @@ static bool on_queue_rq(struct pt_regs *regs, unsigned long fn,
 		return false;
 	grant(e, b, id, rq, rq, size);
 	grant_read_pages(b, id, rq, rq->bio, true);
+	return true;
+}
+
+static bool on_hctx(struct pt_regs *regs, unsigned long fn,
+		    enum chariot_role role, unsigned int id,
+		    struct chariot_entry *e, struct chariot_batch *b)
+{
+	struct blk_mq_hw_ctx *hctx = (void *)regs->di;
+	const struct blk_mq_ops *ops;
+	struct request_queue *q;
+	unsigned long f;
+
+	if (!RD(q, &hctx->queue) || !RD(ops, &q->mq_ops) ||
+	    !RD(f, role == CHARIOT_ROLE_INIT_HCTX ? (void *)&ops->init_hctx :
+						   (void *)&ops->exit_hctx) ||
+	    f != fn)
+		return false;
+	grant(e, b, id, hctx, hctx, sizeof(*hctx));
 	return true;
 }
 
@@ -586,6 +612,10 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 		break;
 	case CHARIOT_ROLE_QUEUE_RQS:
 		ok = on_queue_rqs(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_INIT_HCTX:
+	case CHARIOT_ROLE_EXIT_HCTX:
+		ok = on_hctx(regs, fn, role, domain, e, b);
 		break;
 	case CHARIOT_ROLE_COMPLETE:
 		ok = on_complete(regs, fn, domain, e, b);

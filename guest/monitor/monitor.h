@@ -340,6 +340,8 @@ enum chariot_role {
 	CHARIOT_ROLE_GETGEO,
 	CHARIOT_ROLE_IOCTL,
 	CHARIOT_ROLE_STOP,
+	CHARIOT_ROLE_INIT_HCTX,
+	CHARIOT_ROLE_EXIT_HCTX,
 	CHARIOT_ROLES
 };
 
@@ -402,6 +404,8 @@ struct chariot_stats {
 	atomic64_t alloc_untracked;	/* granted, the set full: never revoked */
 	atomic64_t sys_pages_freed;	/* frees that posted PAGE_FREED */
 	atomic64_t alloc_slab_pages;	/* new slab pages not granted */
+	atomic64_t alloc_deep;		/* made deep under a driver: not its */
+	atomic64_t alloc_walk_lost;	/* caller not on the stack: granted */
 	atomic64_t module_grants;	/* module data, percpu, init data */
 	atomic64_t module_revokes;
 	atomic64_t trusted;		/* TRUSTED_RANGE records */
