@@ -37,6 +37,9 @@
  *   *_getgeo(bdev, geo)        the hd_geometry being filled in
  *   *_ioctl(bdev, ...)         the gendisk
  *   *_stop(ndev), *_close(ndev) the private area
+ *   *_get_phys_port_name, *_get_phys_port_id, *_get_port_parent_id
+ *                              nothing: named for their error when the
+ *                              driver has failed (recover.c)
  *
  * Limits: other buses and ops (char devices, SCSI, USB, ...) grant
  * nothing; a function reached only through an ops table under another
@@ -68,6 +71,9 @@ struct role_name {
 
 /* Checked in order: the first suffix that fits wins. */
 static const struct role_name role_names[] = {
+	{ "_get_phys_port_name", CHARIOT_ROLE_QUERY },
+	{ "_get_phys_port_id", CHARIOT_ROLE_QUERY },
+	{ "_get_port_parent_id", CHARIOT_ROLE_QUERY },
 	{ "_queue_rqs", CHARIOT_ROLE_QUEUE_RQS },
 	{ "_queue_rq", CHARIOT_ROLE_QUEUE_RQ },
 	{ "_init_hctx", CHARIOT_ROLE_INIT_HCTX },
@@ -112,6 +118,7 @@ static const char *const names[CHARIOT_ROLES] = {
 	[CHARIOT_ROLE_STOP] = "stop",
 	[CHARIOT_ROLE_INIT_HCTX] = "init_hctx",
 	[CHARIOT_ROLE_EXIT_HCTX] = "exit_hctx",
+	[CHARIOT_ROLE_QUERY] = "query",
 };
 
 /**
@@ -607,6 +614,8 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 	bool ok;
 
 	switch (role) {
+	case CHARIOT_ROLE_QUERY:
+		return;		/* handed nothing: named only for its error */
 	case CHARIOT_ROLE_QUEUE_RQ:
 		ok = on_queue_rq(regs, fn, domain, e, b);
 		break;

@@ -140,6 +140,13 @@ long chariot_recover_error(enum chariot_role role)
 	case CHARIOT_ROLE_START_XMIT:
 	case CHARIOT_ROLE_POLL:
 		return 0;	/* NETDEV_TX_OK (the packet is lost); no work */
+	case CHARIOT_ROLE_QUERY:
+		/* "Not supported": rtnetlink then leaves the attribute out.
+		 * Any other error fails the whole link message as if it had
+		 * outgrown if_nlmsg_size() (a WARNING for each notification
+		 * about the failed driver's netdevs, "Buffer too small" for
+		 * a dump). */
+		return -EOPNOTSUPP;
 	default:
 		return -EIO;
 	}
