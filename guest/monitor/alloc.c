@@ -313,8 +313,8 @@ static bool slab_internal(unsigned long caller)
  * An allocation made while a context is inside a domain is the domain's
  * only when the domain's code is at most grant_depth calls up the stack
  * from the allocator's caller: what a helper the driver called allocates
- * for it (kstrdup(), alloc_netdev_mqs()'s net_device, blk-mq's gendisk, an
- * skb) is the driver's, what the kernel allocates for itself deep under a
+ * for it (kstrdup(), alloc_netdev_mqs()'s net_device, a gendisk) is the
+ * driver's, what the kernel allocates for itself deep under a
  * driver's call (device_add_disk()'s kobject names, kernfs nodes and
  * inodes) is not: granted, those made the neighbours of the driver's own
  * objects writable, and a stray write into them landed (chariot_buggy's
@@ -385,8 +385,7 @@ static int alloc_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		 regs_get_kernel_argument(regs, ap->caller);
 	if (c && c->nframes) {
 		dom = c->frames[c->nframes - 1].domain;
-		if (ap->how == H_PAGES &&
-		    slab_internal(*(unsigned long *)regs->sp)) {
+		if (ap->how == H_PAGES && slab_internal(caller)) {
 			chariot_count(alloc_slab_pages);
 			return 1;
 		}

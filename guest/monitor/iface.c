@@ -404,14 +404,21 @@ static bool on_start_xmit(struct pt_regs *regs, unsigned long fn,
 	return true;
 }
 
+/* Is napi one whose poll function is fn? */
+static bool napi_is(struct napi_struct *napi, unsigned long fn)
+{
+	unsigned long f;
+
+	return RD(f, &napi->poll) && f == fn;
+}
+
 static bool on_napi_poll(struct pt_regs *regs, unsigned long fn,
 			 unsigned int id, struct chariot_entry *e,
 			 struct chariot_batch *b)
 {
 	struct napi_struct *napi = (void *)regs->di;
-	unsigned long f;
 
-	if (!RD(f, &napi->poll) || f != fn)
+	if (!napi_is(napi, fn))
 		return false;
 	grant(e, b, id, napi, napi, sizeof(*napi));
 	e->obj = napi;	/* to complete if the call is unwound */
@@ -571,7 +578,6 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 	struct napi_struct *napi = obj;
 	struct sk_buff *skb = obj;
 	struct net_device *dev;
-	unsigned long f;
 
 	switch (role) {
 	case CHARIOT_ROLE_SUBMIT_BIO:
@@ -585,7 +591,7 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 		dev_kfree_skb_any(skb);
 		break;
 	case CHARIOT_ROLE_POLL:
-		if (!RD(f, &napi->poll) || f != fn ||
+		if (!napi_is(napi, fn) ||
 		    !test_bit(NAPI_STATE_SCHED, &napi->state))
 			return;
 		napi_complete_done(napi, 0);
