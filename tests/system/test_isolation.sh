@@ -406,7 +406,7 @@ dev=/dev/chariot_nullb
 [ -b $dev ] || dev=/dev/nullb$(cat $C/index)'
 # brd was pending until 2026-12-01 on a false alarm at its boot load
 # (brd_alloc+0xe6: a missed kmalloc kretprobe, since replaced by the
-# kmalloc tracepoints); 6 runs in a row have passed since.
+# kmalloc tracepoints); 8 runs in a row have passed since.
 for mod in brd null_blk; do
 	case $mod in
 	brd) setup='[ -b /dev/ram0 ] || exit 10; dev=/dev/ram0' ;;
