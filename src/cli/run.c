@@ -63,7 +63,9 @@ static const char help[] =
 "                    N faults of one module within SECS leave it unloaded (the\n"
 "                    fault is deterministic; default 3 in 60)\n"
 "  --hang-ms MS      a vCPU inside a module's call longer than MS without\n"
-"                    sleeping is a hang (default 10000; 0: never)\n"
+"                    sleeping is a hang (default 10000; 0: never). Wall\n"
+"                    time: where whole calls run protected (readonly-all)\n"
+"                    and traps are slow, correct calls can outlast it\n"
 "  --inject MOD:TYPE:SEED\n"
 "                    inject one fault into guest module MOD when it loads,\n"
 "                    before its init runs: a mutation of fault TYPE in its\n"
@@ -150,6 +152,7 @@ struct run_opts {
 	char initrd_buf[PATH_MAX];
 	char isolate[ENGINE_MAX_MODULES][DOMAIN_NAME_LEN];
 	struct inject_spec inject;
+	bool hang_given;	/* --hang-ms was on the command line */
 };
 
 static int bad(const char *fmt, const char *arg)
@@ -261,6 +264,7 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 		if (cli_parse_u64(v, 0, 3600000, &n))
 			return bad("bad --hang-ms '%s': milliseconds, 0 to 3600000", v);
 		o->cfg.hang_ms = (unsigned int)n;
+		o->hang_given = true;
 		return 0;
 	case OPT_MEM:
 		if (cli_parse_u64(v, 64, 1ull << 40, &n))
@@ -431,6 +435,21 @@ static void *sig_thread(void *arg)
 	return NULL;
 }
 
+/* Without fetch switching every write of a driver call traps, the kernel
+ * code it calls included: where a trap is slow (nested emulation: a
+ * million of them in one virtnet_open()) a correct call outlasts the
+ * default hang limit and is unwound as a hang.  Say so once. */
+static void hang_note(const struct run_opts *o, const struct machine *m)
+{
+	if (o->hang_given || !o->cfg.hang_ms || o->cfg.recover == RECOVER_OFF ||
+	    !machine_protects_whole_calls(m))
+		return;
+	fprintf(stderr, "chariot: note: isolation write-protects whole driver "
+		"calls here (the kernel code they call too): a slow but correct "
+		"call longer than %u ms is taken for a hang and unwound; "
+		"--hang-ms 0 turns the limit off\n", o->cfg.hang_ms);
+}
+
 static int exit_code(const struct machine_result *res, int signalled)
 {
 	switch (res->end) {
@@ -519,6 +538,7 @@ int cmd_run(int argc, char **argv)
 		machine_destroy(&m);
 		return EXIT_BAD_INPUT;
 	}
+	hang_note(&o, &m);
 	interactive = o.cfg.argc == 0;
 	pthread_create(&sw.thread, NULL, sig_thread, &sw);
 	if (interactive && console_start(&con, &m))

@@ -1129,6 +1129,11 @@ void engine_announce(struct engine *e, uint64_t text, uint64_t etext)
 	pthread_mutex_unlock(&e->lock);
 }
 
+bool engine_fetch_switching(const struct engine *e)
+{
+	return e->fetch;	/* set once at init */
+}
+
 bool engine_module_loaded(struct engine *e, unsigned int i)
 {
 	bool loaded;

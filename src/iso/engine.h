@@ -334,6 +334,11 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
  * added, or -errno (a denied unemulated write ends the run). */
 int engine_vcpu_stalled(struct engine *e, unsigned int vcpu);
 
+/* Does the view follow instruction fetches (only the driver's own code
+ * runs protected), or does a whole driver call run protected, the kernel
+ * code it calls included (readonly-all, CHARIOT_ISO_SWITCH=enter)? */
+bool engine_fetch_switching(const struct engine *e);
+
 /* Does vcpu run in the protected view now (for diagnostics)? */
 bool engine_in_view(struct engine *e, unsigned int vcpu);
 

@@ -759,6 +759,11 @@ static void where_cpus(struct machine *m)
 	}
 }
 
+bool machine_protects_whole_calls(const struct machine *m)
+{
+	return m->iso && !engine_fetch_switching(m->iso);
+}
+
 void machine_run(struct machine *m, struct machine_result *res)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };

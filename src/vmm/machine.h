@@ -141,6 +141,10 @@ struct machine {
 int machine_create(struct machine *m, const struct machine_config *cfg,
 		   char *err, size_t errlen);
 
+/* Does isolation run whole driver calls write-protected, the kernel code
+ * they call included (no fetch switching: every write traps)? */
+bool machine_protects_whole_calls(const struct machine *m);
+
 /* Run until one of the ends; fills *res. */
 void machine_run(struct machine *m, struct machine_result *res);
 
