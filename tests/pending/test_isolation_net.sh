@@ -23,6 +23,11 @@
 # writable in the protected view (SVM re-injects the event after the
 # nested page fault while KVM emulates the instruction at RIP), entry
 # probes missed by kprobes (the driver then runs without its ENTER).
+# 2026-12-01, the control experiment (tests/pending/qemu_net_two.sh): the
+# same guest's 2-vCPU transfer under QEMU+KVM in the test host, no Chariot
+# code, hung (soft lockup in nc) in 1 of 3 runs and the test host's kernel
+# died in the 4th (stack guard page hit in exc_page_fault): the emulated
+# AMD-V fails with two busy vCPUs.  Waits for hardware KVM.
 # Run it: tools/testhost sh tests/pending/test_isolation_net.sh
 #
 CHARIOT_TEST_NET=1

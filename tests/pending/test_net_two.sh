@@ -23,6 +23,11 @@
 # virtio_blk run of test_isolation.sh hung in early boot after 16 VM exits
 # in all (nothing loaded, no virtio-net): most likely the emulated AMD-V's
 # state, not the guest's nor Chariot's (README, Recovery, known problem).
+# 2026-12-01, the control experiment (tests/pending/qemu_net_two.sh): the
+# same guest's 2-vCPU transfer under QEMU+KVM in the test host, no Chariot
+# code, hung (soft lockup in nc) in 1 of 3 runs and the test host's kernel
+# died in the 4th (stack guard page hit in exc_page_fault): the emulated
+# AMD-V fails with two busy vCPUs.  Waits for hardware KVM.
 # Run it: tools/testhost sh tests/pending/test_net_two.sh
 CHARIOT_TEST_NET_TWO=1
 export CHARIOT_TEST_NET_TWO

@@ -27,6 +27,11 @@
 # its insmod - the 2-vCPU guest hung in early boot (console silent after
 # 0.4 s, before the monitor isolated anything): the same 2-vCPU hang as
 # tests/pending/test_net_two.sh's, isolation not involved.
+# 2026-12-01, the control experiment (tests/pending/qemu_net_two.sh): the
+# same guest's 2-vCPU transfer under QEMU+KVM in the test host, no Chariot
+# code, hung (soft lockup in nc) in 1 of 3 runs and the test host's kernel
+# died in the 4th (stack guard page hit in exc_page_fault): the emulated
+# AMD-V fails with two busy vCPUs.  Waits for hardware KVM.
 # Run it: tools/testhost sh tests/pending/test_recovery_two.sh
 CHARIOT_TEST_TWO=1
 export CHARIOT_TEST_TWO
