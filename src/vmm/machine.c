@@ -761,7 +761,8 @@ static void where_cpus(struct machine *m)
 
 bool machine_protects_whole_calls(const struct machine *m)
 {
-	return m->iso && !engine_fetch_switching(m->iso);
+	/* --inject alone only watches its module: nothing is protected. */
+	return m->iso && m->cfg.nisolate > 0 && !engine_fetch_switching(m->iso);
 }
 
 void machine_run(struct machine *m, struct machine_result *res)

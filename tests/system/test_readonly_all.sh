@@ -35,6 +35,16 @@ else
 	pass "readonly-all, --hang-ms given: no note"
 fi
 
+# --inject alone watches its module under readonly-all but protects
+# nothing: no note.
+guarded $CHARIOT run --inject brd:alloc:1 --timeout 120 -- true \
+	>"$T/out" 2>"$T/err"
+if grep -q "$NOTE" "$T/err"; then
+	fail "--inject without --isolate: no note" "$(grep "$NOTE" "$T/err")"
+else
+	pass "--inject without --isolate: no note"
+fi
+
 # --- chariot_buggy: three illegal writes among legal ones ---------------
 # foreign_write is left to test_isolation: its kallsyms_lookup_name(), a
 # walk of every kernel symbol with timer interrupts trapped too, takes
