@@ -13,58 +13,47 @@
 # running the test host), not Chariot's; only hardware KVM can tell the
 # rest.
 # Run it: tools/testhost sh tests/pending/qemu_net_two.sh [N]
+. tests/system/lib.sh
 n=${1:-4}
-W=$(mktemp -d /tmp/qemu-net-two.XXXXXX)
-trap 'rm -rf "$W"' EXIT
 # The command, as chariot appends it: /chariot/cmd in a cpio after the
-# initramfs (4-byte aligned); the guest's init runs it.
-cat >"$W/cmd" <<'XEOF'
-chariot-netpair || exit 10
-dd if=/dev/urandom of=/tmp/data bs=1M count=8 2>/dev/null
-want=$(sha256sum < /tmp/data | cut -d" " -f1)
-mkfifo /tmp/hold
-ip netns exec peer sh -c "nc -l -p 5001 <>/tmp/hold >/tmp/recv" &
-sleep 1
-nc 10.0.0.2 5001 < /tmp/data
-wait
-got=$(sha256sum < /tmp/recv | cut -d" " -f1)
-echo "want=$want got=$got"
-echo XFER-DONE
-XEOF
-mkdir -p "$W/c/chariot" && cp "$W/cmd" "$W/c/chariot/cmd" && chmod 755 "$W/c/chariot/cmd"
-(cd "$W/c" && find chariot | cpio -o -H newc 2>/dev/null) >"$W/cmd.cpio"
-cp build/guest/initramfs.cpio.gz "$W/initrd"
-sz=$(stat -c %s "$W/initrd")
-head -c $(((4 - sz % 4) % 4)) /dev/zero >>"$W/initrd"
-cat "$W/cmd.cpio" >>"$W/initrd"
+# initramfs (4-byte aligned); the guest's init runs it.  The transfer is
+# test_isolation's (lib.sh); without ACPI the guest cannot power QEMU off,
+# so it says when it is done.
+{ net_xfer 8; echo 'echo XFER-DONE'; } >"$T/cmd"
+mkdir -p "$T/c/chariot" && cp "$T/cmd" "$T/c/chariot/cmd" && chmod 755 "$T/c/chariot/cmd"
+(cd "$T/c" && find chariot | cpio -o -H newc 2>/dev/null) >"$T/cmd.cpio"
+cp build/guest/initramfs.cpio.gz "$T/initrd"
+sz=$(stat -c %s "$T/initrd")
+head -c $(((4 - sz % 4) % 4)) /dev/zero >>"$T/initrd"
+cat "$T/cmd.cpio" >>"$T/initrd"
 AP="console=ttyS0 nokaslr panic=-1 reboot=k quiet loglevel=3 acpi=off pci=off 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
 passed=0
 for i in $(seq 1 "$n"); do
 	t0=$(date +%s)
 	qemu-system-x86_64 -M microvm,acpi=off -enable-kvm -cpu host -smp 2 -m 512 \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-serial "file:$W/out$i" -kernel build/kernel/vmlinux \
-		-initrd "$W/initrd" -append "$AP" \
+		-serial "file:$T/out$i" -kernel build/kernel/vmlinux \
+		-initrd "$T/initrd" -append "$AP" \
 		-netdev hubport,id=h0,hubid=0 -device virtio-net-device,netdev=h0 \
 		-netdev hubport,id=h1,hubid=0 -device virtio-net-device,netdev=h1 \
-		>"$W/err$i" 2>&1 &
+		>"$T/err$i" 2>&1 &
 	q=$!
 	# Without ACPI the guest cannot power QEMU off: stop it at XFER-DONE.
 	k=0
-	while kill -0 $q 2>/dev/null && ! grep -q XFER-DONE "$W/out$i" 2>/dev/null &&
+	while kill -0 $q 2>/dev/null && ! grep -q XFER-DONE "$T/out$i" 2>/dev/null &&
 	      [ $k -lt 150 ]; do
 		sleep 1
 		k=$((k + 1))
 	done
 	kill $q 2>/dev/null
 	wait $q
-	if grep -q '^want=\([0-9a-f]*\) got=\1' "$W/out$i"; then
+	if grep -q '^want=\([0-9a-f]*\) got=\1' "$T/out$i"; then
 		r=passed
 		passed=$((passed + 1))
 	else
 		r=FAILED
 	fi
 	echo "qemu run $i: $r in $(($(date +%s) - t0)) s"
-	[ $r = passed ] || tail -8 "$W/out$i" | sed 's/^/    /'
+	[ $r = passed ] || tail -8 "$T/out$i" | sed 's/^/    /'
 done
 echo "$passed of $n transfers passed under QEMU"

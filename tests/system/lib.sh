@@ -76,6 +76,24 @@ json_get() {
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
+# net_xfer MIB [SECONDS]: the guest command that sends MIB MiB over TCP
+# between the --net pair's NICs, each end bounded to SECONDS if given, and
+# checks the checksums ("want=... got=...", exit 11 if they differ).
+net_xfer() {
+	_bound=${2:+timeout $2 }
+	printf '%s\n' 'chariot-netpair || exit 10' \
+		"dd if=/dev/urandom of=/tmp/data bs=1M count=$1 2>/dev/null" \
+		'want=$(sha256sum < /tmp/data | cut -d" " -f1)' \
+		'mkfifo /tmp/hold' \
+		"ip netns exec peer ${_bound}sh -c \"nc -l -p 5001 <>/tmp/hold >/tmp/recv\" &" \
+		'sleep 1' \
+		"${_bound}nc 10.0.0.2 5001 < /tmp/data" \
+		'wait' \
+		'got=$(sha256sum < /tmp/recv | cut -d" " -f1)' \
+		'echo "want=$want got=$got"' \
+		'[ "$want" = "$got" ] || exit 11'
+}
+
 finish() {
 	exit $((FAILED > 0))
 }

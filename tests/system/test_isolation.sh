@@ -323,24 +323,6 @@ for cpus in 1 2; do
 	iso_check "virtio_blk, $cpus vCPU" quiet "$T/blk$cpus.json" virtio_blk
 done
 
-# net_xfer MIB [SECONDS]: the guest command that sends MIB MiB over TCP
-# between the pair's NICs (tests/system/test_net.sh's recipe), each end
-# bounded to SECONDS if given, and checks the checksums.
-net_xfer() {
-	_bound=${2:+timeout $2 }
-	printf '%s\n' 'chariot-netpair || exit 10' \
-		"dd if=/dev/urandom of=/tmp/data bs=1M count=$1 2>/dev/null" \
-		'want=$(sha256sum < /tmp/data | cut -d" " -f1)' \
-		'mkfifo /tmp/hold' \
-		"ip netns exec peer ${_bound}sh -c \"nc -l -p 5001 <>/tmp/hold >/tmp/recv\" &" \
-		'sleep 1' \
-		"${_bound}nc 10.0.0.2 5001 < /tmp/data" \
-		'wait' \
-		'got=$(sha256sum < /tmp/recv | cut -d" " -f1)' \
-		'echo "want=$want got=$got"' \
-		'[ "$want" = "$got" ] || exit 11'
-}
-
 # virtio_net, 1 vCPU: 1 MiB over TCP between the pair's two NICs (both
 # ends are virtio_net, so both are isolated).  Isolated, it moves ~18 KB/s
 # in the nested test host (a view switch at every crossing between driver
