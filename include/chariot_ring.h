@@ -37,7 +37,7 @@
 #include <linux/types.h>
 
 #define CHARIOT_RING_MAGIC	0x474e4952u	/* "RING" */
-#define CHARIOT_RING_VERSION	3u
+#define CHARIOT_RING_VERSION	4u
 #define CHARIOT_RING_MAX_DOMAINS 16	/* domain ids are below this */
 
 /* Ring at least this full (of capacity cap): the guest rings the doorbell. */
@@ -86,12 +86,19 @@ enum chariot_grant_kind {
  *   GRANT            id      -     bytes         GPA             cookie
  *   REVOKE           id      -     bytes         GPA             -
  *   REVOKE|BY_COOKIE id      -     -             -               cookie
- *   ENTER            id      vCPU  -             recovery frame  task
+ *   ENTER            id      vCPU  -             recovery frame  stack
  *   LEAVE            id      vCPU  -             -               -
  *   TRUSTED_RANGE    -       -     code length   code start GVA  -
  *   DOMAIN_UNCODE    id      -     code length   code start GVA  -
  *   PAGE_FREED       -       -     bytes         GPA             -
  *
+ * ENTER's stack: the kernel stack the entry runs on (the task's, or the
+ * CPU's IRQ stack for a softirq or hardirq), CHARIOT_ENTER_STACK(base,
+ * bytes) with base and bytes page multiples; 0 when not known.  Driver
+ * code writing on another stack runs in a context whose entry the guest
+ * did not see (an interrupt that came while a kprobe handler ran, when
+ * kprobes skip every probe on that CPU): the VMM does not hold it to the
+ * entry's grants.
  * DOMAIN_UNCODE: a range DOMAIN_CODE gave is freed (init text, once the
  * module is live): its pages may hold anything from now on, and the VMM
  * must stop taking them for the driver's code (it switches views on
@@ -113,6 +120,12 @@ struct chariot_ring_rec {
 	__u64 addr;
 	__u64 cookie;
 };
+
+/* ENTER's stack field: a page-aligned base, its size in pages below bit 12. */
+#define CHARIOT_ENTER_STACK(base, bytes) \
+	((__u64)(base) | (((__u64)(bytes) >> 12) & 0xfffu))
+#define CHARIOT_ENTER_STACK_BASE(v)	((v) & ~(__u64)0xfff)
+#define CHARIOT_ENTER_STACK_BYTES(v)	(((v) & 0xfffu) << 12)
 
 /* Set by the VMM in vmm_flags: kick after every REVOKE (open pages exist). */
 #define CHARIOT_RING_F_KICK_REVOKE	0x1u

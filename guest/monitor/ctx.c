@@ -330,7 +330,8 @@ static void ctx_sched_in(struct preempt_notifier *pn, int cpu)
 	for (i = 0; i < c->nframes; i++) {
 		struct chariot_ctx_frame *f = &c->frames[i];
 
-		chariot_post_enter(&b, f->domain, cpu, &f->entry->frame, current);
+		chariot_post_enter(&b, f->domain, cpu, &f->entry->frame,
+				   f->entry->on_stack);
 		chariot_count(switch_enters);
 	}
 	chariot_batch_flush(&b);

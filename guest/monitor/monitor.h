@@ -130,8 +130,7 @@ void chariot_post_grant_phys(struct chariot_batch *b, unsigned int domain,
 void chariot_post_revoke(struct chariot_batch *b, unsigned int domain,
 			 enum chariot_grant_kind kind, u64 cookie);
 void chariot_post_enter(struct chariot_batch *b, unsigned int domain,
-			unsigned int cpu, const void *frame,
-			const struct task_struct *task);
+			unsigned int cpu, const void *frame, u64 stack);
 void chariot_post_leave(struct chariot_batch *b, unsigned int domain,
 			unsigned int cpu);
 
@@ -246,6 +245,7 @@ struct chariot_held {
  * @frame:    the recovery frame (posted with ENTER when @flags has PUSHED)
  * @ctx:      the context it was entered in
  * @stack:    the STACK grant's cookie
+ * @on_stack: the stack it runs on, posted with ENTER (chariot_ring.h)
  * @cookies:  interface objects granted for this call
  * @ncookies: how many
  * @flags:    CHARIOT_ENTRY_*
@@ -260,6 +260,7 @@ struct chariot_entry {
 	struct chariot_recovery_frame frame;
 	struct chariot_ctx *ctx;
 	u64 stack;
+	u64 on_stack;
 	u64 cookies[CHARIOT_IFACE_MAX];
 	u8 ncookies;
 	u8 flags;

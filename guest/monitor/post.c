@@ -282,14 +282,13 @@ void chariot_post_revoke(struct chariot_batch *b, unsigned int domain,
  * @domain: the domain entered
  * @cpu:    the CPU (vCPU) it runs on
  * @frame:  its recovery frame
- * @task:   the task
+ * @stack:  the stack it runs on, CHARIOT_ENTER_STACK() (0: not known)
  */
 void chariot_post_enter(struct chariot_batch *b, unsigned int domain,
-			unsigned int cpu, const void *frame,
-			const struct task_struct *task)
+			unsigned int cpu, const void *frame, u64 stack)
 {
 	add(b, CHARIOT_REC_ENTER, 0, 0, domain, cpu, 0, (unsigned long)frame,
-	    (unsigned long)task);
+	    stack);
 	b->why |= CHARIOT_WHY_ENTER;
 }
 

@@ -122,6 +122,7 @@ static bool push(struct chariot_ctx *c, struct chariot_fn_probe *fp,
 {
 	unsigned int id = fp->dom->id;
 	unsigned long base, size;
+	bool known;
 
 	if (c->nframes == CHARIOT_CTX_FRAMES) {
 		chariot_count(nest_overflow);
@@ -129,7 +130,9 @@ static bool push(struct chariot_ctx *c, struct chariot_fn_probe *fp,
 	}
 	fill_frame(&e->frame, id, fp->fn, regs);
 	chariot_recover_hold(&e->held, &fp->rp.kp);
-	if (!stack_granted(c, id) && chariot_ctx_stack(c, &base, &size, &e->stack) &&
+	known = chariot_ctx_stack(c, &base, &size, &e->stack);
+	e->on_stack = known ? CHARIOT_ENTER_STACK(base, size) : 0;
+	if (known && !stack_granted(c, id) &&
 	    !chariot_post_grant(b, id, CHARIOT_GRANT_STACK, e->stack,
 				(void *)base, size)) {
 		grant_task_fields(b, id, e->stack);
@@ -178,7 +181,7 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		chariot_iface_grant(fp->role, fp->fn, regs, id, e, &b);
 	if (e->flags & CHARIOT_ENTRY_PUSHED) {
 		chariot_post_enter(&b, id, smp_processor_id(), &e->frame,
-				   current);
+				   e->on_stack);
 		atomic64_inc(&fp->dom->enters);
 		atomic_long_inc(&fp->enters);
 	}

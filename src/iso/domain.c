@@ -284,7 +284,7 @@ int iso_revoke_cookie(struct iso *iso, unsigned int id,
 }
 
 int iso_enter(struct iso *iso, unsigned int vcpu, unsigned int id,
-	      uint64_t frame, uint64_t task)
+	      uint64_t frame, uint64_t stack)
 {
 	struct domain *d = iso_domain(iso, id);
 	struct iso_vcpu *v;
@@ -296,7 +296,7 @@ int iso_enter(struct iso *iso, unsigned int vcpu, unsigned int id,
 	v = &iso->vcpu[vcpu];
 	if (v->depth == ISO_MAX_NEST)
 		return -EOVERFLOW;
-	v->stack[v->depth++] = (struct iso_frame){ id, frame, task };
+	v->stack[v->depth++] = (struct iso_frame){ id, frame, stack };
 	d->stats.entries++;
 	return 0;
 }
@@ -324,6 +324,19 @@ struct domain *iso_active(struct iso *iso, unsigned int vcpu)
 		return NULL;
 	v = &iso->vcpu[vcpu];
 	return v->depth ? iso_domain(iso, v->stack[v->depth - 1].domain) : NULL;
+}
+
+bool iso_off_entry_stack(const struct iso *iso, unsigned int vcpu,
+			 uint64_t rsp)
+{
+	uint64_t s, base;
+
+	if (vcpu >= iso->cfg.vcpus || !iso->vcpu[vcpu].depth)
+		return false;
+	s = iso->vcpu[vcpu].stack[iso->vcpu[vcpu].depth - 1].stack;
+	base = CHARIOT_ENTER_STACK_BASE(s);
+	/* The ring checked that base + bytes does not wrap. */
+	return s && (rsp < base || rsp - base >= CHARIOT_ENTER_STACK_BYTES(s));
 }
 
 const struct iso_frame *iso_outermost(const struct iso *iso, unsigned int vcpu,

@@ -62,7 +62,7 @@ struct domain {
 struct iso_frame {
 	unsigned int domain;
 	uint64_t frame;			/* guest-virtual recovery frame */
-	uint64_t task;
+	uint64_t stack;			/* the stack it runs on: ENTER's */
 };
 
 struct iso_vcpu {
@@ -132,14 +132,22 @@ int iso_revoke(struct iso *iso, unsigned int id, uint64_t gpa, uint64_t len);
 int iso_revoke_cookie(struct iso *iso, unsigned int id,
 		      enum chariot_grant_kind kind, uint64_t cookie);
 
-/* Domain id entered on vcpu / left it (it must be the innermost).
- * Return 0, -EINVAL (vcpu), -ENOENT, -EOVERFLOW (too deep) or -EPROTO
- * (leaving a domain that is not the innermost). */
+/* Domain id entered on vcpu / left it (it must be the innermost).  stack:
+ * the kernel stack the entry runs on, as ENTER gives it (chariot_ring.h),
+ * 0 when not known.  Return 0, -EINVAL (vcpu), -ENOENT, -EOVERFLOW (too
+ * deep) or -EPROTO (leaving a domain that is not the innermost). */
 int iso_enter(struct iso *iso, unsigned int vcpu, unsigned int id,
-	      uint64_t frame, uint64_t task);
+	      uint64_t frame, uint64_t stack);
 int iso_leave(struct iso *iso, unsigned int vcpu, unsigned int id);
 /* The innermost domain on vcpu, or NULL. */
 struct domain *iso_active(struct iso *iso, unsigned int vcpu);
+/* Does vcpu run, at stack pointer rsp, off the stack its innermost entry
+ * runs on (and that stack is known)?  Then it runs a context the guest saw
+ * no entry of: an interrupt, on the CPU's IRQ stack, that came while the
+ * task was inside the domain and in a kprobe handler (kprobes skip every
+ * probe on a CPU while one's handler runs). */
+bool iso_off_entry_stack(const struct iso *iso, unsigned int vcpu,
+			 uint64_t rsp);
 /* The outermost entry into domain id on vcpu (where recovery unwinds to),
  * or NULL. */
 const struct iso_frame *iso_outermost(const struct iso *iso, unsigned int vcpu,

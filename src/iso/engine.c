@@ -720,15 +720,19 @@ static int hole_write(struct engine *e, const struct engine_trap *t,
 	return settle(e, t->vcpu);
 }
 
-/* Driver code running outside any entry the monitor saw (a function its
- * probes do not cover, called through a pointer): switching on ENTER ran
- * it unprotected; fetch switching runs it in the view, where its writes
- * are let through as then (counted), since nothing was granted for that
- * call.  Writes under an entry are judged. */
-static bool unentered(struct engine *e, unsigned int vcpu, uint64_t rip)
+/* Driver code running outside any entry the monitor saw: a function its
+ * probes do not cover, called through a pointer (switching on ENTER runs
+ * it unprotected; fetch switching runs it in the view), or an interrupt
+ * that came while the task was inside the domain and in a kprobe handler,
+ * when kprobes skip every probe on that CPU (it runs on the IRQ stack, not
+ * the entry's).  Nothing was granted for that call: its writes are let
+ * through (counted).  Writes under an entry are judged. */
+static bool unentered(struct engine *e, const struct engine_trap *t)
 {
-	return e->fetch && !iso_active(&e->iso, vcpu) &&
-	       iso_domain_of_rip(&e->iso, rip);
+	if (!iso_active(&e->iso, t->vcpu))
+		return e->fetch && iso_domain_of_rip(&e->iso, t->rip);
+	return iso_off_entry_stack(&e->iso, t->vcpu, t->rsp) &&
+	       iso_domain_of_rip(&e->iso, t->rip);
 }
 
 /* ---- recovery ---- */
@@ -845,7 +849,7 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 	}
 	e->stats.trapped_writes++;
 	drain(e, vcpu);
-	if (unentered(e, vcpu, rip)) {
+	if (unentered(e, t)) {
 		err = hole_write(e, t, gpa, data, len, out);
 		e->stats.hole_writes--;
 		e->stats.unentered_writes++;
@@ -1418,12 +1422,14 @@ static void report_fetch(struct engine *e, FILE *f)
 {
 	const struct engine_stats *s = &e->stats;
 
-	fprintf(f, ",\n    \"fetch_switching\": %s", e->fetch ? "true" : "false");
+	fprintf(f, ",\n    \"fetch_switching\": %s, \"unentered_writes\": %llu",
+		e->fetch ? "true" : "false",
+		(unsigned long long)s->unentered_writes);
 	if (!e->fetch)
 		return;
 	fprintf(f, ", \"fetch_enters\": %llu, \"fetch_leaves\": %llu, "
 		"\"fetch_stale\": %llu, \"fetch_us_mean\": %.1f,\n    "
-		"\"hole_writes\": %llu, \"unentered_writes\": %llu, "
+		"\"hole_writes\": %llu, "
 		"\"hole_updates\": %llu, "
 		"\"hole_misses\": %llu, \"holes\": [%u, %u], "
 		"\"normal_view_edits\": %llu, \"exit_on_emulation_failure\": %s",
@@ -1433,7 +1439,6 @@ static void report_fetch(struct engine *e, FILE *f)
 		mean_us(s->fetch_ns, s->fetch_enters + s->fetch_leaves +
 			s->fetch_stale),
 		(unsigned long long)s->hole_writes,
-		(unsigned long long)s->unentered_writes,
 		(unsigned long long)s->hole_updates,
 		(unsigned long long)s->hole_misses, e->prot.nhole[0],
 		e->prot.nhole[1],

@@ -307,6 +307,7 @@ int engine_port_write(struct engine *e, unsigned int vcpu, uint64_t port,
 struct engine_trap {
 	unsigned int vcpu;
 	uint64_t rip;			/* the writing instruction */
+	uint64_t rsp;			/* the stack pointer then */
 	uint64_t stack[2];		/* guest-physical pages of RSP - 8 and
 					 * RSP - 72, or 0 */
 	/* The locked read-modify-write the write came from (atomic.h), or

@@ -186,6 +186,12 @@ static enum ring_err check_shape(const struct ring *r,
 	if (rec->type == CHARIOT_REC_PAGE_FREED &&
 	    ((rec->addr | rec->len) & (RING_PAGE - 1)))
 		return RING_ERR_LEN;
+	/* ENTER's stack: none, or some pages that do not wrap. */
+	if (rec->type == CHARIOT_REC_ENTER && rec->cookie &&
+	    (!CHARIOT_ENTER_STACK_BYTES(rec->cookie) ||
+	     CHARIOT_ENTER_STACK_BYTES(rec->cookie) - 1 >
+	     UINT64_MAX - CHARIOT_ENTER_STACK_BASE(rec->cookie)))
+		return RING_ERR_LEN;
 	if ((used & F_GPA) && !gpa_ok(r, rec->addr, rec->len))
 		return RING_ERR_GPA;
 	return RING_OK;

@@ -315,7 +315,7 @@ static enum vcpu_event handle_ram(struct vcpu *c)
 		return iso_failed(c, -errno);
 	c->last_rip = regs.rip;
 	t = (struct engine_trap){ .vcpu = (unsigned int)c->id,
-				  .rip = regs.rip, .regs = &rr,
+				  .rip = regs.rip, .rsp = regs.rsp, .regs = &rr,
 				  .fixed = &fixed };
 	if (find_rmw(c, &regs, run->mmio.phys_addr, run->mmio.len, &m, &rr))
 		t.rmw = &m;

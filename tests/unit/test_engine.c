@@ -22,6 +22,8 @@
 #define CODE_A		0xffffffffc0001000ull
 #define CODE_B		0xffffffffc0101000ull
 #define KTEXT		0xffffffff81000000ull
+#define STACK		0xffffc90000010000ull	/* the entries' stack */
+#define IRQ_STACK	0xffffc90000100000ull	/* another */
 #define DOORBELL	(CHARIOT_PORT_BASE + CHARIOT_REG_DOORBELL)
 
 struct fx {
@@ -260,7 +262,7 @@ static void enter(struct fx *f, uint16_t id, uint16_t vcpu)
 {
 	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_ENTER,
 		.domain = id, .vcpu = vcpu, .addr = 0xffffc90000001000ull,
-		.cookie = 0xffff888000010000ull });
+		.cookie = CHARIOT_ENTER_STACK(STACK, 0x4000) });
 }
 
 static void leave(struct fx *f, uint16_t id, uint16_t vcpu)
@@ -269,16 +271,23 @@ static void leave(struct fx *f, uint16_t id, uint16_t vcpu)
 		.domain = id, .vcpu = vcpu });
 }
 
-/* A trapped 8-byte write; the verdict in *v. */
-static int write8(struct fx *f, unsigned int vcpu, uint64_t rip, uint64_t gpa,
-		  uint64_t val, struct verdict *v)
+/* A trapped 8-byte write made with the stack pointer at rsp; the verdict
+ * in *v. */
+static int write8_sp(struct fx *f, unsigned int vcpu, uint64_t rip,
+		     uint64_t rsp, uint64_t gpa, uint64_t val, struct verdict *v)
 {
+	struct engine_trap t = { .vcpu = vcpu, .rip = rip, .rsp = rsp };
 	uint8_t data[8];
-
-	struct engine_trap t = { .vcpu = vcpu, .rip = rip };
 
 	memcpy(data, &val, 8);
 	return engine_ram_write(&f->e, &t, gpa, data, 8, v);
+}
+
+/* The same on the entries' stack. */
+static int write8(struct fx *f, unsigned int vcpu, uint64_t rip, uint64_t gpa,
+		  uint64_t val, struct verdict *v)
+{
+	return write8_sp(f, vcpu, rip, STACK + 0x3f00, gpa, val, v);
 }
 
 static uint64_t ram64(struct fx *f, uint64_t gpa)
@@ -859,6 +868,7 @@ TEST(engine_trusted_push_opens_its_stack)
 {
 	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
 	struct engine_trap t = { .vcpu = 0, .rip = KTEXT + 0x10,
+				 .rsp = STACK + 0x3f00,
 				 .stack = { 0xa00000, 0x9ff000 } };
 	uint8_t data[8] = { 0 };
 	struct verdict v;
@@ -1073,6 +1083,65 @@ TEST(engine_fetch_unentered_driver_writes_pass)
 	teardown(f);
 }
 
+/* Driver code on another stack than its entry's runs in a context the
+ * guest saw no entry of (an interrupt during a kprobe handler, when
+ * kprobes skip every probe): let through and counted, in both switching
+ * modes, not logged and not sent to recovery; on the entry's stack, and
+ * with the stack not known, judged. */
+static void off_stack_case(int *failed, bool fetching)
+{
+	struct fx *f;
+	struct verdict v;
+
+	f = fetching ? setup_fetch() :
+		       setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x1000000);
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	if (fetching)
+		CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+	CHECK_EQ(write8_sp(f, 0, CODE_A + 0x14, IRQ_STACK + 0x3f00, 0x200000,
+			   9, &v), 0);
+	CHECK(v.allow && ram64(f, 0x200000) == 9);
+	CHECK_EQ(f->e.stats.unentered_writes, 1);
+	CHECK_EQ(f->e.iso.log.n, 0);
+	CHECK(!engine_recover_pending(&f->e, 0));
+	/* The stack's last byte is on it, its end is not. */
+	CHECK_EQ(write8_sp(f, 0, CODE_A + 0x14, STACK + 0x3fff, 0x200008, 9,
+			   &v), 0);
+	CHECK(!v.allow && ram64(f, 0x200008) == 0);
+	CHECK_EQ(write8_sp(f, 0, CODE_A + 0x14, STACK + 0x4000, 0x200010, 9,
+			   &v), 0);
+	CHECK(v.allow && f->e.stats.unentered_writes == 2);
+	CHECK_EQ(write8_sp(f, 0, CODE_A + 0x14, STACK - 8, 0x200018, 9, &v),
+		 0);
+	CHECK(v.allow && f->e.stats.unentered_writes == 3);
+	CHECK_EQ(f->e.iso.log.n, 1);
+	/* Kernel code off the stack: trusted as ever, not counted. */
+	CHECK_EQ(write8_sp(f, 0, KTEXT + 0x10, IRQ_STACK + 0x3f00, 0x200020,
+			   9, &v), 0);
+	CHECK(v.allow && f->e.stats.unentered_writes == 3);
+	/* An entry whose stack the guest did not know: judged anywhere. */
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_ENTER,
+		.domain = 0, .vcpu = 0, .addr = 0xffffc90000001000ull });
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(write8_sp(f, 0, CODE_A + 0x14, IRQ_STACK + 0x3f00, 0x200028,
+			   9, &v), 0);
+	CHECK(!v.allow && ram64(f, 0x200028) == 0);
+	CHECK_EQ(f->e.iso.log.n, 2);
+	teardown(f);
+}
+
+TEST(engine_driver_writes_off_the_entry_stack_pass)
+{
+	off_stack_case(failed, false);
+	off_stack_case(failed, true);
+}
+
 TEST(engine_locked_write_performed_atomically)
 {
 	struct fx *f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
@@ -1083,7 +1152,8 @@ TEST(engine_locked_write_performed_atomically)
 	struct rmw_regs r = { .rflags = 0x42, .gpr = { [2] = 1 } };
 	bool fixed = false;
 	struct engine_trap t = { .vcpu = 0, .rip = KTEXT + 0x10, .rmw = &m,
-				 .regs = &r, .fixed = &fixed };
+				 .regs = &r, .fixed = &fixed,
+				 .rsp = STACK + 0x3f00 };
 	uint64_t one = 1, two = 2;
 	struct verdict v;
 

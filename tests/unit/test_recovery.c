@@ -19,6 +19,7 @@
 #define DRV		0xffffffffc0001000ull	/* the driver's code */
 #define MON		0xffffffffc0200000ull	/* the monitor's code */
 #define ENTRY		(MON + 0x123)
+#define STACK		0xffffc90000010000ull	/* the entries' stack */
 
 TEST(recovery_mode_names)
 {
@@ -226,7 +227,8 @@ static void guest_up(struct rfx *x, bool publish)
 	rpost(x, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_CREATE,
 		.len = 0x1000, .addr = DRV });
 	rpost(x, (struct chariot_ring_rec){ .type = CHARIOT_REC_ENTER,
-		.addr = 0xffffc90000001000ull, .cookie = 0xffff888000010000ull });
+		.addr = 0xffffc90000001000ull,
+		.cookie = CHARIOT_ENTER_STACK(STACK, 0x4000) });
 	if (publish) {
 		x->area->entry = ENTRY;
 		x->area->magic = CHARIOT_RECOVERY_MAGIC;
@@ -239,7 +241,8 @@ static void guest_up(struct rfx *x, bool publish)
  * whether it was. */
 static bool denied_write(struct rfx *x, unsigned int vcpu)
 {
-	struct engine_trap t = { .vcpu = vcpu, .rip = DRV + 0x20 };
+	struct engine_trap t = { .vcpu = vcpu, .rip = DRV + 0x20,
+				 .rsp = STACK + 0x3f00 };
 	uint8_t data[8] = { 1 };
 	struct verdict v;
 

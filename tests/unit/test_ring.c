@@ -132,7 +132,8 @@ TEST(ring_applies_well_formed_sequence)
 	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_ENTER,
 					    .domain = 3, .vcpu = 1,
 					    .addr = 0xffffc90000013e80ull,
-					    .cookie = 0xffff888002000000ull });
+					    .cookie = CHARIOT_ENTER_STACK(
+						0xffffc90000010000ull, 0x4000) });
 	CHECK_EQ(ring_drain(&fx->ring, iso), 6);
 	CHECK_EQ(fx->ring.stats.applied, 6);
 	CHECK_EQ(rejected(fx), 0);
@@ -216,6 +217,11 @@ static const struct bad_case bad_cases[] = {
 	  RING_ERR_DOMAIN },
 	{ "vcpu out of range", { .type = CHARIOT_REC_ENTER, .domain = 1,
 				 .vcpu = 2 }, RING_ERR_VCPU },
+	{ "enter on a stack of no pages", { .type = CHARIOT_REC_ENTER,
+		.domain = 1, .cookie = 0xffffc90000010000ull }, RING_ERR_LEN },
+	{ "enter on a stack that wraps", { .type = CHARIOT_REC_ENTER,
+		.domain = 1, .cookie = CHARIOT_ENTER_STACK(
+			0xfffffffffffff000ull, 0x2000) }, RING_ERR_LEN },
 	{ "code overlaps", { .type = CHARIOT_REC_DOMAIN_CODE, .domain = 1,
 			     .addr = KTEXT, .len = 1 }, RING_ERR_STATE },
 	{ "leave not entered", { .type = CHARIOT_REC_LEAVE, .domain = 1,

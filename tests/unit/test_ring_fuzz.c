@@ -131,7 +131,9 @@ static struct chariot_ring_rec fz_rec(struct fz *f)
 		r = (struct chariot_ring_rec){ .type = r.type, .domain = dom,
 			.vcpu = (uint16_t)(rnd(f) % 2),
 			.addr = 0xffffc90000010000ull + (rnd(f) % 16) * 0x100,
-			.cookie = cookie };
+			.cookie = chance(f, 4) ? 0 : CHARIOT_ENTER_STACK(
+				0xffffc90000100000ull + (rnd(f) % 8) * 0x4000,
+				0x4000) };
 		break;
 	case CHARIOT_REC_LEAVE:
 		r.domain = dom;
