@@ -486,6 +486,9 @@ static void report_end(const struct machine_result *res)
 	if (res->end == END_POWEROFF || res->end == END_QUIT)
 		return;
 	fprintf(stderr, "chariot: %s\n", res->msg);
+	if (res->last_exits_vcpu >= 0 && res->last_exits[0])
+		fprintf(stderr, "chariot: vCPU %d's last exits, oldest first: "
+			"%s\n", res->last_exits_vcpu, res->last_exits);
 }
 
 static void report_isolation(struct machine *m)

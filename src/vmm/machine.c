@@ -53,6 +53,20 @@ const char *machine_end_name(enum machine_end end)
 	return names[end];
 }
 
+/* c's triple fault or KVM error ends the run (if nothing else did first):
+ * its last exits go with the result. */
+static void end_with_history(struct machine *m, const struct vcpu *c,
+			     enum machine_end end, const char *msg)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->res.end == END_NONE) {
+		m->res.last_exits_vcpu = c->id;
+		vcpu_history(c, m->res.last_exits, sizeof(m->res.last_exits));
+	}
+	pthread_mutex_unlock(&m->lock);
+	machine_end(m, end, -1, msg);
+}
+
 void machine_end(struct machine *m, enum machine_end end, int status,
 		 const char *msg)
 {
@@ -601,6 +615,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	m->vm.kvm_fd = m->vm.vm_fd = -1;
 	m->res.guest_status = -1;
 	m->res.boot_to_init_ms = -1;
+	m->res.last_exits_vcpu = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->ended, NULL);
 	pthread_mutex_init(&m->park_lock, NULL);
@@ -661,7 +676,7 @@ static void *vcpu_thread(void *arg)
 
 				snprintf(msg, sizeof(msg), "guest triple fault "
 					 "(shutdown): %s", c->err);
-				machine_end(m, END_RESET, -1, msg);
+				end_with_history(m, c, END_RESET, msg);
 			}
 			return NULL;
 		case VCPU_RESET:
@@ -671,7 +686,7 @@ static void *vcpu_thread(void *arg)
 			machine_end(m, END_POWEROFF, -1, "guest powered off");
 			return NULL;
 		case VCPU_INTERNAL_ERROR:
-			machine_end(m, END_INTERNAL, -1, c->err);
+			end_with_history(m, c, END_INTERNAL, c->err);
 			return NULL;
 		}
 	}
@@ -832,6 +847,14 @@ int machine_report_json(const struct machine *m, const struct machine_result *re
 	json_string(f, machine_end_name(res->end));
 	fputs(",\n  \"message\": ", f);
 	json_string(f, res->msg);
+	if (res->last_exits_vcpu >= 0) {
+		fprintf(f, ",\n  \"last_exits\": {\"vcpu\": %d, \"exits\": ",
+			res->last_exits_vcpu);
+		json_string(f, res->last_exits);
+		fputc('}', f);
+	} else {
+		fputs(",\n  \"last_exits\": null", f);
+	}
 	if (res->guest_status >= 0)
 		fprintf(f, ",\n  \"guest_status\": %d", res->guest_status);
 	else

@@ -75,6 +75,10 @@ struct machine_result {
 	uint64_t exits[VCPU_EXIT_REASONS];
 	uint64_t unclaimed_io;
 	char msg[320];		/* why it ended, one line */
+	/* A vCPU that triple-faulted or hit a KVM error ended it: its last
+	 * exits (vcpu_history()), else last_exits_vcpu is -1. */
+	int last_exits_vcpu;
+	char last_exits[2048];
 };
 
 enum snap_action {

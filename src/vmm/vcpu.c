@@ -1,5 +1,6 @@
 /* vcpu.c - vCPU creation, CPUID, boot registers and exit dispatch. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,31 @@ static void from_rmw_regs(const struct rmw_regs *r, struct kvm_regs *k)
 	k->rflags = r->rflags;
 }
 
+/* The exit being handled read RIP: keep it for a triple fault's report. */
+static void note_rip(struct vcpu *c, uint64_t rip)
+{
+	c->last_rip = rip;
+	if (c->nhist)
+		c->hist[(c->nhist - 1) % VCPU_HISTORY].rip = rip;
+}
+
+/* Remember the exit KVM_RUN just returned with (a ring of the last ones). */
+static void record_exit(struct vcpu *c, uint32_t reason)
+{
+	struct vcpu_exit *x = &c->hist[c->nhist++ % VCPU_HISTORY];
+
+	*x = (struct vcpu_exit){ .reason = reason };
+	if (reason == KVM_EXIT_MMIO) {
+		x->addr = c->run->mmio.phys_addr;
+		x->write = c->run->mmio.is_write;
+	} else if (reason == KVM_EXIT_IO) {
+		x->addr = c->run->io.port;
+		x->write = c->run->io.direction == KVM_EXIT_IO_OUT;
+	}
+	if (c->iso)	/* the view it ran in, before the exit is handled */
+		x->view = engine_in_view(c->iso, (unsigned int)c->id) ? 2 : 1;
+}
+
 /* The bytes [rip - *n, rip) into code (*n <= 15 on entry): fewer when the
  * page before rip's is not mapped. */
 static int code_before(struct vcpu *c, uint64_t rip, uint8_t *code,
@@ -313,7 +339,7 @@ static enum vcpu_event handle_ram(struct vcpu *c)
 	}
 	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
 		return iso_failed(c, -errno);
-	c->last_rip = regs.rip;
+	note_rip(c, regs.rip);
 	t = (struct engine_trap){ .vcpu = (unsigned int)c->id,
 				  .rip = regs.rip, .rsp = regs.rsp, .regs = &rr,
 				  .fixed = &fixed };
@@ -789,7 +815,7 @@ static enum vcpu_event fetch_fault(struct vcpu *c, bool *handled)
 			       &a))
 			gpa[i] = a & ~4095ull;
 	}
-	c->last_rip = regs.rip;
+	note_rip(c, regs.rip);
 	r = engine_fetch_fault(c->iso, (unsigned int)c->id, regs.rip, gpa);
 	if (r < 0)
 		return iso_failed(c, r);
@@ -929,6 +955,7 @@ enum vcpu_event vcpu_step(struct vcpu *c)
 	reason = c->run->exit_reason;
 	if (reason < VCPU_EXIT_REASONS)
 		c->exits[reason]++;
+	record_exit(c, reason);
 	switch (reason) {
 	case KVM_EXIT_IO:
 		return handle_io(c);
@@ -975,4 +1002,50 @@ const char *vcpu_exit_name(int reason)
 	    names[reason])
 		return names[reason];
 	return NULL;
+}
+
+/* Append to buf[*at..len) what fmt says, as much as fits. */
+static void append(char *buf, size_t len, size_t *at, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*at >= len)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *at, len - *at, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*at = *at + (size_t)w < len ? *at + (size_t)w : len - 1;
+}
+
+size_t vcpu_history(const struct vcpu *c, char *buf, size_t len)
+{
+	uint64_t n = c->nhist < VCPU_HISTORY ? c->nhist : VCPU_HISTORY;
+	size_t at = 0;
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	for (uint64_t i = c->nhist - n; i < c->nhist; i++) {
+		const struct vcpu_exit *x = &c->hist[i % VCPU_HISTORY];
+		const char *name = vcpu_exit_name((int)x->reason);
+
+		if (i != c->nhist - n)
+			append(buf, len, &at, ", ");
+		if (name)
+			append(buf, len, &at, "%s", name);
+		else
+			append(buf, len, &at, "exit %u", x->reason);
+		if (x->reason == KVM_EXIT_MMIO || x->reason == KVM_EXIT_IO)
+			append(buf, len, &at, " %c 0x%llx", x->write ? 'w' : 'r',
+			       (unsigned long long)x->addr);
+		if (x->rip)
+			append(buf, len, &at, " rip 0x%llx",
+			       (unsigned long long)x->rip);
+		if (x->view)
+			append(buf, len, &at, " %s",
+			       x->view == 2 ? "protected" : "normal");
+	}
+	return at;
 }

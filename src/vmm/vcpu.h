@@ -12,6 +12,7 @@
 #include "vmm/kvm.h"
 
 #define VCPU_EXIT_REASONS 64
+#define VCPU_HISTORY	24	/* exits remembered per vCPU */
 
 struct engine;
 struct injector;
@@ -27,6 +28,16 @@ enum vcpu_event {
 
 struct rmw_finder;
 
+/* One exit, for the history a triple fault is reported with (KVM on AMD
+ * resets the vCPU before it exits: its registers are gone). */
+struct vcpu_exit {
+	uint32_t reason;		/* KVM_EXIT_* */
+	bool write;			/* MMIO or port I/O: a write */
+	uint8_t view;			/* 0 not isolating, 1 normal, 2 protected */
+	uint64_t addr;			/* MMIO guest-physical address, port */
+	uint64_t rip;			/* when the exit's handling read it, or 0 */
+};
+
 struct vcpu {
 	int id;
 	int fd;
@@ -40,6 +51,8 @@ struct vcpu {
 	struct rmw_finder *rmw;		/* finds locked writes (atomic.h) */
 	bool rmw_failed;		/* could not make one */
 	uint64_t last_rip;		/* at the last exit that read it */
+	struct vcpu_exit hist[VCPU_HISTORY];	/* the last exits, a ring */
+	uint64_t nhist;			/* exits recorded */
 	pthread_t thread;
 	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM exit reason */
 	uint64_t unclaimed_io;			/* accesses no device took */
@@ -115,5 +128,10 @@ bool vcpu_halted(struct vcpu *c);
 
 /* Name of a KVM exit reason for reports ("io", "mmio", ...). */
 const char *vcpu_exit_name(int reason);
+
+/* c's last exits, oldest first, as one line into buf ("mmio w 0xfee000b0
+ * rip 0x... protected, io w 0x3f8, hlt, ..."); "" when none.  Returns
+ * the length written. */
+size_t vcpu_history(const struct vcpu *c, char *buf, size_t len);
 
 #endif

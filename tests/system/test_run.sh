@@ -47,6 +47,33 @@ expect_grep "the timeout says where the vCPU was" \
 expect_status "guest reset ends with 121" 121 $CHARIOT run --timeout 120 -- \
 	sh -c 'echo b > /proc/sysrq-trigger'
 
+# A triple fault (reboot=t: the kernel loads an empty IDT and raises
+# int3): 121, and the vCPU's last exits on stderr and in the report (KVM
+# on AMD resets the vCPU before it exits, so they are all that is left).
+# The default command line (--help prints it) with reboot=t for reboot=k.
+TF_APPEND=$($CHARIOT run --help | sed -n 's/^ *"\(console=.*\)"$/\1/p' |
+	sed 's/reboot=k/reboot=t/')
+case $TF_APPEND in
+*reboot=t*) pass "the default command line read from --help" ;;
+*) fail "the default command line read from --help" "$TF_APPEND" ;;
+esac
+expect_status "guest triple fault ends with 121" 121 $CHARIOT run \
+	--append "$TF_APPEND" --json "$T/tf.json" --timeout 120 -- \
+	sh -c 'echo b > /proc/sysrq-trigger'
+expect_grep "the triple fault is named" \
+	'^chariot: guest triple fault (shutdown): vCPU 0' "$T/err"
+expect_grep "the vCPU's last exits are listed" \
+	"^chariot: vCPU 0's last exits, oldest first: .*io w 0x" "$T/err"
+if [ "$(json_get "$T/tf.json" 'r["last_exits"]["vcpu"]')" = 0 ] &&
+   [ "$(json_get "$T/tf.json" 'len(r["last_exits"]["exits"].split(", "))')" -ge 2 ]; then
+	pass "report has the last exits"
+else
+	fail "report has the last exits" "$(json_get "$T/tf.json" 'r["last_exits"]' 2>&1)"
+fi
+[ "$(json_get "$T/h.json" 'r["last_exits"]')" = None ] &&
+	pass "no last exits when no vCPU died" ||
+	fail "no last exits when no vCPU died"
+
 expect_status "guest power-off without a status ends with 0" 0 $CHARIOT run \
 	--json "$T/o.json" --timeout 120 -- sh -c 'echo bye; poweroff -f; sleep 100'
 [ "$(json_get "$T/o.json" 'r["end"]')" = poweroff ] && pass "report says poweroff" ||

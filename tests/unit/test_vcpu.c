@@ -1,0 +1,76 @@
+/* Unit tests for a vCPU's exit history (what a triple fault is reported
+ * with): oldest first, the last VCPU_HISTORY only, bounded output. */
+#include <stdlib.h>
+
+#include "test.h"
+#include "vmm/vcpu.h"
+
+static struct vcpu *with_exits(unsigned int n)
+{
+	struct vcpu *c = calloc(1, sizeof(*c));
+
+	for (unsigned int i = 0; c && i < n; i++) {
+		struct vcpu_exit *x = &c->hist[c->nhist++ % VCPU_HISTORY];
+
+		*x = (struct vcpu_exit){ .reason = KVM_EXIT_IO, .addr = i };
+	}
+	return c;
+}
+
+TEST(vcpu_history_names_each_exit)
+{
+	struct vcpu *c = with_exits(0);
+	char buf[512];
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_EQ(vcpu_history(c, buf, sizeof(buf)), 0);
+	CHECK_EQ(buf[0], '\0');
+	c->hist[0] = (struct vcpu_exit){ .reason = KVM_EXIT_MMIO,
+		.write = true, .addr = 0x1234000, .rip = 0xffffffffc0001234ull,
+		.view = 2 };
+	c->hist[1] = (struct vcpu_exit){ .reason = KVM_EXIT_IO,
+		.addr = 0x3f8, .write = true, .view = 1 };
+	c->hist[2] = (struct vcpu_exit){ .reason = KVM_EXIT_HLT };
+	c->hist[3] = (struct vcpu_exit){ .reason = 99 };
+	c->nhist = 4;
+	vcpu_history(c, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "mmio w 0x1234000 rip 0xffffffffc0001234 "
+		      "protected, io w 0x3f8 normal, hlt, exit 99"));
+	free(c);
+}
+
+TEST(vcpu_history_keeps_the_last_oldest_first)
+{
+	struct vcpu *c = with_exits(VCPU_HISTORY + 6);
+	char buf[2048], want[64];
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	vcpu_history(c, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "io r 0x6, io r 0x7,");
+	CHECK(!strncmp(buf, want, strlen(want)));
+	snprintf(want, sizeof(want), ", io r 0x%x", VCPU_HISTORY + 5);
+	CHECK(strlen(buf) > strlen(want) &&
+	      !strcmp(buf + strlen(buf) - strlen(want), want));
+	CHECK(strstr(buf, "io r 0x5,") == NULL);
+	free(c);
+}
+
+TEST(vcpu_history_fits_a_small_buffer)
+{
+	struct vcpu *c = with_exits(VCPU_HISTORY);
+	char buf[20];
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	memset(buf, 'x', sizeof(buf));
+	CHECK(vcpu_history(c, buf, sizeof(buf)) < sizeof(buf));
+	CHECK_EQ(buf[sizeof(buf) - 1], '\0');
+	CHECK(!strncmp(buf, "io r 0x0, io r 0x1,", 19));
+	CHECK_EQ(vcpu_history(c, buf, 0), 0);
+	free(c);
+}
