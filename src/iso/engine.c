@@ -1034,6 +1034,12 @@ bool engine_in_view(struct engine *e, unsigned int vcpu)
 	return vcpu < e->cfg.vcpus && in_view(e, vcpu);
 }
 
+uint64_t engine_view_edits(struct engine *e)
+{
+	return __atomic_load_n(&e->prot.stats.apply.edits, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&e->prot.stats.normal.edits, __ATOMIC_RELAXED);
+}
+
 int engine_run_begin(struct engine *e, unsigned int vcpu)
 {
 	struct engine_vcpu *ev = &e->vcpu[vcpu];

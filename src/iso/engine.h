@@ -343,6 +343,10 @@ bool engine_fetch_switching(const struct engine *e);
 /* Does vcpu run in the protected view now (for diagnostics)? */
 bool engine_in_view(struct engine *e, unsigned int vcpu);
 
+/* Edits of either view made so far (memory slots changed while vCPUs may
+ * run; for diagnostics, read without the lock). */
+uint64_t engine_view_edits(struct engine *e);
+
 /* A read exit in guest RAM (a hole, or a slot missing meanwhile): served
  * from RAM and counted.  On vcpu's thread. */
 void engine_ram_read(struct engine *e, unsigned int vcpu, uint64_t gpa,

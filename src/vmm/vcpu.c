@@ -260,8 +260,10 @@ static void record_exit(struct vcpu *c, uint32_t reason)
 		x->addr = c->run->io.port;
 		x->write = c->run->io.direction == KVM_EXIT_IO_OUT;
 	}
-	if (c->iso)	/* the view it ran in, before the exit is handled */
+	if (c->iso) {	/* the view it ran in, before the exit is handled */
 		x->view = engine_in_view(c->iso, (unsigned int)c->id) ? 2 : 1;
+		x->edits = engine_view_edits(c->iso);
+	}
 }
 
 /* The bytes [rip - *n, rip) into code (*n <= 15 on entry): fewer when the
@@ -1046,6 +1048,13 @@ size_t vcpu_history(const struct vcpu *c, char *buf, size_t len)
 		if (x->view)
 			append(buf, len, &at, " %s",
 			       x->view == 2 ? "protected" : "normal");
+		/* Views edited since its previous exit (slots changed under
+		 * it, or while it handled that exit). */
+		if (i != c->nhist - n && x->view &&
+		    x->edits != c->hist[(i - 1) % VCPU_HISTORY].edits)
+			append(buf, len, &at, " +%llu edits",
+			       (unsigned long long)(x->edits -
+				c->hist[(i - 1) % VCPU_HISTORY].edits));
 	}
 	return at;
 }

@@ -36,6 +36,7 @@ struct vcpu_exit {
 	uint8_t view;			/* 0 not isolating, 1 normal, 2 protected */
 	uint64_t addr;			/* MMIO guest-physical address, port */
 	uint64_t rip;			/* when the exit's handling read it, or 0 */
+	uint64_t edits;			/* view edits made by then (any vCPU) */
 };
 
 struct vcpu {
@@ -130,8 +131,9 @@ bool vcpu_halted(struct vcpu *c);
 const char *vcpu_exit_name(int reason);
 
 /* c's last exits, oldest first, as one line into buf ("mmio w 0xfee000b0
- * rip 0x... protected, io w 0x3f8, hlt, ..."); "" when none.  Returns
- * the length written. */
+ * rip 0x... protected, io w 0x5d4 normal +2 edits, hlt, ...": "+N edits"
+ * when the views were edited since the exit before); "" when none.
+ * Returns the length written. */
 size_t vcpu_history(const struct vcpu *c, char *buf, size_t len);
 
 #endif

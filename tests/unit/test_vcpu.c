@@ -32,12 +32,15 @@ TEST(vcpu_history_names_each_exit)
 		.view = 2 };
 	c->hist[1] = (struct vcpu_exit){ .reason = KVM_EXIT_IO,
 		.addr = 0x3f8, .write = true, .view = 1 };
-	c->hist[2] = (struct vcpu_exit){ .reason = KVM_EXIT_HLT };
-	c->hist[3] = (struct vcpu_exit){ .reason = 99 };
-	c->nhist = 4;
+	c->hist[2] = (struct vcpu_exit){ .reason = KVM_EXIT_IO,
+		.addr = 0x5d4, .write = true, .view = 1, .edits = 3 };
+	c->hist[3] = (struct vcpu_exit){ .reason = KVM_EXIT_HLT };
+	c->hist[4] = (struct vcpu_exit){ .reason = 99 };
+	c->nhist = 5;
 	vcpu_history(c, buf, sizeof(buf));
 	CHECK(!strcmp(buf, "mmio w 0x1234000 rip 0xffffffffc0001234 "
-		      "protected, io w 0x3f8 normal, hlt, exit 99"));
+		      "protected, io w 0x3f8 normal, io w 0x5d4 normal +3 edits, "
+		      "hlt, exit 99"));
 	free(c);
 }
 
