@@ -79,6 +79,8 @@ json_get() {
 # net_xfer MIB [SECONDS]: the guest command that sends MIB MiB over TCP
 # between the --net pair's NICs, each end bounded to SECONDS if given, and
 # checks the checksums ("want=... got=...", exit 11 if they differ).
+# busybox nc quits when its stdin ends: the receiver reads a fifo that
+# never does.
 net_xfer() {
 	_bound=${2:+timeout $2 }
 	printf '%s\n' 'chariot-netpair || exit 10' \
