@@ -725,14 +725,16 @@ static int hole_write(struct engine *e, const struct engine_trap *t,
  * it unprotected; fetch switching runs it in the view), or an interrupt
  * that came while the task was inside the domain and in a kprobe handler,
  * when kprobes skip every probe on that CPU (it runs on the IRQ stack, not
- * the entry's).  Nothing was granted for that call: its writes are let
- * through (counted).  Writes under an entry are judged. */
+ * the entry's; so does the code of no module there, such as the ftrace
+ * trampolines of the probes skipped, which the verdict would otherwise
+ * charge to the entry's domain).  Nothing was granted for that call: its
+ * writes are let through (counted).  Writes under an entry are judged. */
 static bool unentered(struct engine *e, const struct engine_trap *t)
 {
 	if (!iso_active(&e->iso, t->vcpu))
 		return e->fetch && iso_domain_of_rip(&e->iso, t->rip);
 	return iso_off_entry_stack(&e->iso, t->vcpu, t->rsp) &&
-	       iso_domain_of_rip(&e->iso, t->rip);
+	       !iso_rip_trusted(&e->iso, t->rip);
 }
 
 /* ---- recovery ---- */

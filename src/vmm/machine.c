@@ -771,6 +771,12 @@ static void where_cpus(struct machine *m)
 		if (w < 0)
 			break;
 		n += (size_t)w;
+		/* The first busy one's exits say what it kept doing. */
+		if (!halted && m->res.last_exits_vcpu < 0) {
+			m->res.last_exits_vcpu = i;
+			vcpu_history(&m->cpus[i], m->res.last_exits,
+				     sizeof(m->res.last_exits));
+		}
 	}
 }
 

@@ -75,8 +75,9 @@ struct machine_result {
 	uint64_t exits[VCPU_EXIT_REASONS];
 	uint64_t unclaimed_io;
 	char msg[320];		/* why it ended, one line */
-	/* A vCPU that triple-faulted or hit a KVM error ended it: its last
-	 * exits (vcpu_history()), else last_exits_vcpu is -1. */
+	/* A vCPU that triple-faulted or hit a KVM error ended it, or at a
+	 * timeout the first vCPU not halted: its last exits
+	 * (vcpu_history()), else last_exits_vcpu is -1. */
 	int last_exits_vcpu;
 	char last_exits[2048];
 };

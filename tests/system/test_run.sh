@@ -43,6 +43,11 @@ expect_grep "the timeout says where the vCPU was" \
 	'^chariot: guest timed out: vCPU 0 at rip 0x[0-9a-f]\{1,16\}$' "$T/err"
 [ "$(json_get "$T/h.json" 'r["end"]')" = timeout ] && pass "report says timeout" ||
 	fail "report says timeout"
+expect_grep "the timeout lists the busy vCPU's last exits" \
+	"^chariot: vCPU 0's last exits, oldest first: " "$T/err"
+[ "$(json_get "$T/h.json" 'r["last_exits"]["vcpu"]')" = 0 ] &&
+	pass "report has the busy vCPU's last exits" ||
+	fail "report has the busy vCPU's last exits"
 
 expect_status "guest reset ends with 121" 121 $CHARIOT run --timeout 120 -- \
 	sh -c 'echo b > /proc/sysrq-trigger'
@@ -70,14 +75,14 @@ if [ "$(json_get "$T/tf.json" 'r["last_exits"]["vcpu"]')" = 0 ] &&
 else
 	fail "report has the last exits" "$(json_get "$T/tf.json" 'r["last_exits"]' 2>&1)"
 fi
-[ "$(json_get "$T/h.json" 'r["last_exits"]')" = None ] &&
-	pass "no last exits when no vCPU died" ||
-	fail "no last exits when no vCPU died"
 
 expect_status "guest power-off without a status ends with 0" 0 $CHARIOT run \
 	--json "$T/o.json" --timeout 120 -- sh -c 'echo bye; poweroff -f; sleep 100'
 [ "$(json_get "$T/o.json" 'r["end"]')" = poweroff ] && pass "report says poweroff" ||
 	fail "report says poweroff"
+[ "$(json_get "$T/o.json" 'r["last_exits"]')" = None ] &&
+	pass "no last exits when the guest powers off" ||
+	fail "no last exits when the guest powers off"
 
 # The command's output is a byte stream: no \r added by the guest tty.
 expect_status "output without CR" 0 $CHARIOT run --timeout 120 -- echo plain-line
