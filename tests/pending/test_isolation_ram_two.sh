@@ -26,8 +26,12 @@
 # brd_do_bvec's first store into a fresh data page (the inlined memcpy's
 # mov %rcx,(%rax) at a page-aligned GPA, protected view), allowed and
 # the page opened ("+1 edits"), then the triple fault with no exit
-# between; once a doorbell (io w 0x5d4) in the normal view.  The view
-# edit right before is the lead to follow on hardware KVM.
+# between; once a doorbell (io w 0x5d4) in the normal view.  Holding
+# every other vCPU out of KVM_RUN at each edit (an experiment) changed
+# nothing: 3 triple faults in 5 runs, one right after a plain view switch
+# (asm_sysvec_apic_timer_interrupt fetched in the protected view, switched
+# to normal, no edit).  A change of the vCPU's view (SMM flag or slots)
+# right before it runs is the lead to follow on hardware KVM.
 # Run it: tools/testhost sh tests/pending/test_isolation_ram_two.sh
 CHARIOT_TEST_RAM_TWO=1
 export CHARIOT_TEST_RAM_TWO
