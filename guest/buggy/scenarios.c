@@ -24,8 +24,9 @@
  *                 are past its end, read by nothing; init_task is kernel
  *                 .data (exported), plainly not the driver's.
  *  overflow       the first 8 bytes past a kmalloc(64) object: the start
- *                 of its neighbour in the same kmalloc-64 slab page (live
- *                 or free; SLUB keeps a free object's link at offset 32).
+ *                 of its neighbour in the same kmalloc-64 slab page, an
+ *                 object just freed (SLUB keeps a free object's link at
+ *                 offset 32).
  *                 It also logs "overflow: neighbour at PA" (the physical
  *                 address, to match against the VMM's CHARIOT_DEBUG_DUMP).
  *  uaf_write      the first 8 bytes of a kmalloc(64) object this module
@@ -72,7 +73,7 @@
 
 #define BUGGY_PATTERN	0xc4a210bad0c0ffeeULL
 #define OBJ_SIZE	64
-#define MAX_TRIES	8
+#define BATCH		128	/* two kmalloc-64 slab pages' worth */
 
 /* Module data: the "ok" scenario's legal static store. */
 static u64 buggy_ok_runs;
@@ -159,34 +160,42 @@ static noinline int buggy_wild_write(void)
 	return 0;
 }
 
-/* A kmalloc(OBJ_SIZE) object whose neighbour lies in the same page (not
- * the last of its slab), not a KFENCE one.  The rejects, chained through
- * their first word (no stack array: it would be zeroed with rep stos), are
- * freed. */
+/*
+ * A kmalloc(OBJ_SIZE) object whose neighbour in the same page is a free
+ * object: of a batch allocated here, one whose neighbour is in the batch
+ * too (neither a KFENCE object) is kept, and all the others, that
+ * neighbour included, are freed.  So the neighbour is no object of this
+ * module's (its grant went with the free), whatever this module holds
+ * elsewhere in kmalloc-64: taking the next object whatever it was, the
+ * neighbour was now and then one of its own live objects, and the
+ * overflow a legal write.  The batch is chained through the objects'
+ * first word (no stack array: it would be zeroed with rep stos).
+ */
 static u8 *alloc_with_neighbour(void)
 {
-	void **rejects = NULL;
+	void **batch = NULL, **p, **q, **next;
 	u8 *obj = NULL;
 	int i;
 
-	for (i = 0; i < MAX_TRIES && !obj; i++) {
-		void **p = kmalloc(OBJ_SIZE, GFP_KERNEL);
-
+	for (i = 0; i < BATCH; i++) {
+		p = kmalloc(OBJ_SIZE, GFP_KERNEL);
 		if (!p)
 			break;
-		if (!is_kfence_address(p) &&
-		    offset_in_page(p) + 2 * OBJ_SIZE <= PAGE_SIZE) {
-			obj = (u8 *)p;
-		} else {
-			WRITE_ONCE(*p, rejects);
-			rejects = p;
-		}
+		WRITE_ONCE(*p, batch);
+		batch = p;
 	}
-	while (rejects) {
-		void **next = *rejects;
-
-		kfree(rejects);
-		rejects = next;
+	for (p = batch; p && !obj; p = *p) {
+		if (is_kfence_address(p) ||
+		    offset_in_page(p) + 2 * OBJ_SIZE > PAGE_SIZE)
+			continue;
+		for (q = batch; q && !obj; q = *q)
+			if ((u8 *)q == (u8 *)p + OBJ_SIZE)
+				obj = (u8 *)p;
+	}
+	for (p = batch; p; p = next) {
+		next = *p;
+		if ((u8 *)p != obj)
+			kfree(p);
 	}
 	return obj;
 }

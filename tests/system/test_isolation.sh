@@ -144,9 +144,10 @@ def check_buggy(r, console, policy):
                 "%d violations, verdicts %s" % (len(vs), got))
         if not vs and s == "overflow":
             explain_overflow(console)
-        # overflow runs 3 times (see BUGGY): its neighbour may be an
-        # object the driver was granted and never seen freed (a free the
-        # monitor does not probe), so one run is enough.
+        # overflow runs 3 times (see BUGGY); its neighbour is an object
+        # chariot_buggy has just freed (scenarios.c): it was once taken
+        # as it came and now and then was one of the driver's own live
+        # objects (explain_overflow() said "in the ACT").
         got = landed(console, s)
         verdict(flag in got, "%s: landed=%s" % (s, flag),
                 "guest said landed=%s" % got)
