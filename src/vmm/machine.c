@@ -53,22 +53,11 @@ const char *machine_end_name(enum machine_end end)
 	return names[end];
 }
 
-/* c's triple fault or KVM error ends the run (if nothing else did first):
- * its last exits go with the result. */
-static void end_with_history(struct machine *m, const struct vcpu *c,
-			     enum machine_end end, const char *msg)
-{
-	pthread_mutex_lock(&m->lock);
-	if (m->res.end == END_NONE) {
-		m->res.last_exits_vcpu = c->id;
-		vcpu_history(c, m->res.last_exits, sizeof(m->res.last_exits));
-	}
-	pthread_mutex_unlock(&m->lock);
-	machine_end(m, end, -1, msg);
-}
-
-void machine_end(struct machine *m, enum machine_end end, int status,
-		 const char *msg)
+/* End the run (first reason wins); c, when a vCPU's triple fault or KVM
+ * error ends it, gives its last exits to the result under the same lock,
+ * so they belong to the end recorded. */
+static void end_run(struct machine *m, enum machine_end end, int status,
+		    const char *msg, const struct vcpu *c)
 {
 	pthread_mutex_lock(&m->lock);
 	if (m->res.end == END_NONE) {
@@ -76,9 +65,20 @@ void machine_end(struct machine *m, enum machine_end end, int status,
 		if (status >= 0)
 			m->res.guest_status = status;
 		snprintf(m->res.msg, sizeof(m->res.msg), "%s", msg ? msg : "");
+		if (c) {
+			m->res.last_exits_vcpu = c->id;
+			vcpu_history(c, m->res.last_exits,
+				     sizeof(m->res.last_exits));
+		}
 		pthread_cond_broadcast(&m->ended);
 	}
 	pthread_mutex_unlock(&m->lock);
+}
+
+void machine_end(struct machine *m, enum machine_end end, int status,
+		 const char *msg)
+{
+	end_run(m, end, status, msg, NULL);
 }
 
 /* The console goes to the user and into a tail kept to recognise a panic
@@ -676,7 +676,7 @@ static void *vcpu_thread(void *arg)
 
 				snprintf(msg, sizeof(msg), "guest triple fault "
 					 "(shutdown): %s", c->err);
-				end_with_history(m, c, END_RESET, msg);
+				end_run(m, END_RESET, -1, msg, c);
 			}
 			return NULL;
 		case VCPU_RESET:
@@ -686,7 +686,7 @@ static void *vcpu_thread(void *arg)
 			machine_end(m, END_POWEROFF, -1, "guest powered off");
 			return NULL;
 		case VCPU_INTERNAL_ERROR:
-			end_with_history(m, c, END_INTERNAL, c->err);
+			end_run(m, END_INTERNAL, -1, c->err, c);
 			return NULL;
 		}
 	}

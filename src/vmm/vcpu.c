@@ -1031,9 +1031,11 @@ size_t vcpu_history(const struct vcpu *c, char *buf, size_t len)
 	buf[0] = '\0';
 	for (uint64_t i = c->nhist - n; i < c->nhist; i++) {
 		const struct vcpu_exit *x = &c->hist[i % VCPU_HISTORY];
+		const struct vcpu_exit *prev = i == c->nhist - n ? NULL :
+					       &c->hist[(i - 1) % VCPU_HISTORY];
 		const char *name = vcpu_exit_name((int)x->reason);
 
-		if (i != c->nhist - n)
+		if (prev)
 			append(buf, len, &at, ", ");
 		if (name)
 			append(buf, len, &at, "%s", name);
@@ -1050,11 +1052,9 @@ size_t vcpu_history(const struct vcpu *c, char *buf, size_t len)
 			       x->view == 2 ? "protected" : "normal");
 		/* Views edited since its previous exit (slots changed under
 		 * it, or while it handled that exit). */
-		if (i != c->nhist - n && x->view &&
-		    x->edits != c->hist[(i - 1) % VCPU_HISTORY].edits)
+		if (prev && x->view && x->edits != prev->edits)
 			append(buf, len, &at, " +%llu edits",
-			       (unsigned long long)(x->edits -
-				c->hist[(i - 1) % VCPU_HISTORY].edits));
+			       (unsigned long long)(x->edits - prev->edits));
 	}
 	return at;
 }
