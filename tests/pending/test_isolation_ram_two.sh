@@ -21,16 +21,16 @@
 # switches: ~66 000 per run here) or has a 2-vCPU race of its own (the
 # view edits pause the other vCPU: 3400 per run).  Only hardware KVM can
 # tell.  Later the same day, with the exit history a triple fault now
-# prints (chariot: vCPU N's last exits): 3 triple faults in 13 runs, and
-# each time the vCPU's last exit was handled with a view edit: twice
-# brd_do_bvec's first store into a fresh data page (the inlined memcpy's
-# mov %rcx,(%rax) at a page-aligned GPA, protected view), allowed and
-# the page opened ("+1 edits"), then the triple fault with no exit
-# between; once a doorbell (io w 0x5d4) in the normal view.  Holding
-# every other vCPU out of KVM_RUN at each edit (an experiment) changed
-# nothing: 3 triple faults in 5 runs, one right after a plain view switch
-# (asm_sysvec_apic_timer_interrupt fetched in the protected view, switched
-# to normal, no edit).  A change of the vCPU's view (SMM flag or slots)
+# prints (chariot: vCPU N's last exits): 4 triple faults in 11 runs.
+# Twice the vCPU's last exit was brd_do_bvec's first store into a fresh
+# data page (the inlined memcpy's mov %rcx,(%rax) at a page-aligned GPA,
+# protected view), allowed and the page opened ("+1 edits"), then the
+# triple fault with no exit between; twice a doorbell (io w 0x5d4) in the
+# normal view (edits not yet counted then).  Holding every other vCPU out
+# of KVM_RUN at each edit (an experiment) changed nothing: 3 triple
+# faults and 1 hang in 8 runs: a first store, a doorbell with "+1 edits",
+# and one right after a plain view switch (asm_sysvec_apic_timer_interrupt
+# fetched in the protected view, switched to normal, no edit).  A change of the vCPU's view (SMM flag or slots)
 # right before it runs is the lead to follow on hardware KVM.
 # Run it: tools/testhost sh tests/pending/test_isolation_ram_two.sh
 CHARIOT_TEST_RAM_TWO=1
