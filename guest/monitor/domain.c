@@ -143,7 +143,15 @@ static void grant_percpu(struct chariot_batch *b, struct chariot_domain *d,
 	chariot_count(module_grants);
 }
 
-/* Post the domain, its code and its data; then probe its functions. */
+/*
+ * Post the domain, its code and its data, and probe its functions.  A
+ * coming module is probed first: none of its code can run before the
+ * notifier chain returns, and while the VMM does not know the code yet
+ * its pages are no holes of the normal view, so kprobes reading each
+ * instruction and ftrace patching each entry cost no exit per access
+ * (some 11 500 exits at virtio_blk's load before).  A live module is
+ * probed after: an entry must find its domain live.
+ */
 static void create(struct chariot_domain *d, struct module *mod, bool coming)
 {
 	const struct module_layout *core = &mod->core_layout;
@@ -164,6 +172,8 @@ static void create(struct chariot_domain *d, struct module *mod, bool coming)
 		d->init[0] = ibase;
 		d->init[1] = ibase + init->text_size;
 	}
+	if (coming)
+		chariot_probes_attach(d, mod, coming);
 	chariot_batch_init(&b);
 	chariot_post_create(&b, d->id, base, core->text_size, d->id);
 	if (d->init[1])
@@ -189,7 +199,8 @@ static void create(struct chariot_domain *d, struct module *mod, bool coming)
 	pr_info("%s: domain %u, code %#lx+%#x%s\n", d->name, d->id, base,
 		core->text_size, coming ? "" :
 		" (attached late: its init and earlier allocations unseen)");
-	chariot_probes_attach(d, mod, coming);
+	if (!coming)
+		chariot_probes_attach(d, mod, coming);
 }
 
 /* Init is over: its code goes, ro_after_init turns read-only. */

@@ -344,7 +344,7 @@ static void place(struct chariot_domain *d, struct chariot_probes *p)
 
 /**
  * chariot_probes_attach() - probe every function of a module
- * @d:      its domain, live
+ * @d:      its domain: live, or not yet posted for a coming module
  * @mod:    the module, coming or live (held by the caller)
  * @coming: it is coming: its init text is probed too
  *
