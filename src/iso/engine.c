@@ -497,10 +497,12 @@ static void fetch_switch(struct engine *e, unsigned int vcpu, uint64_t rip,
 	__atomic_store_n(&e->vcpu[vcpu].want, on, __ATOMIC_RELEASE);
 	if (d)
 		make_owner(e, d->id);
-	if (on)
+	if (on) {
 		e->stats.fetch_enters++;
-	else
+	} else {
 		e->stats.fetch_leaves++;
+		profile_add(&e->prof_leaves, rip);
+	}
 }
 
 /* Is self switching into the view (its page tables must be writable
@@ -859,6 +861,7 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 		return err;
 	}
 	logged = e->iso.log.n;
+	profile_add(&e->prof_writes, rip);
 	v = verdict_judge(&e->iso, vcpu, rip, gpa, len);
 	if (v.allow)
 		perform(e, t, gpa, data, len);
@@ -1454,6 +1457,40 @@ static void report_fetch(struct engine *e, FILE *f)
 		e->exit_on_emulation_failure ? "true" : "false");
 }
 
+static void report_top(struct engine *e, FILE *f, const char *key,
+		       const struct profile *p)
+{
+	struct profile_ent top[PROFILE_TOP];
+	size_t n = profile_top(p, top, PROFILE_TOP);
+	char sym[ENGINE_SYMBOL_LEN];
+
+	fprintf(f, "\"%s\": [", key);
+	for (size_t i = 0; i < n; i++) {
+		symbolize(e, top[i].rip, sym, sizeof(sym));
+		fputs(i ? ", {" : "{", f);
+		json_hex(f, "rip", top[i].rip);
+		fputs(", \"symbol\": ", f);
+		json_string(f, sym[0] ? sym : NULL);
+		fprintf(f, ", \"count\": %llu}",
+			(unsigned long long)top[i].count);
+	}
+	fprintf(f, "], \"%s_missed\": %llu", key,
+		(unsigned long long)p->missed);
+}
+
+/* The busiest RIPs: whose writes were trapped, where vCPUs left drivers'
+ * code for. */
+static void report_profile(struct engine *e, FILE *f)
+{
+	fputs(",\n    \"profile\": {", f);
+	report_top(e, f, "trapped_writes", &e->prof_writes);
+	if (e->fetch) {
+		fputs(",\n      ", f);
+		report_top(e, f, "left_for", &e->prof_leaves);
+	}
+	fputc('}', f);
+}
+
 static void report_isolation(struct engine *e, FILE *f)
 {
 	const struct protect_stats *ps = &e->prot.stats;
@@ -1509,6 +1546,7 @@ static void report_isolation(struct engine *e, FILE *f)
 	json_string(f, e->err ? e->errmsg : NULL);
 	report_stalls(e, f);
 	report_fetch(e, f);
+	report_profile(e, f);
 	fprintf(f, ",\n    \"ring\": {\"drains\": %llu, \"applied\": %llu, "
 		"\"rejected\": {", (unsigned long long)rs->drains,
 		(unsigned long long)rs->applied);

@@ -93,6 +93,7 @@
 
 #include "iso/atomic.h"
 #include "iso/domain.h"
+#include "iso/profile.h"
 #include "iso/protect.h"
 #include "iso/recovery.h"
 #include "iso/ring.h"
@@ -282,6 +283,9 @@ struct engine {
 	char vmod[VIOLATION_LOG_MAX][DOMAIN_NAME_LEN];
 	char vsym[VIOLATION_LOG_MAX][ENGINE_SYMBOL_LEN];
 	struct engine_stats stats;
+	struct profile prof_writes;	/* trapped writes by RIP */
+	struct profile prof_leaves;	/* fetch switches out of the view,
+					 * by the RIP fetched */
 	int err;			/* first protection failure */
 	char errmsg[128];
 };

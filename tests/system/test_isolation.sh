@@ -202,6 +202,17 @@ def check_quiet(r, mod):
             "%d logged, denied=%s learned=%s, first rips %s" % (
                 len(vs), d.get("denied"), d.get("learned"),
                 [v.get("rip") for v in vs[:4]]))
+    # The profile: busiest first, no more counted than trapped, someone
+    # named when writes were trapped, somewhere left for when entered.
+    iso = r.get("isolation") or {}
+    prof = iso.get("profile") or {}
+    top = prof.get("trapped_writes") or []
+    counts = [t.get("count", 0) for t in top]
+    ok = (counts == sorted(counts, reverse=True) and
+          sum(counts) <= (iso.get("trapped_writes") or 0) and
+          (top or not iso.get("trapped_writes")) and
+          (prof.get("left_for") or not iso.get("fetch_enters")))
+    verdict(ok, "profile of trapped writes and leaves", "%r" % prof)
 
 
 def check_absent(r, mod):
