@@ -37,7 +37,7 @@
 #include <linux/types.h>
 
 #define CHARIOT_RING_MAGIC	0x474e4952u	/* "RING" */
-#define CHARIOT_RING_VERSION	4u
+#define CHARIOT_RING_VERSION	5u
 #define CHARIOT_RING_MAX_DOMAINS 16	/* domain ids are below this */
 
 /* Ring at least this full (of capacity cap): the guest rings the doorbell. */
@@ -55,6 +55,7 @@ enum chariot_rec_type {
 	CHARIOT_REC_TRUSTED_RANGE = 8,
 	CHARIOT_REC_DOMAIN_UNCODE = 9,
 	CHARIOT_REC_PAGE_FREED = 10,
+	CHARIOT_REC_THUNK = 11,
 	CHARIOT_REC_TYPES
 };
 
@@ -91,6 +92,7 @@ enum chariot_grant_kind {
  *   TRUSTED_RANGE    -       -     code length   code start GVA  -
  *   DOMAIN_UNCODE    id      -     code length   code start GVA  -
  *   PAGE_FREED       -       -     bytes         GPA             -
+ *   THUNK            -       -     code length   code start GVA  -
  *
  * ENTER's stack: the kernel stack the entry runs on (the task's, or the
  * CPU's IRQ stack for a softirq or hardirq), CHARIOT_ENTER_STACK(base,
@@ -105,6 +107,11 @@ enum chariot_grant_kind {
  * fetches from them).
  * PAGE_FREED: pages the guest freed whose bit is set in the system-page
  * map (chariot_abi.h); page-aligned.  Posted with a doorbell.
+ * THUNK: kernel text a driver's own returns go through (the return thunk
+ * its `ret`s were patched to jump to), writing nothing but the stack; at
+ * most CHARIOT_THUNK_MAX_LEN bytes.  The VMM may let it run in the
+ * protected view, so a return inside the driver does not switch views
+ * twice.
  * kind is the grant kind for GRANT and REVOKE|BY_COOKIE (a revocation by
  * range takes every kind).  A range larger than 4 GiB - 1 is posted as
  * several records.
@@ -120,6 +127,8 @@ struct chariot_ring_rec {
 	__u64 addr;
 	__u64 cookie;
 };
+
+#define CHARIOT_THUNK_MAX_LEN	4096u
 
 /* ENTER's stack field: a page-aligned base, its size in pages below bit 12. */
 #define CHARIOT_ENTER_STACK(base, bytes) \

@@ -27,6 +27,7 @@ static const char *const rec_names[CHARIOT_REC_TYPES] = {
 	[CHARIOT_REC_TRUSTED_RANGE] = "trusted",
 	[CHARIOT_REC_DOMAIN_UNCODE] = "uncode",
 	[CHARIOT_REC_PAGE_FREED] = "page_freed",
+	[CHARIOT_REC_THUNK] = "thunk",
 };
 
 static const char *const kind_names[CHARIOT_GRANT_KINDS] = {

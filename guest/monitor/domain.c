@@ -32,6 +32,8 @@
 #include <linux/rculist.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/unaligned.h>
 
 #include "monitor.h"
 
@@ -399,6 +401,36 @@ static void walk_loaded(void)
 	}
 }
 
+/*
+ * The return thunk every module's `ret` was patched to jump to (x86_return_thunk,
+ * srso_return_thunk on an AMD guest with the SRSO mitigation), and what
+ * it calls first (srso_safe_ret): each return of a driver to itself goes
+ * through them.  The VMM may let them run in the protected view
+ * (ring.h, THUNK).  A kernel without the variable returns plainly.
+ */
+static void post_thunks(void)
+{
+	unsigned long var = chariot_lookup_name("x86_return_thunk");
+	struct chariot_batch b;
+	unsigned long thunk;
+	u8 insn[5];
+
+	if (!var)
+		return;
+	thunk = *(unsigned long *)var;
+	/* The VMM keeps the text of no module but the kernel's out of its
+	 * holes: a bad address here changes nothing there. */
+	if (!thunk || copy_from_kernel_nofault(insn, (void *)thunk,
+					       sizeof(insn)))
+		return;
+	chariot_batch_init(&b);
+	chariot_post_thunk(&b, thunk, 16);
+	if (insn[0] == 0xe8)	/* call rel32 */
+		chariot_post_thunk(&b, thunk + 5 +
+				   (long)get_unaligned((s32 *)(insn + 1)), 16);
+	chariot_batch_flush(&b);
+}
+
 /**
  * chariot_domains_start() - isolate the modules named, now and later
  * @isolate: comma-separated module names (at most
@@ -419,6 +451,7 @@ int chariot_domains_start(const char *isolate)
 	if (err)
 		return err;
 	notifying = true;
+	post_thunks();
 	walk_loaded();
 	return 0;
 }

@@ -90,6 +90,7 @@ static unsigned int fields_of(const struct chariot_ring_rec *rec)
 	case CHARIOT_REC_LEAVE:
 		return F_DOMAIN | F_VCPU;
 	case CHARIOT_REC_TRUSTED_RANGE:
+	case CHARIOT_REC_THUNK:
 		return F_LEN | F_ADDR;
 	}
 	return 0;

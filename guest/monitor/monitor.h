@@ -119,6 +119,8 @@ void chariot_post_uncode(struct chariot_batch *b, unsigned int domain,
 void chariot_post_destroy(struct chariot_batch *b, unsigned int domain);
 void chariot_post_trusted(struct chariot_batch *b, unsigned long code,
 			  unsigned long len);
+void chariot_post_thunk(struct chariot_batch *b, unsigned long code,
+			unsigned long len);
 void chariot_post_page_freed(struct chariot_batch *b, phys_addr_t pa,
 			     unsigned long len);
 int chariot_post_grant(struct chariot_batch *b, unsigned int domain,
@@ -321,6 +323,11 @@ void chariot_probes_detach(struct chariot_domain *d);
 void chariot_probes_show(struct seq_file *m, struct chariot_domain *d);
 void chariot_probes_show_functions(struct seq_file *m,
 				   struct chariot_domain *d);
+
+/* ---- reach.c: functions entered from outside a module ---- */
+
+int chariot_reach_scan(struct module *mod, const unsigned long *fn,
+		       unsigned int n, unsigned long *taken);
 
 /* ---- iface.c: objects handed to a driver ---- */
 

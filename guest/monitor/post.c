@@ -146,6 +146,21 @@ void chariot_post_trusted(struct chariot_batch *b, unsigned long code,
 }
 
 /**
+ * chariot_post_thunk() - add THUNK: kernel text a driver's returns go
+ * through, writing only the stack
+ * @b:    the batch
+ * @code: start, guest-virtual
+ * @len:  length, at most CHARIOT_THUNK_MAX_LEN
+ */
+void chariot_post_thunk(struct chariot_batch *b, unsigned long code,
+			unsigned long len)
+{
+	if (!len || len > CHARIOT_THUNK_MAX_LEN)
+		return;
+	add(b, CHARIOT_REC_THUNK, 0, 0, 0, 0, len, code, 0);
+}
+
+/**
  * chariot_post_grant_phys() - add GRANT of a guest-physical range
  * @b:      the batch
  * @domain: the domain granted

@@ -2,8 +2,10 @@
 /*
  * probes.c - see an isolated module's functions entered and left.
  *
- * A kretprobe goes on every function of the module's text (its symbol
- * table: STT_FUNC symbols in core or init text, ".cold" parts left out),
+ * A kretprobe goes on every function of the module's text that can be
+ * entered from outside it (its symbol table: STT_FUNC symbols in core or
+ * init text, ".cold" parts left out; reach.c tells which are only called
+ * by the module itself, chariot_monitor.probe_all=1 probes those too),
  * placed when the module comes (before its init function runs) or when
  * the monitor attaches to a module already loaded.  On a module's
  * functions kprobes are ftrace-based, so an entry costs no trap.
@@ -24,6 +26,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/kallsyms.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
@@ -34,6 +37,11 @@
 
 /* Concurrent calls of one function each probe can follow. */
 #define MAXACTIVE	32
+
+/* Probe every function, also those only the module itself calls. */
+static bool probe_all;
+module_param(probe_all, bool, 0444);
+MODULE_PARM_DESC(probe_all, "probe every function of an isolated module, not only those entered from outside it");
 
 /* The VMM's recovery reads it: keep the layout. */
 static_assert(sizeof(struct chariot_recovery_frame) == 80);
@@ -46,6 +54,7 @@ struct chariot_fn_probe {
 	unsigned long fn;
 	u8 role;		/* enum chariot_role */
 	bool init;		/* in init text */
+	bool reach;		/* may be entered from outside (reach.c) */
 	bool registered;
 	kprobe_pre_handler_t kretprobe_pre;	/* kretprobes' own */
 	atomic_long_t calls;	/* entries seen */
@@ -59,10 +68,11 @@ struct chariot_fn_probe {
  * @failed:     probes refused by kprobes
  * @init:       of those placed, on init text
  * @roles:      interface functions among those placed
+ * @internal:   functions only the module's own code calls: not probed
  * @fp:         the probes
  */
 struct chariot_probes {
-	unsigned int n, registered, failed, init, roles;
+	unsigned int n, registered, failed, init, roles, internal;
 	struct chariot_fn_probe fp[];
 };
 
@@ -311,6 +321,25 @@ static unsigned int for_each_fn(struct chariot_domain *d, struct module *mod,
 	return n;
 }
 
+/* Which functions reach.c finds enterable from outside; all of them if
+ * it cannot tell. */
+static void mark_reach(struct module *mod, struct chariot_probes *p)
+{
+	unsigned long *fn = kvmalloc_array(p->n, sizeof(*fn), GFP_KERNEL);
+	unsigned long *taken = bitmap_zalloc(p->n, GFP_KERNEL);
+	unsigned int i;
+	bool all = !fn || !taken;
+
+	for (i = 0; fn && i < p->n; i++)
+		fn[i] = p->fp[i].fn;
+	if (!all)
+		all = chariot_reach_scan(mod, fn, p->n, taken) != 0;
+	for (i = 0; i < p->n; i++)
+		p->fp[i].reach = all || test_bit(i, taken);
+	kvfree(fn);
+	bitmap_free(taken);
+}
+
 static void place(struct chariot_domain *d, struct chariot_probes *p)
 {
 	unsigned int i, j;
@@ -322,6 +351,10 @@ static void place(struct chariot_domain *d, struct chariot_probes *p)
 			;
 		if (j < i)	/* an alias */
 			continue;
+		if (!fp->reach && !fp->role && !probe_all) {
+			p->internal++;
+			continue;
+		}
 		fp->dom = d;
 		fp->rp.kp.addr = (kprobe_opcode_t *)fp->fn;
 		fp->rp.entry_handler = fn_entry;
@@ -363,10 +396,12 @@ int chariot_probes_attach(struct chariot_domain *d, struct module *mod,
 	if (!p)
 		return -ENOMEM;
 	p->n = for_each_fn(d, mod, p, n);
+	mark_reach(mod, p);
 	place(d, p);
 	d->probes = p;
-	pr_info("%s: %u of %u functions probed (%u init, %u interface, %u refused)\n",
-		d->name, p->registered, p->n, p->init, p->roles, p->failed);
+	pr_info("%s: %u of %u functions probed (%u init, %u interface, %u refused, %u internal)\n",
+		d->name, p->registered, p->n, p->init, p->roles, p->failed,
+		p->internal);
 	return 0;
 }
 
@@ -441,9 +476,9 @@ void chariot_probes_show(struct seq_file *m, struct chariot_domain *d)
 		live++;
 		missed += p->fp[i].rp.nmissed + p->fp[i].rp.kp.nmissed;
 	}
-	seq_printf(m, " functions %u probes %u (init %u, interface %u, refused %u) now %u missed %lu",
-		   p->n, p->registered, p->init, p->roles, p->failed, live,
-		   missed);
+	seq_printf(m, " functions %u probes %u (init %u, interface %u, refused %u, internal %u) now %u missed %lu",
+		   p->n, p->registered, p->init, p->roles, p->failed,
+		   p->internal, live, missed);
 }
 
 /**

@@ -225,6 +225,20 @@ int iso_add_trusted(struct iso *iso, uint64_t start, uint64_t len)
 			start, len, false);
 }
 
+int iso_add_thunk(struct iso *iso, uint64_t start, uint64_t len)
+{
+	if (!range_ok(start, len))
+		return -EINVAL;
+	for (unsigned int i = 0; i < iso->nthunk; i++)
+		if (iso->thunk[i].start == start &&
+		    iso->thunk[i].end == start + len)
+			return 0;
+	if (iso->nthunk == ISO_MAX_THUNKS)
+		return -ENOSPC;
+	iso->thunk[iso->nthunk++] = (struct iso_range){ start, start + len };
+	return 0;
+}
+
 struct domain *iso_domain_of_rip(struct iso *iso, uint64_t rip)
 {
 	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {

@@ -22,6 +22,7 @@
 #define ISO_MAX_DOMAINS		CHARIOT_RING_MAX_DOMAINS
 #define ISO_MAX_VCPUS		64
 #define ISO_MAX_TRUSTED		64
+#define ISO_MAX_THUNKS		4
 #define ISO_MAX_NEST		16	/* domain entries stacked on a vCPU */
 #define DOMAIN_MAX_CODE		4	/* e.g. core text and init text */
 #define DOMAIN_NAME_LEN		56	/* the kernel's MODULE_NAME_LEN */
@@ -87,6 +88,8 @@ struct iso {
 	struct domain dom[ISO_MAX_DOMAINS];
 	struct iso_range trusted[ISO_MAX_TRUSTED];
 	unsigned int ntrusted;
+	struct iso_range thunk[ISO_MAX_THUNKS];	/* ring.h: THUNK */
+	unsigned int nthunk;
 	struct iso_vcpu vcpu[ISO_MAX_VCPUS];
 	struct violation_log log;
 };
@@ -119,6 +122,9 @@ struct domain *iso_domain(struct iso *iso, unsigned int id);
 /* Trusted code [start, start + len).  Returns 0, -EINVAL, -ENOSPC or
  * -EBUSY (overlaps a domain's code). */
 int iso_add_trusted(struct iso *iso, uint64_t start, uint64_t len);
+/* A return thunk [start, start + len) (ring.h, THUNK); again the same
+ * range: nothing.  Returns 0, -EINVAL or -ENOSPC. */
+int iso_add_thunk(struct iso *iso, uint64_t start, uint64_t len);
 /* The domain whose code holds rip, or NULL. */
 struct domain *iso_domain_of_rip(struct iso *iso, uint64_t rip);
 bool iso_rip_trusted(const struct iso *iso, uint64_t rip);

@@ -342,6 +342,8 @@ static uint64_t hole_sources(struct engine *e)
 	h = mix(h, e->kernel_etext);
 	for (unsigned int t = 0; t < e->iso.ntrusted; t++)
 		h = mix(mix(h, e->iso.trusted[t].start), e->iso.trusted[t].end);
+	for (unsigned int t = 0; t < e->iso.nthunk; t++)
+		h = mix(mix(h, e->iso.thunk[t].start), e->iso.thunk[t].end);
 	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
 		const struct domain *d = iso_domain(&e->iso, i);
 
@@ -374,14 +376,29 @@ static void hole_add(struct hole_set *s, uint64_t page)
 	s->r[s->n++] = (struct pt_range){ page, page + PC_PAGE_SIZE };
 }
 
-/* The pages of code [start, end), translated through cr3. */
+/* Is the page at va one of a return thunk's (ring.h, THUNK)? */
+static bool thunk_page(const struct engine *e, uint64_t va)
+{
+	for (unsigned int t = 0; t < e->iso.nthunk; t++) {
+		const struct iso_range *r = &e->iso.thunk[t];
+
+		if (va + PC_PAGE_SIZE > r->start && va < r->end)
+			return true;
+	}
+	return false;
+}
+
+/* The pages of code [start, end), translated through cr3; without the
+ * return thunks' pages if skip_thunks. */
 static void hole_add_code(struct engine *e, struct hole_set *s, uint64_t cr3,
-			  uint64_t start, uint64_t end)
+			  uint64_t start, uint64_t end, bool skip_thunks)
 {
 	for (uint64_t va = start & PC_PAGE_MASK; va < end && va >= start -
 	     (start & ~PC_PAGE_MASK); va += PC_PAGE_SIZE) {
 		uint64_t gpa = 0;
 
+		if (skip_thunks && thunk_page(e, va))
+			continue;
 		if (e->cfg.walk(e->cfg.opaque, cr3, va, &gpa) ||
 		    !guest_mem_ptr(e->cfg.mem, gpa & PC_PAGE_MASK,
 				   PC_PAGE_SIZE)) {
@@ -421,17 +438,20 @@ static unsigned int hole_finish(struct hole_set *s)
  * (virtio_ring under virtio_net): run in the protected view, their every
  * write would be trapped, and their locked read-modify-writes emulated
  * non-atomically against the other vCPUs.  The protected view keeps what
- * fits: trusted code beyond that only runs slower. */
+ * fits: trusted code beyond that only runs slower.  The pages of the
+ * return thunks are left out: they write only the stack, and a driver
+ * returning to itself through one would otherwise switch views twice. */
 static unsigned int hole_view(struct engine *e, bool protected, uint64_t cr3)
 {
 	struct hole_set s = { e->hole_scratch, 0, ENGINE_MAX_HOLES, false, 0 };
 	int err;
 
 	if (protected && e->kernel_etext > e->kernel_text)
-		hole_add_code(e, &s, cr3, e->kernel_text, e->kernel_etext);
+		hole_add_code(e, &s, cr3, e->kernel_text, e->kernel_etext,
+			      true);
 	for (unsigned int t = 0; protected && t < e->iso.ntrusted; t++)
 		hole_add_code(e, &s, cr3, e->iso.trusted[t].start,
-			      e->iso.trusted[t].end);
+			      e->iso.trusted[t].end, true);
 	if (protected)
 		s.full = false;
 	for (unsigned int i = 0; !protected && i < ISO_MAX_DOMAINS; i++) {
@@ -441,7 +461,7 @@ static unsigned int hole_view(struct engine *e, bool protected, uint64_t cr3)
 			continue;
 		for (unsigned int c = 0; d && c < d->ncode; c++)
 			hole_add_code(e, &s, cr3, d->code[c].start,
-				      d->code[c].end);
+				      d->code[c].end, false);
 	}
 	if (s.full) {
 		/* The driver's code would run unprotected. */

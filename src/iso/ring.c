@@ -143,6 +143,7 @@ static unsigned int fields_of(const struct chariot_ring_rec *rec)
 	case CHARIOT_REC_LEAVE:
 		return F_DOMAIN | F_VCPU;
 	case CHARIOT_REC_TRUSTED_RANGE:
+	case CHARIOT_REC_THUNK:
 		return F_LEN | F_ADDR;
 	case CHARIOT_REC_PAGE_FREED:
 		return F_LEN | F_ADDR | F_GPA;
@@ -185,6 +186,9 @@ static enum ring_err check_shape(const struct ring *r,
 		return RING_ERR_LEN;
 	if (rec->type == CHARIOT_REC_PAGE_FREED &&
 	    ((rec->addr | rec->len) & (RING_PAGE - 1)))
+		return RING_ERR_LEN;
+	if (rec->type == CHARIOT_REC_THUNK &&
+	    rec->len > CHARIOT_THUNK_MAX_LEN)
 		return RING_ERR_LEN;
 	/* ENTER's stack: none, or some pages that do not wrap. */
 	if (rec->type == CHARIOT_REC_ENTER && rec->cookie &&
@@ -255,6 +259,8 @@ static int apply(const struct ring *r, struct iso *iso,
 		return iso_leave(iso, rec->vcpu, rec->domain);
 	case CHARIOT_REC_TRUSTED_RANGE:
 		return iso_add_trusted(iso, rec->addr, rec->len);
+	case CHARIOT_REC_THUNK:
+		return iso_add_thunk(iso, rec->addr, rec->len);
 	case CHARIOT_REC_PAGE_FREED:
 		if (r->cfg.page_freed)
 			r->cfg.page_freed(r->cfg.opaque, rec->addr, rec->len);

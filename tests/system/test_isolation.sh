@@ -178,13 +178,15 @@ def figures(r, d, mod):
     print("figures %s: entries %d, trapped writes %d (%.2f/entry), "
           "exits %d (%.2f/entry), view switches %s, pages opened %s, "
           "locked writes %s (raced %s, left to KVM %s), trap %s us, "
+          "unentered writes %s, "
           "wall %s ms" % (mod, d.get("entries") or 0,
                           d.get("trapped_writes") or 0,
                           (d.get("trapped_writes") or 0) / n, nex, nex / n,
                           iso.get("switches"), d.get("pages_opened"),
                           iso.get("atomic_writes"), iso.get("atomic_raced"),
                           iso.get("atomic_unhandled"),
-                          iso.get("trap_us_mean"), r.get("wall_ms")))
+                          iso.get("trap_us_mean"),
+                          iso.get("unentered_writes"), r.get("wall_ms")))
 
 
 def check_quiet(r, mod):

@@ -1048,6 +1048,45 @@ TEST(engine_fetch_holes_follow_code_ranges)
 	teardown(f);
 }
 
+/* A return thunk's page in kernel text is no hole of the protected view:
+ * a driver returning to itself through it stays in the view. */
+TEST(engine_fetch_thunk_page_runs_protected)
+{
+	struct fx *f = setup_fetch();
+	const struct protect *p;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	p = &f->e.prot;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x100000);
+	create(f, 0, CODE_A, 0);
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_THUNK,
+		.addr = KTEXT + 0x5ff0, .len = 0x20 });	/* two pages */
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(protect_in_hole(p, true, 0x804000));
+	CHECK(!protect_in_hole(p, true, 0x805000));
+	CHECK(!protect_in_hole(p, true, 0x806000));
+	CHECK(protect_in_hole(p, true, 0x807000));
+	CHECK_EQ(p->nhole[1], 2);
+	/* Normal view: the driver's code only, as before. */
+	CHECK(protect_in_hole(p, false, 0x300000));
+	CHECK(!protect_in_hole(p, false, 0x805000));
+
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+	CHECK(f->smm[0]);
+	/* Into the thunk: no hole, so no fetch fault to switch on. */
+	CHECK_EQ(fetch(f, 0, KTEXT + 0x5ff0, 0x805000), 0);
+	CHECK(f->smm[0]);
+	/* Elsewhere in kernel text: out, as ever. */
+	CHECK_EQ(fetch(f, 0, KTEXT + 0x4000, 0x804000), 1);
+	CHECK(!f->smm[0]);
+	CHECK_EQ(f->e.stats.fetch_leaves, 1);
+	teardown(f);
+}
+
 TEST(engine_fetch_switching_needs_smm_view)
 {
 	struct fx *f;

@@ -222,6 +222,12 @@ static const struct bad_case bad_cases[] = {
 	{ "enter on a stack that wraps", { .type = CHARIOT_REC_ENTER,
 		.domain = 1, .cookie = CHARIOT_ENTER_STACK(
 			0xfffffffffffff000ull, 0x2000) }, RING_ERR_LEN },
+	{ "thunk longer than its bound", { .type = CHARIOT_REC_THUNK,
+		.addr = KTEXT, .len = CHARIOT_THUNK_MAX_LEN + 1 }, RING_ERR_LEN },
+	{ "thunk of no bytes", { .type = CHARIOT_REC_THUNK, .addr = KTEXT },
+	  RING_ERR_LEN },
+	{ "thunk with a domain", { .type = CHARIOT_REC_THUNK, .domain = 1,
+		.addr = KTEXT, .len = 16 }, RING_ERR_FIELD },
 	{ "code overlaps", { .type = CHARIOT_REC_DOMAIN_CODE, .domain = 1,
 			     .addr = KTEXT, .len = 1 }, RING_ERR_STATE },
 	{ "leave not entered", { .type = CHARIOT_REC_LEAVE, .domain = 1,
@@ -376,5 +382,30 @@ TEST(ring_ram_bound_without_callback)
 	CHECK_EQ(ring_drain(&fx->ring, &fx->iso), 3);
 	CHECK_EQ(fx->ring.stats.applied, 2);
 	CHECK_EQ(fx->ring.stats.rejected[RING_ERR_GPA], 1);
+	teardown(fx);
+}
+
+TEST(ring_keeps_thunks_once_and_bounded)
+{
+	struct fixture *fx = setup();
+
+	CHECK(fx != NULL);
+	if (!fx)
+		return;
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_THUNK,
+					    .addr = KTEXT + 0x10, .len = 16 });
+	/* The same one again (a monitor reloaded): kept once. */
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_THUNK,
+					    .addr = KTEXT + 0x10, .len = 16 });
+	CHECK_EQ(ring_drain(&fx->ring, &fx->iso), 2);
+	CHECK_EQ(fx->iso.nthunk, 1);
+	CHECK_EQ(fx->iso.thunk[0].start, KTEXT + 0x10);
+	CHECK_EQ(fx->iso.thunk[0].end, KTEXT + 0x20);
+	for (unsigned int i = 1; i <= ISO_MAX_THUNKS; i++)
+		post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_THUNK,
+			.addr = KTEXT + i * 0x1000, .len = 16 });
+	CHECK_EQ(ring_drain(&fx->ring, &fx->iso), ISO_MAX_THUNKS);
+	CHECK_EQ(fx->iso.nthunk, ISO_MAX_THUNKS);
+	CHECK_EQ(fx->ring.stats.rejected[RING_ERR_STATE], 1);
 	teardown(fx);
 }

@@ -83,7 +83,7 @@ static const uint8_t fz_types[] = {
 	CHARIOT_REC_GRANT, CHARIOT_REC_REVOKE, CHARIOT_REC_REVOKE,
 	CHARIOT_REC_ENTER, CHARIOT_REC_ENTER, CHARIOT_REC_LEAVE,
 	CHARIOT_REC_LEAVE, CHARIOT_REC_TRUSTED_RANGE,
-	CHARIOT_REC_PAGE_FREED, 0, CHARIOT_REC_TYPES,
+	CHARIOT_REC_PAGE_FREED, CHARIOT_REC_THUNK, 0, CHARIOT_REC_TYPES,
 };
 
 /* A record of a random type with the fields its type uses (as
@@ -146,6 +146,10 @@ static struct chariot_ring_rec fz_rec(struct fz *f)
 	case CHARIOT_REC_PAGE_FREED:
 		r.addr = fz_addr(f) & ~0xfffull;
 		r.len = 0x1000;
+		break;
+	case CHARIOT_REC_THUNK:
+		r.addr = 0xffffffff81e01000ull + rnd(f) % 0x2000;
+		r.len = (uint32_t)(1 + rnd(f) % 0x20);
 		break;
 	}
 	/* the mutations a broken or hostile guest makes */
