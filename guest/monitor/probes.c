@@ -321,14 +321,19 @@ static unsigned int for_each_fn(struct chariot_domain *d, struct module *mod,
 	return n;
 }
 
-/* Which functions reach.c finds enterable from outside; all of them if
- * it cannot tell. */
-static void mark_reach(struct module *mod, struct chariot_probes *p)
+/*
+ * Which functions reach.c finds enterable from outside; all of them if
+ * it cannot tell, or if the module is live already: its init code, gone
+ * now, may have handed the kernel a function no remaining byte names
+ * (request_irq(irq, handler) in init).
+ */
+static void mark_reach(struct module *mod, struct chariot_probes *p,
+		       bool coming)
 {
 	unsigned long *fn = kvmalloc_array(p->n, sizeof(*fn), GFP_KERNEL);
 	unsigned long *taken = bitmap_zalloc(p->n, GFP_KERNEL);
 	unsigned int i;
-	bool all = !fn || !taken;
+	bool all = !coming || !fn || !taken;
 
 	for (i = 0; fn && i < p->n; i++)
 		fn[i] = p->fp[i].fn;
@@ -396,7 +401,7 @@ int chariot_probes_attach(struct chariot_domain *d, struct module *mod,
 	if (!p)
 		return -ENOMEM;
 	p->n = for_each_fn(d, mod, p, n);
-	mark_reach(mod, p);
+	mark_reach(mod, p, coming);
 	place(d, p);
 	d->probes = p;
 	pr_info("%s: %u of %u functions probed (%u init, %u interface, %u refused, %u internal)\n",

@@ -24,7 +24,9 @@
  * Every byte offset is tried, not only instruction boundaries: a
  * coincidence can only make a function reachable (probed), never hide
  * one.  What this cannot see is an address computed at run time from
- * another (fn + k), which compilers do not emit for function pointers.
+ * another (fn + k), which compilers do not emit for function pointers,
+ * or one handed to the kernel by code no longer there (init text, once
+ * the module is live: probes.c probes everything then).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -204,6 +204,16 @@ def check_quiet(r, mod):
             "%d logged, denied=%s learned=%s, first rips %s" % (
                 len(vs), d.get("denied"), d.get("learned"),
                 [v.get("rip") for v in vs[:4]]))
+    # Entries seen: a driver function entered from outside with no probe
+    # (reach.c judged it internal) would let its writes through unentered,
+    # every one of them; the few an interrupt in a probe handler causes
+    # (kprobes skip probes while one's handler runs) stay far below 1%.
+    iso = r.get("isolation") or {}
+    un = iso.get("unentered_writes") or 0
+    verdict(un <= max(16, (iso.get("trapped_writes") or 0) // 100),
+            "writes by unseen entries rare",
+            "unentered_writes=%s of %s trapped" % (un,
+                                                   iso.get("trapped_writes")))
     # The profile: busiest first, no more counted than trapped, someone
     # named when writes were trapped, somewhere left for when entered.
     iso = r.get("isolation") or {}
