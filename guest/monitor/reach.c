@@ -13,9 +13,10 @@
  * module's code other than as the target of a direct call or jump, or it
  * is exported.  So, conservatively, a function is reachable when:
  *  - it is exported (mod->syms, mod->gpl_syms), or is mod->init/exit;
- *  - its address appears as 8 bytes anywhere in the module's memory
- *    (function pointers in ops structures, movabs), the symbol tables and
- *    ftrace's call-site list excepted (they name every function);
+ *  - its address appears as 8 bytes anywhere in the module's memory or
+ *    its per-CPU data (function pointers in ops structures, movabs), the
+ *    symbol tables and ftrace's call-site list excepted (they name every
+ *    function);
  *  - its address appears as a sign-extended 32-bit immediate in its code
  *    (mov $fn, %rdi);
  *  - a non-zero 32-bit displacement in its code points at it from
@@ -32,6 +33,7 @@
 
 #include <linux/bsearch.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <asm/unaligned.h>
@@ -186,6 +188,18 @@ int chariot_reach_scan(struct module *mod, const unsigned long *fn,
 	if (ib && init->size) {
 		scan_code(&r, ib, ib + init->text_size);
 		scan_words(&r, ib + init->text_size, ib + init->size);
+	}
+	/* Per-CPU data lives apart from the module's memory; its initial
+	 * values may hold function pointers too. */
+	if (mod->percpu && mod->percpu_size) {
+		int cpu;
+
+		for_each_possible_cpu(cpu) {
+			unsigned long a = (unsigned long)per_cpu_ptr(mod->percpu,
+								     cpu);
+
+			scan_words(&r, a, a + mod->percpu_size);
+		}
 	}
 	/* Back to the caller's order. */
 	for (i = 0; i < n; i++) {
