@@ -330,12 +330,16 @@ static unsigned int for_each_fn(struct chariot_domain *d, struct module *mod,
 static void mark_reach(struct module *mod, struct chariot_probes *p,
 		       bool coming)
 {
-	unsigned long *fn = kvmalloc_array(p->n, sizeof(*fn), GFP_KERNEL);
-	unsigned long *taken = bitmap_zalloc(p->n, GFP_KERNEL);
+	unsigned long *fn = NULL, *taken = NULL;
 	unsigned int i;
-	bool all = !coming || !fn || !taken;
+	bool all = !coming;
 
-	for (i = 0; fn && i < p->n; i++)
+	if (!all) {
+		fn = kvmalloc_array(p->n, sizeof(*fn), GFP_KERNEL);
+		taken = bitmap_zalloc(p->n, GFP_KERNEL);
+		all = !fn || !taken;
+	}
+	for (i = 0; !all && i < p->n; i++)
 		fn[i] = p->fp[i].fn;
 	if (!all)
 		all = chariot_reach_scan(mod, fn, p->n, taken) != 0;
