@@ -10,7 +10,8 @@
 #   outside           run on the host itself, each case boots a test host (~1 min
 #                     in all):  CHARIOT_TEST_OUTSIDE=1 sh tests/system/test_testhost.sh
 #                     argument quoting, stdout/stderr, exit status, files written
-#                     inside seen outside, timeout, SIGTERM, kernel panic, direct mode.
+#                     inside seen outside, timeout, SIGTERM, kernel panic, heartbeat
+#                     kept and lost, direct mode.
 cd "$(dirname "$0")/../.." || exit 2
 CO=$(pwd -P)
 failed=0
@@ -140,6 +141,41 @@ case_panic() {
 		{ echo "message:"; cat "$T/err"; return 1; }
 }
 
+case_heartbeat_kept() {
+	# A command silent for longer than the heartbeat limit is no lockup.
+	out=$(CHARIOT_TESTHOST_HEARTBEAT=10 $TH sh -c 'sleep 25; echo done' 2>"$T/err")
+	rc=$?
+	[ $rc -eq 0 ] && [ "$out" = done ] ||
+		{ echo "exit $rc, stdout '$out'"; cat "$T/err"; return 1; }
+}
+
+case_heartbeat_lost() {
+	# A test host whose vCPUs no longer run (QEMU's monitor: stop) beats
+	# no heartbeat: tools/testhost ends it with 125, long before the
+	# command's own end, as it would a livelocked kernel.
+	CHARIOT_TESTHOST_HEARTBEAT=10 $TH sh -c 'echo up; sleep 600' \
+		>"$T/out" 2>"$T/err" &
+	pid=$!
+	i=0
+	until [ "$(cat "$T/out")" = up ]; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || { echo "the command never started"; kill $pid; return 1; }
+		sleep 0.1
+	done
+	python3 - build/testhost/jobs/$pid-*/hmp <<'EOF' || { kill $pid; return 1; }
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"stop\n")
+s.recv(4096)
+s.close()
+EOF
+	wait $pid
+	rc=$?
+	[ $rc -eq 125 ] && grep -q 'locked up (no heartbeat for 10 s)' "$T/err" ||
+		{ echo "exit $rc, want 125; stderr:"; cat "$T/err"; return 1; }
+}
+
 case_direct() {
 	out=$(CHARIOT_TESTHOST=direct $TH sh -c 'pwd -P; exit 3')
 	rc=$?
@@ -152,6 +188,8 @@ outside() {
 	check "CHARIOT_TESTHOST_TIMEOUT kills a hung test host (exit 124)" case_timeout
 	check "SIGTERM kills QEMU (exit 143)" case_sigterm
 	check "kernel panic gives exit 125 and one line" case_panic
+	check "a heartbeat keeps a silent command's test host alive" case_heartbeat_kept
+	check "a test host with no heartbeat is ended (exit 125)" case_heartbeat_lost
 	check "CHARIOT_TESTHOST=direct runs in the checkout" case_direct
 }
 
