@@ -344,6 +344,7 @@ static uint64_t hole_sources(struct engine *e)
 		h = mix(mix(h, e->iso.trusted[t].start), e->iso.trusted[t].end);
 	for (unsigned int t = 0; t < e->iso.nthunk; t++)
 		h = mix(mix(h, e->iso.thunk[t].start), e->iso.thunk[t].end);
+	h = leaf_digest(&e->leaf, h);
 	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
 		const struct domain *d = iso_domain(&e->iso, i);
 
@@ -389,7 +390,8 @@ static bool thunk_page(const struct engine *e, uint64_t va)
 }
 
 /* The pages of code [start, end), translated through cr3; without the
- * return thunks' pages if skip_thunks. */
+ * pages that run protected (return thunks, hot kernel pages: leaf.h) if
+ * skip_thunks. */
 static void hole_add_code(struct engine *e, struct hole_set *s, uint64_t cr3,
 			  uint64_t start, uint64_t end, bool skip_thunks)
 {
@@ -397,7 +399,8 @@ static void hole_add_code(struct engine *e, struct hole_set *s, uint64_t cr3,
 	     (start & ~PC_PAGE_MASK); va += PC_PAGE_SIZE) {
 		uint64_t gpa = 0;
 
-		if (skip_thunks && thunk_page(e, va))
+		if (skip_thunks &&
+		    (thunk_page(e, va) || leaf_runs(&e->leaf, va)))
 			continue;
 		if (e->cfg.walk(e->cfg.opaque, cr3, va, &gpa) ||
 		    !guest_mem_ptr(e->cfg.mem, gpa & PC_PAGE_MASK,
@@ -505,6 +508,69 @@ static bool fetch_hit(struct engine *e, bool on, const uint64_t gpa[2])
 		if (gpa[i] != ~0ull && protect_in_hole(&e->prot, on, gpa[i]))
 			return true;
 	return false;
+}
+
+_Static_assert(LEAF_VCPUS >= ISO_MAX_VCPUS, "leaf.h tracks every vCPU");
+
+/* Driver entries so far, all domains: the clock of leaf.h's rates. */
+static uint64_t entries_now(struct engine *e)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
+		const struct domain *d = iso_domain(&e->iso, i);
+
+		if (d)
+			n += d->stats.entries;
+	}
+	return n;
+}
+
+/* len bytes of guest memory at va, through vcpu's kernel page tables. */
+static int read_gva(struct engine *e, unsigned int vcpu, uint64_t va,
+		    void *buf, uint32_t len)
+{
+	uint8_t *out = buf;
+	uint64_t cr3;
+
+	if (e->cfg.kernel_cr3(e->cfg.opaque, vcpu, &cr3))
+		return -EFAULT;
+	while (len) {
+		uint32_t n = PC_PAGE_SIZE - (va & ~PC_PAGE_MASK);
+		const uint8_t *p;
+		uint64_t gpa;
+
+		n = n < len ? n : len;
+		if (e->cfg.walk(e->cfg.opaque, cr3, va, &gpa) ||
+		    !(p = guest_mem_ptr(e->cfg.mem, gpa, n)))
+			return -EFAULT;
+		memcpy(out, p, n);
+		out += n;
+		va += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Did vcpu, leaving the view for trusted code at rip, get there by a
+ * direct call from driver code: the return address on its stack is in a
+ * domain's code, right after a call rel32 whose target is rip?  (An
+ * interrupt, a jump or a return gets there otherwise.) */
+static bool driver_called(struct engine *e, unsigned int vcpu, uint64_t rip,
+			  uint64_t rsp)
+{
+	uint64_t ret;
+	uint8_t call[5];
+	int32_t rel;
+
+	if ((!(rip >= e->kernel_text && rip < e->kernel_etext) &&
+	     !iso_rip_trusted(&e->iso, rip)) ||
+	    read_gva(e, vcpu, rsp, &ret, sizeof(ret)) ||
+	    !iso_domain_of_rip(&e->iso, ret) ||
+	    read_gva(e, vcpu, ret - 5, call, sizeof(call)))
+		return false;
+	memcpy(&rel, call + 1, sizeof(rel));
+	return call[0] == 0xe8 && ret + (uint64_t)(int64_t)rel == rip;
 }
 
 /* Switch vcpu into the view (driver code at rip) or out of it at the
@@ -907,6 +973,9 @@ int engine_ram_write(struct engine *e, const struct engine_trap *t,
 		iso_open_page(&e->iso, iso_domain(&e->iso, v.domain), gpa);
 	}
 	open_stack(e, t, &v, gpa);
+	/* Kernel code run protected that writes too much for it goes back
+	 * to being a hole at this settle. */
+	leaf_wrote(&e->leaf, vcpu, rip, entries_now(e));
 	err = settle(e, vcpu);
 	e->stats.trap_ns += now_ns() - t0;
 	pthread_mutex_unlock(&e->lock);
@@ -934,7 +1003,7 @@ void engine_ram_read(struct engine *e, unsigned int vcpu, uint64_t gpa,
 }
 
 int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
-		       const uint64_t gpa[2])
+		       uint64_t rsp, const uint64_t gpa[2])
 {
 	uint64_t t0 = now_ns();
 	bool on, was;
@@ -945,10 +1014,15 @@ int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
 	pthread_mutex_lock(&e->lock);
 	on = protect_is_on(&e->prot, vcpu);
 	was = fetch_hit(e, on, gpa);
+	leaf_switched(&e->leaf, vcpu);
 	drain(e, vcpu);
 	update_holes(e, vcpu);
 	if (fetch_hit(e, on, gpa)) {
 		fetch_switch(e, vcpu, rip, !on);
+		/* A page called often enough runs protected from the next
+		 * settle on (its holes are recomputed then). */
+		if (on && driver_called(e, vcpu, rip, rsp))
+			leaf_called(&e->leaf, rip, entries_now(e));
 		ret = 1;
 	} else if (was || e->vcpu[vcpu].hole_gen !=
 			  __atomic_load_n(&e->hole_gen, __ATOMIC_ACQUIRE)) {
@@ -1360,6 +1434,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg,
 	}
 	e->owner = -1;
 	e->fetch = cfg->fetch_switch;
+	leaf_init(&e->leaf, !e->fetch || cfg->leaf_off);
 	e->sysmap = (uint8_t *)cfg->shm + CHARIOT_SHM_SYSMAP_OFFSET;
 	memset(e->sysmap, 0, CHARIOT_SHM_SYSMAP_SIZE);
 	for (unsigned int v = 0; v < ISO_MAX_VCPUS; v++)
@@ -1475,6 +1550,11 @@ static void report_fetch(struct engine *e, FILE *f)
 		e->prot.nhole[1],
 		(unsigned long long)e->prot.stats.normal.edits,
 		e->exit_on_emulation_failure ? "true" : "false");
+	fprintf(f, ",\n    \"kernel_pages_run\": {\"on\": %s, "
+		"\"promoted\": %llu, \"demoted\": %llu, \"now\": %u}",
+		e->leaf.off ? "false" : "true",
+		(unsigned long long)e->leaf.promotions,
+		(unsigned long long)e->leaf.demotions, e->leaf.running);
 }
 
 static void report_top(struct engine *e, FILE *f, const char *key,

@@ -93,6 +93,7 @@
 
 #include "iso/atomic.h"
 #include "iso/domain.h"
+#include "iso/leaf.h"
 #include "iso/profile.h"
 #include "iso/protect.h"
 #include "iso/recovery.h"
@@ -154,6 +155,9 @@ struct engine_config {
 	bool (*halted)(void *opaque, unsigned int vcpu);
 	/* Fetch switching (SMM view only; needs the two below). */
 	bool fetch_switch;
+	/* With it, never run kernel pages the driver calls often in the
+	 * protected view (leaf.h): to compare. */
+	bool leaf_off;
 	/* From vcpu's thread: its CR3 if it runs in 4-level long mode. */
 	int (*kernel_cr3)(void *opaque, unsigned int vcpu, uint64_t *cr3);
 	/* The guest-physical address of gva through the tables at cr3
@@ -284,6 +288,7 @@ struct engine {
 	char vsym[VIOLATION_LOG_MAX][ENGINE_SYMBOL_LEN];
 	struct engine_stats stats;
 	struct profile prof_writes;	/* trapped writes by RIP */
+	struct leaf_set leaf;		/* kernel pages run protected */
 	struct profile prof_leaves;	/* fetch switches out of the view,
 					 * by the RIP fetched */
 	int err;			/* first protection failure */
@@ -357,13 +362,14 @@ void engine_ram_read(struct engine *e, unsigned int vcpu, uint64_t gpa,
 		     uint8_t *data, uint32_t len);
 
 /* vcpu could not fetch the instruction at rip (KVM_EXIT_INTERNAL_ERROR,
- * emulation); its bytes are in the guest-physical pages gpa[0] and gpa[1]
- * (the same one, or ~0 when not mapped).  With fetch switching, a fetch
- * from a hole of the view vcpu runs in switches it to the other one.  On
- * vcpu's thread.  Returns 1 when handled (run it again), 0 when it is no
- * hole's (a real emulation failure), -errno when protection failed. */
+ * emulation), its stack pointer at rsp; the instruction's bytes are in the
+ * guest-physical pages gpa[0] and gpa[1] (the same one, or ~0 when not
+ * mapped).  With fetch switching, a fetch from a hole of the view vcpu
+ * runs in switches it to the other one.  On vcpu's thread.  Returns 1 when
+ * handled (run it again), 0 when it is no hole's (a real emulation
+ * failure), -errno when protection failed. */
 int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
-		       const uint64_t gpa[2]);
+		       uint64_t rsp, const uint64_t gpa[2]);
 
 /* Does KVM queue a #UD with each emulation failure it reports (a fetch
  * fault, a write it cannot emulate), which the vCPU's thread must clear

@@ -503,6 +503,15 @@ static bool fetch_switching(enum protect_mech mech)
 	return mech == PROTECT_SMM_VIEW && !(how && !strcmp(how, "enter"));
 }
 
+/* Kernel pages the driver calls often run in the protected view
+ * (iso/leaf.h), unless CHARIOT_ISO_LEAF=off (to compare). */
+static bool leaf_off(void)
+{
+	const char *how = getenv("CHARIOT_ISO_LEAF");
+
+	return how && !strcmp(how, "off");
+}
+
 /* The engine drained a requested module's load: inject into it if it is
  * the --inject one.  On vcpu's thread (in kernel mode: a doorbell). */
 static void module_loaded(void *opaque, unsigned int vcpu, unsigned int i,
@@ -575,6 +584,7 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 	int r;
 
 	ec.fetch_switch = fetch_switching(ec.mech);
+	ec.leaf_off = leaf_off();
 	for (int i = 0; i < m->cfg.nisolate; i++)
 		ec.modules[i] = m->cfg.isolate[i];
 	if (m->cfg.inject) {

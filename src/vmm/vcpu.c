@@ -818,7 +818,8 @@ static enum vcpu_event fetch_fault(struct vcpu *c, bool *handled)
 			gpa[i] = a & ~4095ull;
 	}
 	note_rip(c, regs.rip);
-	r = engine_fetch_fault(c->iso, (unsigned int)c->id, regs.rip, gpa);
+	r = engine_fetch_fault(c->iso, (unsigned int)c->id, regs.rip, regs.rsp,
+			       gpa);
 	if (r < 0)
 		return iso_failed(c, r);
 	if (r && engine_kvm_queues_ud(c->iso)) {

@@ -24,6 +24,7 @@
 #define KTEXT		0xffffffff81000000ull
 #define STACK		0xffffc90000010000ull	/* the entries' stack */
 #define IRQ_STACK	0xffffc90000100000ull	/* another */
+#define CALL_STACK	0xffffc90000200000ull	/* mapped by fake_walk */
 #define DOORBELL	(CHARIOT_PORT_BASE + CHARIOT_REG_DOORBELL)
 
 struct fx {
@@ -162,6 +163,8 @@ static int fake_walk(void *opaque, uint64_t cr3, uint64_t gva, uint64_t *gpa)
 		*gpa = 0x800000 + (gva - KTEXT);
 	else if (gva >= CODE_A && gva < CODE_A + 0x10000)
 		*gpa = 0x300000 + (gva - CODE_A);
+	else if (gva >= CALL_STACK && gva < CALL_STACK + 0x1000)
+		*gpa = 0xc00000 + (gva - CALL_STACK);
 	else if (gva >= CODE_B && gva < CODE_B + 0x10000)
 		*gpa = 0x3ff000 - ((gva - CODE_B) & ~0xfffull) +
 		       (gva & 0xfff);
@@ -171,6 +174,7 @@ static int fake_walk(void *opaque, uint64_t cr3, uint64_t gva, uint64_t *gpa)
 }
 
 static bool fetch_mode;		/* setup_wd() turns fetch switching on */
+static bool leaf_off_mode;	/* ... and kernel pages run protected off */
 
 static struct fx *setup(bool learn, enum protect_mech mech,
 			const char *mod_a, const char *mod_b)
@@ -190,7 +194,8 @@ static struct fx *setup_wd(bool learn, enum protect_mech mech,
 		.kick = fake_kick, .event_pages = fake_event_pages,
 		.table_pages = fake_table_pages, .stack_pages = fake_stack_pages,
 		.unemulated_write = fake_unemulated, .watchdog_ms = watchdog_ms,
-		.fetch_switch = fetch_mode, .kernel_cr3 = fake_kernel_cr3,
+		.fetch_switch = fetch_mode, .leaf_off = leaf_off_mode,
+		.kernel_cr3 = fake_kernel_cr3,
 		.walk = fake_walk,
 	};
 	char err[128];
@@ -931,15 +936,23 @@ static struct fx *setup_fetch(void)
 	return f;
 }
 
-/* A run of vcpu that ends in a fetch fault at rip, whose page is at gpa. */
-static int fetch(struct fx *f, unsigned int vcpu, uint64_t rip, uint64_t gpa)
+/* A run of vcpu that ends in a fetch fault at rip, whose page is at gpa,
+ * with the stack at rsp. */
+static int fetch_sp(struct fx *f, unsigned int vcpu, uint64_t rip,
+		    uint64_t gpa, uint64_t rsp)
 {
 	const uint64_t pages[2] = { gpa, gpa };
 
 	if (engine_run_begin(&f->e, vcpu))
 		return -EIO;
 	engine_run_end(&f->e, vcpu);
-	return engine_fetch_fault(&f->e, vcpu, rip, pages);
+	return engine_fetch_fault(&f->e, vcpu, rip, rsp, pages);
+}
+
+/* ... on a stack fake_walk does not map (so no call is seen). */
+static int fetch(struct fx *f, unsigned int vcpu, uint64_t rip, uint64_t gpa)
+{
+	return fetch_sp(f, vcpu, rip, gpa, STACK - 0x100);
 }
 
 TEST(engine_fetch_switching_follows_the_code)
@@ -1084,6 +1097,107 @@ TEST(engine_fetch_thunk_page_runs_protected)
 	CHECK_EQ(fetch(f, 0, KTEXT + 0x4000, 0x804000), 1);
 	CHECK(!f->smm[0]);
 	CHECK_EQ(f->e.stats.fetch_leaves, 1);
+	teardown(f);
+}
+
+/* The driver's code at CODE_A + off: a call rel32 to target. */
+static uint64_t put_call(struct fx *f, uint64_t off, uint64_t target)
+{
+	uint64_t ret = CODE_A + off + 5;
+	int32_t rel = (int32_t)(target - ret);
+
+	f->ram[0x300000 + off] = 0xe8;
+	memcpy(f->ram + 0x300000 + off + 1, &rel, 4);
+	return ret;
+}
+
+/* A kernel page the driver calls often runs in the protected view (leaf.h);
+ * one reached otherwise does not; a page that writes too much for it is a
+ * hole again. */
+TEST(engine_fetch_hot_kernel_page_runs_protected)
+{
+	struct fx *f = setup_fetch();
+	const struct protect *p;
+	struct verdict v;
+	uint64_t ret, not_ret;
+	unsigned int i;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	p = &f->e.prot;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x100000);
+	create(f, 0, CODE_A, 0);
+	grant(f, 0, 0x100000, 64);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	ret = put_call(f, 0x100, KTEXT + 0x2040);
+	not_ret = CODE_A + 0x300;	/* after no call: an interrupt's frame */
+	for (i = 0; i < LEAF_PROMOTE; i++) {
+		CHECK(protect_in_hole(p, true, 0x802000));
+		CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+		memcpy(f->ram + 0xc00000, &ret, 8);
+		CHECK_EQ(fetch_sp(f, 0, KTEXT + 0x2040, 0x802000, CALL_STACK),
+			 1);
+		CHECK(!f->smm[0]);
+		/* The same count into another page, not by a call. */
+		CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+		memcpy(f->ram + 0xc00000, &not_ret, 8);
+		CHECK_EQ(fetch_sp(f, 0, KTEXT + 0x3040, 0x803000, CALL_STACK),
+			 1);
+	}
+	CHECK(!protect_in_hole(p, true, 0x802000));
+	CHECK(protect_in_hole(p, true, 0x803000));
+	CHECK(protect_in_hole(p, true, 0x801000));
+	CHECK(!protect_in_hole(p, false, 0x802000));
+	CHECK_EQ(f->e.leaf.promotions, 1);
+	/* Called now, it runs in the view: no fetch fault to switch on. */
+	CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+	CHECK(f->smm[0]);
+	CHECK_EQ(fetch_sp(f, 0, KTEXT + 0x2040, 0x802000, CALL_STACK), 0);
+	CHECK(f->smm[0]);
+	/* Its writes are trapped and allowed, as kernel code's; too many in
+	 * a row send it back to the holes. */
+	for (i = 0; i < LEAF_BURST - 1; i++) {
+		CHECK_EQ(write8(f, 0, KTEXT + 0x2050, 0x500000, i, &v), 0);
+		CHECK(v.allow && v.reason == VERDICT_ALLOW_TRUSTED_CODE);
+	}
+	CHECK(!protect_in_hole(p, true, 0x802000));
+	CHECK_EQ(write8(f, 0, KTEXT + 0x2050, 0x500000, i, &v), 0);
+	CHECK(v.allow && ram64(f, 0x500000) == i);
+	CHECK(protect_in_hole(p, true, 0x802000));
+	CHECK_EQ(f->e.leaf.demotions, 1);
+	CHECK_EQ(fetch_sp(f, 0, KTEXT + 0x2040, 0x802000, CALL_STACK), 1);
+	CHECK(!f->smm[0]);
+	teardown(f);
+}
+
+/* CHARIOT_ISO_LEAF=off (cfg.leaf_off): no page is ever promoted. */
+TEST(engine_fetch_leaf_off_keeps_the_holes)
+{
+	struct fx *f;
+	uint64_t ret;
+
+	fetch_mode = true;
+	leaf_off_mode = true;
+	f = setup(false, PROTECT_SMM_VIEW, "drv", NULL);
+	fetch_mode = leaf_off_mode = false;
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	engine_announce(&f->e, KTEXT, KTEXT + 0x100000);
+	create(f, 0, CODE_A, 0);
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	ret = put_call(f, 0x100, KTEXT + 0x2040);
+	memcpy(f->ram + 0xc00000, &ret, 8);
+	for (unsigned int i = 0; i < 4 * LEAF_PROMOTE; i++) {
+		CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x300000), 1);
+		CHECK_EQ(fetch_sp(f, 0, KTEXT + 0x2040, 0x802000, CALL_STACK),
+			 1);
+	}
+	CHECK(protect_in_hole(&f->e.prot, true, 0x802000));
+	CHECK_EQ(f->e.leaf.promotions, 0);
 	teardown(f);
 }
 
