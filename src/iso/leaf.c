@@ -55,6 +55,10 @@ bool leaf_called(struct leaf_set *l, uint64_t va, uint64_t entries)
 	}
 	if (p->state != LEAF_WATCH)
 		return false;
+	if (entries - p->first > LEAF_WINDOW) {
+		p->calls = 0;		/* too sparse: a new window */
+		p->first = entries;
+	}
 	if (++p->calls < LEAF_PROMOTE || l->running == LEAF_RUN_MAX)
 		return false;
 	p->state = LEAF_RUN;

@@ -12,15 +12,17 @@
  *
  * This set decides which pages, adaptively, by that cost:
  *  - a kernel page that direct calls from driver code switched out for
- *    LEAF_PROMOTE times runs protected from then on (at most LEAF_RUN_MAX
- *    pages at once), its calls per driver entry noted;
+ *    LEAF_PROMOTE times within LEAF_WINDOW driver entries runs protected
+ *    from then on (at most LEAF_RUN_MAX pages at once), its calls per
+ *    driver entry in that window noted;
  *  - a page run protected goes back to being a hole for good when its
  *    trapped writes come LEAF_BURST in a row on one vCPU with no view
  *    switch between (a memcpy into a page of shared bytes, exiting per
  *    element), or when its writes per driver entry exceed LEAF_RATE times
  *    the calls per entry it had (a write is one exit, a call was two
  *    switches; the factor allows for calls per entry drifting between
- *    phases of a workload: they are not seen once a page runs protected).
+ *    phases of a workload: they are not seen once a page runs protected,
+ *    and the window keeps a quiet phase out of the rate).
  * It costs no precision: code in a page run protected is still kernel
  * code, its every write trapped and judged (allowed) as before.
  * Pages are guest-virtual, 4 KiB.  Not thread-safe: the engine's lock. */
@@ -33,8 +35,9 @@
 #define LEAF_SLOTS	64	/* pages watched */
 #define LEAF_RUN_MAX	8	/* pages run protected at once */
 #define LEAF_PROMOTE	32	/* calls that switched out, to promote */
+#define LEAF_WINDOW	64	/* ... within so many driver entries */
 #define LEAF_MIN_WRITES	16	/* trapped writes before a rate is judged */
-#define LEAF_RATE	8	/* writes per call (per entry) too many */
+#define LEAF_RATE	4	/* writes per call (per entry) too many */
 #define LEAF_BURST	16	/* writes in a row too many */
 #define LEAF_VCPUS	64
 
@@ -42,7 +45,8 @@ enum leaf_state { LEAF_FREE, LEAF_WATCH, LEAF_RUN, LEAF_BANNED };
 
 struct leaf_page {
 	uint64_t va;			/* page-aligned */
-	uint64_t first;			/* driver entries at the first call */
+	uint64_t first;			/* driver entries at the window's first
+					 * call */
 	uint64_t promoted;		/* driver entries when promoted */
 	uint32_t calls;			/* calls that switched out */
 	uint32_t writes;		/* trapped writes while run protected */

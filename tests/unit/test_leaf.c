@@ -37,6 +37,24 @@ TEST(leaf_promotes_after_enough_calls)
 	CHECK_EQ(l.promotions, 1);
 }
 
+/* Calls spread thinner than LEAF_PROMOTE in LEAF_WINDOW entries never
+ * promote; the same number close together does. */
+TEST(leaf_promotes_only_dense_calls)
+{
+	static struct leaf_set l;
+	unsigned int up = 0;
+	uint64_t e = 0;
+
+	leaf_init(&l, false);
+	for (unsigned int i = 0; i < 10 * LEAF_PROMOTE; i++, e += 3)
+		up += leaf_called(&l, K, e);
+	CHECK_EQ(up, 0);
+	for (unsigned int i = 0; i < LEAF_PROMOTE; i++)
+		up += leaf_called(&l, K, e);
+	CHECK_EQ(up, 1);
+	CHECK(leaf_runs(&l, K));
+}
+
 TEST(leaf_off_never_promotes)
 {
 	static struct leaf_set l;
@@ -83,8 +101,8 @@ TEST(leaf_demotes_by_rate)
 		up += leaf_called(&l, K + 0x3000, 100 + i / 2);
 	CHECK_EQ(up, 1);
 	CHECK(leaf_runs(&l, K + 0x3000));
-	/* By entry 125, 10 entries on: up to 8 * 32 * 10 / 15 writes. */
-	for (i = 0; i < 170; i++) {
+	/* By entry 125, 10 entries on: up to LEAF_RATE * 32 * 10 / 15. */
+	for (i = 0; i < LEAF_RATE * LEAF_PROMOTE * 10 / 15; i++) {
 		leaf_switched(&l, 0);
 		down += leaf_wrote(&l, 0, K + 0x3008, 125);
 	}
