@@ -156,7 +156,7 @@ struct engine_config {
 	/* Fetch switching (SMM view only; needs the two below). */
 	bool fetch_switch;
 	/* With it, never run kernel pages the driver calls often in the
-	 * protected view (leaf.h): to compare. */
+	 * protected view (leaf.h; chariot run: unless CHARIOT_ISO_LEAF=on). */
 	bool leaf_off;
 	/* From vcpu's thread: its CR3 if it runs in 4-level long mode. */
 	int (*kernel_cr3)(void *opaque, unsigned int vcpu, uint64_t *cr3);

@@ -19,10 +19,17 @@
  *    trapped writes come LEAF_BURST in a row on one vCPU with no view
  *    switch between (a memcpy into a page of shared bytes, exiting per
  *    element), or when its writes per driver entry exceed LEAF_RATE times
- *    the calls per entry it had (a write is one exit, a call was two
- *    switches; the factor allows for calls per entry drifting between
- *    phases of a workload: they are not seen once a page runs protected,
- *    and the window keeps a quiet phase out of the rate).
+ *    the calls per entry it had (a call was two switches; the factor
+ *    allows for calls per entry drifting between phases of a workload:
+ *    they are not seen once a page runs protected, so the rate they had
+ *    is taken from the window that promoted it, a quiet phase kept out).
+ * Off unless asked for (engine_config.leaf_off; CHARIOT_ISO_LEAF=on): in
+ * the nested test host it cut exits (null_blk 229 745 -> 166 068 moving
+ * 4 MiB) but not time, and virtio_blk ran 10-25% slower with it.  A
+ * factor of 1 instead of 4 was slower still (all four drivers).  Running
+ * more code in the protected view may cost what no exit counts: KVM
+ * builds that address space's nested page tables too, anew after every
+ * view edit.
  * It costs no precision: code in a page run protected is still kernel
  * code, its every write trapped and judged (allowed) as before.
  * Pages are guest-virtual, 4 KiB.  Not thread-safe: the engine's lock. */

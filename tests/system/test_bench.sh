@@ -28,7 +28,7 @@ v=$(json_get "$T/b.json" "int(r[0]['isolated_exits'] > r[0]['unprotected_exits']
 sed -n '/kernel pages the driver calls/,$p' "$T/table" >"$T/kp"
 expect_grep "  compares kernel pages run protected or not" \
 	"^brd  *[0-9.]*  *[0-9.]*  *[0-9.]*  *[0-9]*  *[0-9]*  *[0-9]*  *[0-9]*  *[0-9]*" "$T/kp"
-for k in "r[0]['promoted'] > 0" "r[0]['switches'] < r[0]['off_switches']"; do
+for k in "r[0]['promoted'] > 0" "r[0]['on_switches'] < r[0]['switches']"; do
 	v=$(json_get "$T/b.json" "int($k)")
 	[ "$v" = 1 ] && pass "  $k" || fail "  $k" "$(cat "$T/b.json")"
 done
