@@ -1021,7 +1021,7 @@ int engine_fetch_fault(struct engine *e, unsigned int vcpu, uint64_t rip,
 		fetch_switch(e, vcpu, rip, !on);
 		/* A page called often enough runs protected from the next
 		 * settle on (its holes are recomputed then). */
-		if (on && driver_called(e, vcpu, rip, rsp))
+		if (on && !e->leaf.off && driver_called(e, vcpu, rip, rsp))
 			leaf_called(&e->leaf, rip, entries_now(e));
 		ret = 1;
 	} else if (was || e->vcpu[vcpu].hole_gen !=
