@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "chariot_abi.h"
+#include "inject/inject.h"
 #include "iso/engine.h"
 #include "vmm/json.h"
 
@@ -530,26 +531,11 @@ static uint64_t entries_now(struct engine *e)
 static int read_gva(struct engine *e, unsigned int vcpu, uint64_t va,
 		    void *buf, uint32_t len)
 {
-	uint8_t *out = buf;
-	uint64_t cr3;
+	struct inject_guest g = { e->cfg.mem, e->cfg.walk, e->cfg.opaque, 0 };
 
-	if (e->cfg.kernel_cr3(e->cfg.opaque, vcpu, &cr3))
+	if (e->cfg.kernel_cr3(e->cfg.opaque, vcpu, &g.cr3))
 		return -EFAULT;
-	while (len) {
-		uint32_t n = PC_PAGE_SIZE - (va & ~PC_PAGE_MASK);
-		const uint8_t *p;
-		uint64_t gpa;
-
-		n = n < len ? n : len;
-		if (e->cfg.walk(e->cfg.opaque, cr3, va, &gpa) ||
-		    !(p = guest_mem_ptr(e->cfg.mem, gpa, n)))
-			return -EFAULT;
-		memcpy(out, p, n);
-		out += n;
-		va += n;
-		len -= n;
-	}
-	return 0;
+	return inject_read(&g, va, buf, len);
 }
 
 /* Did vcpu, leaving the view for trusted code at rip, get there by a
