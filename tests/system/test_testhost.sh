@@ -153,7 +153,7 @@ case_heartbeat_lost() {
 	# A test host whose vCPUs no longer run (QEMU's monitor: stop) beats
 	# no heartbeat: tools/testhost ends it with 125, long before the
 	# command's own end, as it would a livelocked kernel.
-	CHARIOT_TESTHOST_HEARTBEAT=10 $TH sh -c 'echo up; sleep 600' \
+	CHARIOT_TESTHOST_HEARTBEAT=10 $TH sh -c 'echo up; sleep 150' \
 		>"$T/out" 2>"$T/err" &
 	pid=$!
 	i=0
@@ -162,13 +162,30 @@ case_heartbeat_lost() {
 		[ $i -lt 600 ] || { echo "the command never started"; kill $pid; return 1; }
 		sleep 0.1
 	done
+	# Talk to the monitor prompt by prompt and ask it back: closing the
+	# socket right after the banner once lost the stop (the command then
+	# ran to its end, exit 0).
 	python3 - build/testhost/jobs/$pid-*/hmp <<'EOF' || { kill $pid; return 1; }
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
 s.connect(sys.argv[1])
+def until_prompt():
+    data = b""
+    while not data.endswith(b"(qemu) "):
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit("the monitor closed: %r" % data)
+        data += chunk
+    return data.decode(errors="replace")
+until_prompt()
 s.sendall(b"stop\n")
-s.recv(4096)
+until_prompt()
+s.sendall(b"info status\n")
+status = until_prompt()
 s.close()
+if "paused" not in status:
+    sys.exit("the test host did not stop: %r" % status)
 EOF
 	wait $pid
 	rc=$?
