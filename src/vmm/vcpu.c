@@ -403,30 +403,21 @@ static int gva_to_gpa(struct vcpu *c, uint64_t gva, uint64_t *gpa)
 	return 0;
 }
 
+/* inject_walk_fn through KVM_TRANSLATE: c's own current tables (cr3 is
+ * the one the vCPU runs on). */
+static int translate_walk(void *opaque, uint64_t cr3, uint64_t gva,
+			  uint64_t *gpa)
+{
+	(void)cr3;
+	return gva_to_gpa(opaque, gva, gpa);
+}
+
+/* The one page-by-page copy of guest-virtual memory (inject_read()). */
 static int read_gva(struct vcpu *c, uint64_t gva, void *buf, size_t len)
 {
-	uint8_t *out = buf;
+	struct inject_guest g = { &c->vm->mem, translate_walk, c, 0 };
 
-	while (len) {
-		size_t n = 4096 - (gva & 4095);
-		uint64_t gpa = 0;
-		void *p;
-		int r;
-
-		if (n > len)
-			n = len;
-		r = gva_to_gpa(c, gva, &gpa);
-		if (r)
-			return r;
-		p = guest_mem_ptr(&c->vm->mem, gpa, n);
-		if (!p)
-			return -EFAULT;
-		memcpy(out, p, n);
-		out += n;
-		gva += n;
-		len -= n;
-	}
-	return 0;
+	return inject_read(&g, gva, buf, len);
 }
 
 #define TSS_RSP0	4
