@@ -14,6 +14,7 @@
 
 #include "campaign/report.h"
 #include "campaign/runner.h"
+#include "campaign/sites.h"
 
 #define MAX_JOBS	256
 #define GUARD_S		120	/* grace past a run's own --timeout */
@@ -106,7 +107,7 @@ struct argv_buf {
 	char *v[24];
 	int n;
 	char json[PATH_MAX + 8], disk[PATH_MAX + 8], inject[160], timeout[16];
-	char snap[PATH_MAX + 8];
+	char snap[PATH_MAX + 8], sites[PATH_MAX + 8];
 };
 
 static void add(struct argv_buf *a, char *s)
@@ -155,6 +156,12 @@ static void build_argv(const struct runner *r, const struct job *j,
 			 fault_type_name(j->f.type), (unsigned long long)j->f.seed);
 		add(a, "--inject");
 		add(a, a->inject);
+		if (c->covered_sites) {
+			snprintf(a->sites, sizeof(a->sites), "%s/%s", c->out,
+				 SITES_FILE);
+			add(a, "--sites");
+			add(a, a->sites);
+		}
 	}
 	add(a, "--");
 	add(a, "sh");
@@ -618,6 +625,14 @@ static int setup(struct runner *r)
 	if ((e = open_out(r, path, sizeof(path))) ||
 	    (e = load_done(r, path, &done, &nd)))
 		goto out;
+	if (r->cfg->covered_sites) {
+		long n = sites_prepare(r->cfg, r->cmd_native, r->err, r->errlen);
+
+		if (n < 0) {
+			e = (int)n;
+			goto out;
+		}
+	}
 	r->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (r->fd < 0) {
 		e = fail(r, errno, "cannot open", path);

@@ -37,6 +37,7 @@ struct campaign_cfg {
 	unsigned timeout_s;		/* each run's --timeout */
 	const char *chariot;		/* the binary whose `run` is used */
 	bool fresh_boot;		/* --boot fresh: no --snapshot */
+	bool covered_sites;		/* --sites covered (sites.h) */
 	void (*progress)(void *ctx, const struct campaign_progress *p);
 	void *ctx;
 	volatile sig_atomic_t *stop;	/* set (by a signal): kill, stop */

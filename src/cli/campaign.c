@@ -52,6 +52,12 @@ static const char campaign_help[] =
 "                    snapshot of their guest when init starts (DIR/snap/),\n"
 "                    the others restore it instead of booting (default)\n"
 "  --boot fresh      every run boots its guest\n"
+"  --sites all       faults anywhere in the driver's text (default)\n"
+"  --sites covered   first one unprotected run of the workload records which\n"
+"                    of the driver's instructions run (chariot run --cover,\n"
+"                    DIR/sites); faults are drawn only among those, so each\n"
+"                    is one the workload can activate. Shards share DIR/sites\n"
+"                    (copy it into each shard's DIR) to draw the same faults\n"
 "  --chariot PATH    the chariot binary whose `run` makes the runs (default:\n"
 "                    this one)\n"
 "  -h, --help        this help\n"
@@ -120,7 +126,7 @@ static int parse_shard(struct campaign_opts *o, const char *v)
 }
 
 enum { O_DRIVER = 256, O_FAULTS, O_SEED, O_TYPES, O_JOBS, O_CLEAN, O_OUT,
-       O_RESUME, O_SHARD, O_TIMEOUT, O_CHARIOT, O_BOOT };
+       O_RESUME, O_SHARD, O_TIMEOUT, O_CHARIOT, O_BOOT, O_SITES };
 
 static const struct option campaign_opts[] = {
 	{ "driver", required_argument, NULL, O_DRIVER },
@@ -135,6 +141,7 @@ static const struct option campaign_opts[] = {
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "chariot", required_argument, NULL, O_CHARIOT },
 	{ "boot", required_argument, NULL, O_BOOT },
+	{ "sites", required_argument, NULL, O_SITES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -185,6 +192,11 @@ static int parse_opt(int c, const char *v, struct campaign_opts *o)
 		if (strcmp(v, "snapshot") && strcmp(v, "fresh"))
 			return cli_bad("campaign", "bad --boot '%s': snapshot or fresh", v);
 		o->cfg.fresh_boot = !strcmp(v, "fresh");
+		return 0;
+	case O_SITES:
+		if (strcmp(v, "all") && strcmp(v, "covered"))
+			return cli_bad("campaign", "bad --sites '%s': all or covered", v);
+		o->cfg.covered_sites = !strcmp(v, "covered");
 		return 0;
 	case O_SHARD:
 		if (parse_shard(o, v))
@@ -367,6 +379,10 @@ int cmd_campaign(int argc, char **argv)
 	o.cfg.progress = show_progress;
 	o.cfg.ctx = &pr;
 	o.cfg.stop = &sw.stop;
+	if (o.cfg.covered_sites)
+		fprintf(stderr, "chariot campaign: first a coverage run of %s's "
+			"workload (--sites covered; DIR/runs/cover.out)\n",
+			o.cfg.w->driver);
 	r = campaign_run(&o.cfg, err, sizeof(err));
 	sigwaiter_stop(&sw);
 	if (r == -EEXIST || r == -EINVAL) {

@@ -83,6 +83,15 @@ static const char help[] =
 "                    only). Calls are matched to kernel functions by the\n"
 "                    kernel image's export tables (an ELF vmlinux, booted\n"
 "                    nokaslr; CHARIOT_SYSTEM_MAP=FILE adds a System.map)\n"
+"  --sites FILE      with --inject: pick the mutation only among instructions\n"
+"                    at these offsets into MOD's text (one per line), the\n"
+"                    ones a workload ran (--cover): a fault it can activate\n"
+"  --cover MOD       no fault: record which of MOD's instructions run. Each\n"
+"                    gets an OUT to port 0xe4 when MOD loads, put back the\n"
+"                    first time it runs (one exit per instruction). The\n"
+"                    --json report's inject.cover.sites lists their offsets\n"
+"                    into MOD's text (padding and a one-byte instruction\n"
+"                    right after another's OUT are never listed)\n"
 "  --snapshot FILE   start from FILE, a snapshot of this very configuration\n"
 "                    taken when init started (kernel, initramfs, command line,\n"
 "                    guest COMMAND, --mem, --cpus, devices, --isolate and the\n"
@@ -121,7 +130,7 @@ static const char help[] =
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPUS, OPT_DISK,
        OPT_NET, OPT_TIMEOUT, OPT_JSON, OPT_ISOLATE, OPT_POLICY,
        OPT_RECOVER, OPT_RECOVER_LIMIT, OPT_RECOVER_WINDOW, OPT_HANG_MS, OPT_INJECT,
-       OPT_SNAPSHOT };
+       OPT_SNAPSHOT, OPT_SITES, OPT_COVER };
 
 static const struct option opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -140,6 +149,8 @@ static const struct option opts[] = {
 	{ "recover-window", required_argument, NULL, OPT_RECOVER_WINDOW },
 	{ "hang-ms", required_argument, NULL, OPT_HANG_MS },
 	{ "inject", required_argument, NULL, OPT_INJECT },
+	{ "sites", required_argument, NULL, OPT_SITES },
+	{ "cover", required_argument, NULL, OPT_COVER },
 	{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -152,6 +163,8 @@ struct run_opts {
 	char initrd_buf[PATH_MAX];
 	char isolate[ENGINE_MAX_MODULES][DOMAIN_NAME_LEN];
 	struct inject_spec inject;
+	const char *sites;	/* --sites FILE */
+	uint32_t *site_buf;	/* its offsets (free()) */
 	bool hang_given;	/* --hang-ms was on the command line */
 };
 
@@ -216,10 +229,40 @@ static int parse_inject(struct run_opts *o, const char *v)
 	char why[640];
 
 	if (o->cfg.inject)
-		return bad("--inject given twice%s", "");
+		return bad("--inject or --cover given twice%s", "");
 	if (inject_parse(v, &o->inject, why, sizeof(why)))
 		return bad("bad --inject: %s", why);
 	o->cfg.inject = &o->inject;
+	return 0;
+}
+
+static int parse_cover(struct run_opts *o, const char *v)
+{
+	char why[640];
+
+	if (o->cfg.inject)
+		return bad("--inject or --cover given twice%s", "");
+	if (inject_parse_cover(v, &o->inject, why, sizeof(why)))
+		return bad("bad --cover: %s", why);
+	o->cfg.inject = &o->inject;
+	return 0;
+}
+
+/* --sites FILE, once --inject is known. */
+static int load_sites(struct run_opts *o)
+{
+	char why[PATH_MAX + 128];
+	long n;
+
+	if (!o->sites)
+		return 0;
+	if (!o->cfg.inject || o->inject.cover)
+		return bad("--sites %s needs --inject", o->sites);
+	n = inject_read_sites(o->sites, &o->site_buf, why, sizeof(why));
+	if (n < 0)
+		return bad("bad --sites: %s", why);
+	o->inject.only = o->site_buf;
+	o->inject.nonly = (size_t)n;
 	return 0;
 }
 
@@ -240,6 +283,8 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 	case OPT_NET: return parse_net(o, v);
 	case OPT_ISOLATE: return parse_isolate(o, v);
 	case OPT_INJECT: return parse_inject(o, v);
+	case OPT_COVER: return parse_cover(o, v);
+	case OPT_SITES: o->sites = v; return 0;
 	case OPT_POLICY:
 		if (strcmp(v, "enforce") && strcmp(v, "learn"))
 			return bad("bad --policy '%s': enforce or learn", v);
@@ -337,6 +382,8 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	}
 	o->cfg.argc = argc - optind;
 	o->cfg.argv = argv + optind;
+	if (load_sites(o))
+		return -1;
 	return parse_mech(o);
 }
 
@@ -539,6 +586,7 @@ int cmd_run(int argc, char **argv)
 
 		fprintf(stderr, "chariot run: %s\n", why);
 		machine_destroy(&m);
+		free(o.site_buf);
 		return EXIT_BAD_INPUT;
 	}
 	hang_note(&o, &m);
@@ -558,5 +606,6 @@ int cmd_run(int argc, char **argv)
 	if (o.json && write_json(o.json, &m, &res) && !code)
 		code = EXIT_VMM_ERROR;
 	machine_destroy(&m);
+	free(o.site_buf);
 	return code;
 }

@@ -79,6 +79,83 @@ int inject_parse(const char *arg, struct inject_spec *s, char *err,
 	return 0;
 }
 
+int inject_parse_cover(const char *arg, struct inject_spec *s, char *err,
+		       size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	if (parse_module(arg, strlen(arg), s->module, err, errlen))
+		return -EINVAL;
+	s->cover = true;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+long inject_read_sites(const char *path, uint32_t **out, char *err,
+		       size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	uint32_t *v = NULL;
+	size_t n = 0, cap = 0, m = 0;
+	char line[128];
+	long lineno = 0;
+
+	*out = NULL;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t"), *end;
+		unsigned long long x;
+
+		lineno++;
+		if (*p == '#' || *p == '\n' || !*p)
+			continue;
+		errno = 0;
+		x = strtoull(p, &end, 0);
+		end += strspn(end, " \t\r\n");
+		if (errno || end == p || *end || *p == '-' ||
+		    x >= INJECT_MAX_TEXT) {
+			snprintf(err, errlen, "%s:%ld: an offset into the "
+				 "module's text expected", path, lineno);
+			free(v);
+			fclose(f);
+			return -EINVAL;
+		}
+		if (n == cap) {
+			uint32_t *w = realloc(v, (cap = cap ? 2 * cap : 256) *
+					      sizeof(*v));
+
+			if (!w) {
+				free(v);
+				fclose(f);
+				snprintf(err, errlen, "%s: out of memory", path);
+				return -ENOMEM;
+			}
+			v = w;
+		}
+		v[n++] = (uint32_t)x;
+	}
+	fclose(f);
+	if (!n) {
+		snprintf(err, errlen, "%s: no offsets (the workload ran none "
+			 "of the module's instructions?)", path);
+		return -ENOENT;
+	}
+	qsort(v, n, sizeof(*v), cmp_u32);
+	for (size_t i = 0; i < n; i++)
+		if (!m || v[i] != v[m - 1])
+			v[m++] = v[i];
+	*out = v;
+	return (long)m;
+}
+
 /* ---- guest memory ---- */
 
 /* The host bytes of [gva, gva + n) with n within one page. */
@@ -145,7 +222,7 @@ int inject_init(struct injector *inj, const struct inject_spec *spec,
 
 	memset(inj, 0, sizeof(*inj));
 	inj->spec = *spec;
-	inj->brk = brk;
+	inj->brk = spec->cover ? INJECT_BREAK_PORT : brk;	/* cover: OUTs */
 	r = pthread_mutex_init(&inj->lock, NULL);
 	if (r)
 		return (int)-r;
@@ -163,6 +240,7 @@ int inject_init(struct injector *inj, const struct inject_spec *spec,
 
 void inject_destroy(struct injector *inj)
 {
+	free(inj->cov);
 	ksyms_free(&inj->syms);
 	pthread_mutex_destroy(&inj->lock);
 }
@@ -295,6 +373,7 @@ static int mutate(struct injector *inj, const struct inject_guest *g,
 	struct mutate_input in = {
 		.len = len, .base = text,
 		.syms = inj->syms.sym, .nsyms = inj->syms.n,
+		.only = inj->spec.only, .nonly = inj->spec.nonly,
 	};
 	uint8_t *code = malloc(len), *orig = malloc(len);
 	int err;
@@ -345,6 +424,121 @@ out:
 	return err;
 }
 
+/* ---- coverage (spec.cover) ---- */
+
+struct inject_cover_site {
+	uint32_t off;			/* into the text */
+	bool hit;
+	uint8_t *host[2];		/* its first two bytes, and */
+	uint8_t saved[2];		/* what they hold without the OUT */
+};
+
+/* Is a direct call or jump the kernel itself may check or patch while
+ * the OUT is there?  A static call (`call __SCT__name`: checked when the
+ * module comes in and at every static_call_update()) and a direct jmp (a
+ * jump label in its enabled form; checked when the module comes in and
+ * at every static_branch flip) would meet the OUT instead of what they
+ * expect: a kernel BUG.  Without the kernel's symbols every call out of
+ * the module counts as a static call. */
+static bool kernel_patched(const struct injector *inj, const struct insn *in,
+			   uint64_t text, uint64_t len)
+{
+	const char *name;
+
+	if (!(in->flags & INSN_DIRECT))
+		return false;
+	if (in->flags & INSN_JMP)
+		return true;
+	if (!(in->flags & INSN_CALL) || (in->target >= text &&
+					 in->target - text < len))
+		return false;
+	if (inj->nsyms_vmlinux <= 0)
+		return true;
+	name = ksyms_name(&inj->syms, in->target);
+	return name && !strncmp(name, "__SCT__", 7);
+}
+
+/* Can instruction i of the text take an OUT that no other one's overlaps
+ * (free_from: the first byte not covered yet)?  Padding (the nops ftrace
+ * and jump labels patch too) is no site; a single-byte one is only where
+ * port_fits() allows. */
+static bool cover_fits(const struct injector *inj, const struct insn *in,
+		       long n, long i, uint64_t free_from, uint64_t len)
+{
+	return (in[i].flags & INSN_VALID) && !(in[i].flags & INSN_PAD) &&
+	       in[i].addr >= free_from && in[i].off + 2 <= len &&
+	       (in[i].len >= 2 || port_fits(in, n, in[i].addr)) &&
+	       !kernel_patched(inj, &in[i], in[0].addr - in[0].off, len);
+}
+
+/* An OUT at every instruction of the text that can take one. */
+static void cover_arm(struct injector *inj, const struct inject_guest *g,
+		      uint64_t text, uint64_t len)
+{
+	uint8_t *code = malloc(len);
+	struct insn *in = NULL;
+	uint64_t free_from = 0;
+	long n;
+	int err;
+
+	if (!code) {
+		set_error(inj, "coverage: %s", -ENOMEM);
+		return;
+	}
+	err = inject_read(g, text, code, len);
+	while (!err && len && !code[len - 1])	/* the page's zero padding */
+		len--;
+	n = err ? err : decode(code, len, text, &in);
+	if (n >= 0)
+		inj->cov = calloc((size_t)n + 1, sizeof(*inj->cov));
+	if (n < 0 || !inj->cov) {
+		set_error(inj, "coverage: reading the module's text: %s",
+			  n < 0 ? (int)n : -ENOMEM);
+		goto out;
+	}
+	for (long i = 0; i < n; i++) {
+		struct inject_cover_site *c = &inj->cov[inj->ncov];
+
+		if (!cover_fits(inj, in, n, i, free_from, len))
+			continue;
+		c->host[0] = guest_bytes(g, in[i].addr, 1, &err);
+		c->host[1] = guest_bytes(g, in[i].addr + 1, 1, &err);
+		if (!c->host[0] || !c->host[1])
+			continue;
+		c->off = in[i].off;
+		c->saved[0] = *c->host[0];
+		c->saved[1] = *c->host[1];
+		put2(c->host, (const uint8_t[]){ 0xe6, INJECT_PORT });
+		free_from = in[i].addr + 2;
+		inj->ncov++;
+	}
+	inj->armed = true;
+out:
+	free(in);
+	free(code);
+}
+
+static struct inject_cover_site *cover_find(struct injector *inj,
+					    uint64_t rip)
+{
+	size_t lo = 0, hi = inj->ncov;
+
+	if (rip < inj->text || rip - inj->text >= inj->text_len)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t a = inj->text + inj->cov[mid].off;
+
+		if (a == rip)
+			return &inj->cov[mid];
+		if (a < rip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 void inject_module_loaded(struct injector *inj, const struct inject_guest *g,
 			  uint64_t text, uint64_t len)
 {
@@ -358,6 +552,8 @@ void inject_module_loaded(struct injector *inj, const struct inject_guest *g,
 		if (!len || len > INJECT_MAX_TEXT)
 			snprintf(inj->error, sizeof(inj->error),
 				 "module text of %" PRIu64 " bytes", len);
+		else if (inj->spec.cover)
+			cover_arm(inj, g, text, len);
 		else
 			mutate(inj, g, text, len);
 		/* hw: the breakpoints, each vCPU at its next run; soon. */
@@ -458,10 +654,10 @@ int inject_debug_exit(struct injector *inj, unsigned int vcpu, int vcpu_fd,
 	return err;
 }
 
-/* Finish the OUT at bp without running the guest, then run bp again. */
-static int rerun(int vcpu_fd, struct kvm_run *run, uint64_t bp)
+/* Complete the OUT that exited without running the guest; *r its
+ * registers after. */
+static int finish_out(int vcpu_fd, struct kvm_run *run, struct kvm_regs *r)
 {
-	struct kvm_regs r;
 	int err = 0;
 
 	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELAXED);
@@ -470,11 +666,44 @@ static int rerun(int vcpu_fd, struct kvm_run *run, uint64_t bp)
 	__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELAXED);
 	if (err)
 		return err;
-	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0)
-		return -errno;
+	return ioctl(vcpu_fd, KVM_GET_REGS, r) < 0 ? -errno : 0;
+}
+
+/* Finish the OUT at bp without running the guest, then run bp again. */
+static int rerun(int vcpu_fd, struct kvm_run *run, uint64_t bp)
+{
+	struct kvm_regs r;
+	int err = finish_out(vcpu_fd, run, &r);
+
+	if (err)
+		return err;
 	if (r.rip != bp + 2 && r.rip != bp)
 		return -ERANGE;
 	r.rip = bp;
+	return ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0 ? -errno : 0;
+}
+
+/* A coverage OUT: the instruction it stands on ran; put it back and run
+ * it.  Another vCPU may have put it back already (both reached it). */
+static int cover_exit(struct injector *inj, int vcpu_fd, struct kvm_run *run)
+{
+	struct inject_cover_site *c;
+	struct kvm_regs r;
+	int err = finish_out(vcpu_fd, run, &r);
+
+	if (err)
+		return err;
+	c = cover_find(inj, r.rip - 2);
+	if (!c) {			/* not ours: the guest's own OUT */
+		inj->foreign_debug++;
+		return 0;
+	}
+	if (!c->hit) {
+		put2(c->host, c->saved);
+		c->hit = true;
+		inj->nhit++;
+	}
+	r.rip -= 2;
 	return ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0 ? -errno : 0;
 }
 
@@ -486,6 +715,13 @@ int inject_port_exit(struct injector *inj, unsigned int vcpu, int vcpu_fd,
 
 	pthread_mutex_lock(&inj->lock);
 	inj->debug_exits++;
+	if (inj->spec.cover) {
+		err = cover_exit(inj, vcpu_fd, run);
+		if (err && !inj->debug_err)
+			inj->debug_err = err;
+		pthread_mutex_unlock(&inj->lock);
+		return err;
+	}
 	if (b >= inj->nbp || !inj->bp_host[b][0]) {
 		/* A port of ours the guest wrote by itself: ignored. */
 		inj->foreign_debug++;
@@ -512,6 +748,26 @@ static void json_hex(FILE *f, const char *key, uint64_t v, bool known)
 		fputs("null", f);
 }
 
+/* ", \"cover\": ..." of a --cover run: how many instructions had an OUT,
+ * how many ran, and their offsets into the text (what --sites reads). */
+static void report_cover(const struct injector *inj, FILE *f)
+{
+	if (!inj->spec.cover) {
+		fputs(",\n    \"cover\": null", f);
+		return;
+	}
+	fprintf(f, ",\n    \"cover\": {\"armed\": %zu, \"ran\": %zu, "
+		"\"sites\": [", inj->ncov, inj->nhit);
+	for (size_t i = 0, k = 0; i < inj->ncov; i++) {
+		if (!inj->cov[i].hit)
+			continue;
+		fprintf(f, "%s%s%" PRIu32, k ? "," : "",
+			k % 16 ? "" : "\n      ", inj->cov[i].off);
+		k++;
+	}
+	fputs("]}", f);
+}
+
 void inject_report_json(struct injector *inj, FILE *f)
 {
 	bool a;
@@ -528,7 +784,8 @@ void inject_report_json(struct injector *inj, FILE *f)
 	json_string(f, fault_type_name(inj->spec.type));
 	fprintf(f, ", \"seed\": %" PRIu64 ", \"applied\": %s, \"error\": ",
 		inj->spec.seed, a ? "true" : "false");
-	json_string(f, a ? NULL : inj->error[0] ? inj->error :
+	json_string(f, a || (inj->spec.cover && inj->loaded && !inj->error[0])
+			   ? NULL : inj->error[0] ? inj->error :
 			   "module never loaded");
 	fputs(",\n    ", f);
 	json_hex(f, "text", inj->text, inj->loaded);
@@ -554,6 +811,7 @@ void inject_report_json(struct injector *inj, FILE *f)
 		"\"debug_error\": ", inj->debug_exits,
 		inj->foreign_debug, inj->syms.n);
 	json_string(f, inj->debug_err ? strerror(-inj->debug_err) : NULL);
+	report_cover(inj, f);
 	fputc('}', f);
 	pthread_mutex_unlock(&inj->lock);
 }

@@ -72,12 +72,33 @@ struct inject_spec {
 	char module[INJECT_NAME_LEN];	/* '-' taken as '_' */
 	enum fault_type type;
 	uint64_t seed;
+	/* Sites only at these offsets into the text (mutate_input.only), or
+	 * NULL: every candidate. */
+	const uint32_t *only;
+	size_t nonly;
+	/* Coverage instead of a fault (`chariot run --cover MOD`): no
+	 * mutation; every instruction of the core text that can take the
+	 * 2-byte OUT gets one (port INJECT_PORT), and each that runs is
+	 * recorded, put back and run as it was.  One exit per instruction,
+	 * the first time: cheap, and the list of the offsets that ran is what
+	 * a campaign's faults are then drawn from (--sites). */
+	bool cover;
 };
 
 /* Parse "MOD:TYPE:SEED" (TYPE a fault_type_name(), SEED a decimal or 0x
  * number).  Returns 0, or -EINVAL with a one-line reason in err. */
 int inject_parse(const char *arg, struct inject_spec *s, char *err,
 		 size_t errlen);
+
+/* The same for `--cover MOD`: a module name; s->cover is set. */
+int inject_parse_cover(const char *arg, struct inject_spec *s, char *err,
+		       size_t errlen);
+
+/* Read a --sites file: offsets into the module's text, one per line
+ * (decimal or 0x hex; # comments), into *out (free()), sorted, duplicates
+ * dropped.  The count, or -errno with a one-line reason in err. */
+long inject_read_sites(const char *path, uint32_t **out, char *err,
+		       size_t errlen);
 
 /* gva's guest-physical address through the tables at cr3 (vcpu_walk()). */
 typedef int (*inject_walk_fn)(void *opaque, uint64_t cr3, uint64_t gva,
@@ -130,6 +151,9 @@ struct injector {
 	uint64_t activated_rip;
 	uint64_t debug_exits, foreign_debug;
 	int debug_err;			/* KVM_SET_GUEST_DEBUG failed: -errno */
+	/* Coverage (spec.cover): the instructions armed, ascending. */
+	struct inject_cover_site *cov;
+	size_t ncov, nhit;
 };
 
 /* Set up for spec; kernel symbols from the ELF kernel image (an image

@@ -243,6 +243,11 @@ static int check_input(const struct mutate_input *in, enum fault_type t)
 	for (size_t s = 0; s < in->nsyms; s++)
 		if (!in->syms[s].name)
 			return -EINVAL;
+	if (in->nonly && !in->only)
+		return -EINVAL;
+	for (size_t s = 1; s < in->nonly; s++)
+		if (in->only[s] <= in->only[s - 1])
+			return -EINVAL;
 	return 0;
 }
 
@@ -312,12 +317,38 @@ static void describe(struct mctx *c, struct mutation *m)
 		    m->after, sizeof(m->after));
 }
 
+/* Is instruction i one of in->only's (or is there no such list)? */
+static bool allowed(const struct mctx *c, size_t i)
+{
+	const uint32_t *o = c->in->only;
+	size_t lo = 0, hi = c->in->nonly;
+
+	if (!o)
+		return true;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o[mid] == c->insn[i].off)
+			return true;
+		if (o[mid] < c->insn[i].off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static bool is_site(struct mctx *c, enum fault_type t, size_t i)
+{
+	return allowed(c, i) && faults[t].site(c, i);
+}
+
 static size_t count_sites(struct mctx *c, enum fault_type t)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->n; i++)
-		if (faults[t].site(c, i))
+		if (is_site(c, t, i))
 			n++;
 	return n;
 }
@@ -327,7 +358,7 @@ static size_t nth_site(struct mctx *c, enum fault_type t, size_t k)
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		if (faults[t].site(c, i) && k-- == 0)
+		if (is_site(c, t, i) && k-- == 0)
 			break;
 	return i;
 }

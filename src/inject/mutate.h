@@ -51,6 +51,11 @@ struct mutate_input {
 	uint64_t base;			/* guest virtual address of code[0] */
 	const struct mutate_symbol *syms;	/* sorted by addr; may be NULL */
 	size_t nsyms;
+	/* If not NULL: a site must be an instruction starting at one of these
+	 * offsets into code (ascending), the ones a workload was seen to run
+	 * (`chariot run --cover`): a fault there is one it can activate. */
+	const uint32_t *only;
+	size_t nonly;
 };
 
 #define MUTATE_MAX_PATCHES	2

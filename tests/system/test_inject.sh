@@ -13,7 +13,7 @@
 #     instance can leave a disk registered that the reload then cannot
 #     make, ENXIO on /dev/ram0);
 #   - bad --inject arguments exit 2; a module that never loads is said.
-# Six guest runs: tools/testhost sh tests/system/test_inject.sh
+# Eight guest runs: tools/testhost sh tests/system/test_inject.sh
 . tests/system/lib.sh
 
 # Checks on a report, one verdict per line: "PASS name" or "FAIL name|why".
@@ -124,6 +124,35 @@ run reload --inject brd:alloc:1 -- sh -c \
 	 echo MODPROBE-OK && $DD"
 check "$T/reload.json" "reload" applied=true activated=true @end=poweroff
 expect_grep "reloaded brd is clean: data intact" DATA-INTACT "$T/reload.out"
+
+# Coverage (--cover): every instruction brd runs is recorded and put
+# back; brd serves as without it.  A fault drawn only among those
+# (--sites) is activated.
+expect_status "--sites without --inject exits 2" 2 \
+	"$CHARIOT" run --sites /dev/null -- true
+expect_status "--cover and --inject together exit 2" 2 \
+	"$CHARIOT" run --cover brd --inject brd:alloc:1 -- true
+run cover --cover brd -- sh -c "$DD"
+expect_grep "--cover: brd served, data intact" DATA-INTACT "$T/cover.out"
+check "$T/cover.json" "--cover" applied=false error=null debug_error=null \
+	@end=poweroff
+if python3 - "$T/cover.json" "$T/sites" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))["inject"]["cover"]
+s = c["sites"]
+ok = 0 < c["ran"] == len(s) < c["armed"] and s == sorted(set(s))
+open(sys.argv[2], "w").write("".join("%d\n" % o for o in s))
+print("armed %d, ran %d" % (c["armed"], c["ran"]))
+sys.exit(not ok)
+EOF
+then
+	pass "--cover: sites listed, fewer than armed"
+else
+	fail "--cover: sites listed, fewer than armed" "$(cat "$T/cover.json")"
+fi
+run sited --inject brd:insn-delete:3 --sites "$T/sites" -- sh -c "$DD"
+check "$T/sited.json" "--sites: the fault is at a site that ran" \
+	applied=true activated=true
 
 # A module that never loads.
 run absent --inject no_such_module:alloc:1 -- true

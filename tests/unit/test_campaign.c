@@ -14,6 +14,7 @@
 #include "campaign/plan.h"
 #include "campaign/report.h"
 #include "campaign/runner.h"
+#include "campaign/sites.h"
 #include "test.h"
 
 #define FAKE	"tests/unit/fake-chariot.sh"
@@ -74,6 +75,32 @@ TEST(campaign_jsonr_rejects_garbage)
 }
 
 /* --- the plan ------------------------------------------------------- */
+
+/* The offsets a --cover report lists, one per line; none, or no cover
+ * member, is an error the campaign reports. */
+TEST(campaign_sites_from_cover_report)
+{
+	static const char ok[] = "{\"end\": \"poweroff\", \"inject\": "
+		"{\"module\": \"brd\", \"cover\": {\"armed\": 9, "
+		"\"ran\": 3, \"sites\": [\n 0,5,4096]}}}";
+	static const char none[] = "{\"inject\": {\"cover\": "
+		"{\"armed\": 9, \"ran\": 0, \"sites\": []}}}";
+	static const char fault[] = "{\"inject\": {\"cover\": null}}";
+	static const char neg[] = "{\"inject\": {\"cover\": "
+		"{\"sites\": [1, -2]}}}";
+	char buf[64] = "";
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	if (!f)
+		return;
+	CHECK_EQ(sites_from_report(ok, strlen(ok), f), 3);
+	fclose(f);
+	CHECK(!strcmp(buf, "0\n5\n4096\n"));
+	CHECK_EQ(sites_from_report(none, strlen(none), stderr), -ENOENT);
+	CHECK_EQ(sites_from_report(fault, strlen(fault), stderr), -EINVAL);
+	CHECK_EQ(sites_from_report(neg, strlen(neg), stderr), -EINVAL);
+	CHECK_EQ(sites_from_report("{", 1, stderr), -EINVAL);
+}
 
 TEST(campaign_plan_is_deterministic)
 {

@@ -6,7 +6,9 @@
 #include <elf.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "inject/inject.h"
 #include "inject/ksyms.h"
@@ -96,6 +98,40 @@ TEST(inject_parse)
 	CHECK_EQ(inject_parse("brd:branch-invert:1x", &s, err, sizeof(err)), -EINVAL);
 	CHECK_EQ(inject_parse("brd:branch-invert:99999999999999999999", &s, err,
 			      sizeof(err)), -EINVAL);
+}
+
+/* --sites files: sorted, duplicates dropped, comments and blank lines
+ * skipped; a bad line, an empty file and a missing one refused. */
+TEST(inject_read_sites)
+{
+	char path[] = "/tmp/chariot-sites-test.XXXXXX", err[256];
+	int fd = mkstemp(path);
+	uint32_t *v = NULL;
+	FILE *f;
+
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		return;
+	fputs("# ran\n20\n0x10\n\n  5 \n20\n", f);
+	fclose(f);
+	CHECK_EQ(inject_read_sites(path, &v, err, sizeof(err)), 3);
+	CHECK(v && v[0] == 5 && v[1] == 16 && v[2] == 20);
+	free(v);
+	f = fopen(path, "w");
+	fputs("7\nseven\n", f);
+	fclose(f);
+	CHECK_EQ(inject_read_sites(path, &v, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, ":2:") != NULL);
+	f = fopen(path, "w");
+	fputs("-1\n", f);
+	fclose(f);
+	CHECK_EQ(inject_read_sites(path, &v, err, sizeof(err)), -EINVAL);
+	f = fopen(path, "w");
+	fputs("# nothing ran\n", f);
+	fclose(f);
+	CHECK_EQ(inject_read_sites(path, &v, err, sizeof(err)), -ENOENT);
+	unlink(path);
+	CHECK_EQ(inject_read_sites(path, &v, err, sizeof(err)), -ENOENT);
+	CHECK(v == NULL);
 }
 
 TEST(ksyms_system_map)
@@ -340,7 +376,7 @@ TEST(inject_port_breakpoint_left_out)
 		0x53,		/* push rbx: deleted (one byte) */
 		0xc3,
 	};
-	struct mutate_input in = { code, sizeof(code), TEXT, NULL, 0 };
+	struct mutate_input in = { .code = code, .len = sizeof(code), .base = TEXT };
 	struct injector inj;
 	struct inject_spec s = spec("brd", FAULT_INSN_DELETE, 0);
 	struct mutation m;
@@ -368,6 +404,54 @@ static void report(struct injector *inj, char *buf, size_t len)
 	inject_report_json(inj, fp);
 	fclose(fp);
 }
+
+/* --cover: an OUT at every instruction that can take one, none that
+ * another's OUT overlaps, none on padding, direct jmps (jump labels) or
+ * calls out of the module with no kernel symbols to tell a static call
+ * from another; nothing mutated, the report lists none run yet. */
+TEST(inject_cover_arms_what_it_may)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	static const uint8_t code[] = {
+		0x55,				/* 0: push rbp: armed */
+		0x53,				/* 1: push rbx: under it */
+		0x48, 0x89, 0xe5,		/* 2: mov rbp, rsp: armed */
+		0xe8, 0xf8, 0xff, 0xff, 0xff,	/* 5: call 2 (in it): armed */
+		0xe8, 0x00, 0x00, 0x10, 0x00,	/* 10: call out: left */
+		0xeb, 0x00,			/* 15: jmp +0: left */
+		0x0f, 0x1f, 0x44, 0x00, 0x00,	/* 17: nop5: left */
+		0xc3,				/* 22: ret: armed */
+		0xcc,				/* 23: int3: padding */
+	};
+	struct injector inj;
+	struct inject_spec s;
+	static char buf[4096];
+	char why[64];
+
+	fake_init(f);
+	memcpy(text_byte(f, 0), code, sizeof(code));
+	CHECK_EQ(inject_parse_cover("brd", &s, why, sizeof(why)), 0);
+	CHECK(s.cover);
+	CHECK_EQ(inject_init(&inj, &s, INJECT_BREAK_HW, "/nonexistent", NULL), 0);
+	CHECK_EQ(inj.brk, INJECT_BREAK_PORT);
+	inject_module_loaded(&inj, &f->g, TEXT, 4096);
+	CHECK(!inj.applied);
+	CHECK_EQ(inj.ncov, 4);
+	for (int o = 0; o < (int)sizeof(code); o++) {
+		bool out = o == 0 || o == 2 || o == 5 || o == 22;
+		bool port = o == 1 || o == 3 || o == 6 || o == 23;
+
+		CHECK_EQ(*text_byte(f, o), out ? 0xe6 : port ? INJECT_PORT
+							     : code[o]);
+	}
+	report(&inj, buf, sizeof(buf));
+	CHECK(strstr(buf, "\"error\": null") != NULL);
+	CHECK(strstr(buf, "\"cover\": {\"armed\": 4, \"ran\": 0, "
+			  "\"sites\": []}") != NULL);
+	inject_destroy(&inj);
+	free(f);
+}
+
 
 TEST(inject_report)
 {

@@ -111,8 +111,8 @@ TEST(mutate_branch_invert)
 	};
 	struct mutation m;
 
-	CHECK_EQ(mutate_count(&(struct mutate_input){ code, sizeof(code),
-			      BASE, NULL, 0 }, FAULT_BRANCH_INVERT), 3);
+	CHECK_EQ(mutate_count(&(struct mutate_input){ .code = code, .len = sizeof(code),
+			      .base = BASE }, FAULT_BRANCH_INVERT), 3);
 	CHECK_EQ(pick_site(code, sizeof(code), FAULT_BRANCH_INVERT, 0, &m), 0);
 	check_patch(&m, 0, (const uint8_t[]){ 0x75 }, 1, failed);
 	CHECK_EQ(m.addr, BASE);
@@ -121,6 +121,40 @@ TEST(mutate_branch_invert)
 	check_patch(&m, 3, (const uint8_t[]){ 0x85 }, 1, failed);
 	CHECK_EQ(pick_site(code, sizeof(code), FAULT_BRANCH_INVERT, 2, &m), 0);
 	check_patch(&m, 8, (const uint8_t[]){ 0x72 }, 1, failed);
+}
+
+/* Sites only where a workload ran (mutate_input.only): the other
+ * candidates are no sites, every seed picks among the rest, and a list
+ * out of order is refused. */
+TEST(mutate_only_covered_sites)
+{
+	static const uint8_t code[] = {
+		0x74, 0x05,				/* 0: je +5 */
+		0x0f, 0x84, 0x10, 0x00, 0x00, 0x00,	/* 2: je rel32 */
+		0x73, 0x02,				/* 8: jae +2 */
+		0xc3,					/* 10: ret */
+	};
+	static const uint32_t ran[] = { 2, 10 }, bad[] = { 10, 2 };
+	struct mutate_input in = input(code, sizeof(code));
+	struct mutation m;
+
+	in.only = ran;
+	in.nonly = 2;
+	CHECK_EQ(mutate_count(&in, FAULT_BRANCH_INVERT), 1);
+	for (uint64_t seed = 0; seed < 20; seed++) {
+		CHECK_EQ(mutate_pick(&in, FAULT_BRANCH_INVERT, seed, &m), 0);
+		CHECK_EQ(m.addr, BASE + 2);
+		CHECK_EQ(m.nsites, 1);
+	}
+	in.nonly = 1;		/* offset 2 only: the ret is no site anyway */
+	CHECK_EQ(mutate_count(&in, FAULT_INSN_DELETE), 1);
+	in.only = ran + 1;	/* the ret only: no branch to invert */
+	CHECK_EQ(mutate_pick(&in, FAULT_BRANCH_INVERT, 1, &m), -ENOENT);
+	in.only = bad;
+	in.nonly = 2;
+	CHECK_EQ(mutate_count(&in, FAULT_BRANCH_INVERT), -EINVAL);
+	in.only = NULL;
+	CHECK_EQ(mutate_count(&in, FAULT_BRANCH_INVERT), -EINVAL);
 }
 
 TEST(mutate_branch_delete)
@@ -405,7 +439,7 @@ TEST(mutate_alloc)
 	put_call(code, 8, 0xe8, KMALLOC + 1);
 	CHECK_EQ(pick_site(code, 13, FAULT_ALLOC, 0, &m), -ENOENT);
 	put_call(code, 3, 0xe8, KMALLOC);
-	CHECK_EQ(mutate_pick(&(struct mutate_input){ code, 13, BASE, NULL, 0 },
+	CHECK_EQ(mutate_pick(&(struct mutate_input){ .code = code, .len = 13, .base = BASE },
 			     FAULT_ALLOC, 0, &m), -ENOENT);
 }
 
