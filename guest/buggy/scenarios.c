@@ -43,6 +43,12 @@
  *  null_deref     a store to address 0: an oops, the writer is killed.
  *  hang           a busy loop with interrupts on that never returns nor
  *                 yields (soft lockup).
+ *  stack_smash    32 bytes past the end of a 16-byte array on its own
+ *                 stack: writes it may make (its stack), but over its
+ *                 stack canary, so __stack_chk_fail() panics at its end.
+ *  kernel_oops    a user address handed to the kernel as an object
+ *                 (kobject_get()): the page fault is in kernel code, no
+ *                 fixup covers it, the driver's call is on the stack.
  *  locked_fault   null_deref with this module's spinlock held (interrupts
  *                 off), bottom halves disabled, an RCU read lock and page
  *                 faults disabled: what the calls it skips would have given
@@ -57,6 +63,7 @@
 #include <linux/compiler.h>
 #include <linux/io.h>
 #include <linux/kfence.h>
+#include <linux/kobject.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
@@ -325,6 +332,31 @@ static noinline int buggy_null_deref(void)
 	return 0;
 }
 
+static noinline int buggy_stack_smash(void)
+{
+	char buf[16];
+	size_t i, n = sizeof(buf) + 32;
+
+	OPTIMIZER_HIDE_VAR(n);	/* no compile-time bound to check */
+	pr_info("stack_smash: %zu bytes into a %zu-byte array\n", n,
+		sizeof(buf));
+	for (i = 0; i < n; i++)
+		((volatile char *)buf)[i] = (char)i;
+	report("stack_smash", buf[0] == 0);
+	return 0;
+}
+
+static noinline int buggy_kernel_oops(void)
+{
+	struct kobject *bad = (struct kobject *)0x5000;
+
+	OPTIMIZER_HIDE_VAR(bad);
+	pr_info("kernel_oops: kobject_get(%px)\n", bad);
+	kobject_get(bad);
+	report("kernel_oops", false);
+	return 0;
+}
+
 static DEFINE_SPINLOCK(buggy_lock);
 
 static noinline int buggy_locked_fault(void)
@@ -368,6 +400,8 @@ static const struct {
 	{ "null_deref", buggy_null_deref },
 	{ "hang", buggy_hang },
 	{ "locked_fault", buggy_locked_fault },
+	{ "stack_smash", buggy_stack_smash },
+	{ "kernel_oops", buggy_kernel_oops },
 };
 
 /**

@@ -12,7 +12,13 @@
  * dropped, a hang) is brought to the same place: the VMM sends the vCPU to
  * chariot_recover_entry (published in the shared area, chariot_abi.h),
  * whose ud2 raises #UD with the domain, the driver's RIP and the reason in
- * rdi, rsi, rdx.  So one function, unwind(), handles every fault.
+ * rdi, rsi, rdx.  So one function, unwind(), handles every fault.  Two
+ * more come that way: the stack protector's panic for a driver function
+ * whose canary its own overflow broke (panic() probed when
+ * __stack_chk_fail() calls it for driver code: the driver's frame is
+ * garbage, its outermost entry is not), and an exception in kernel code
+ * the driver called (a bad pointer it passed), when no fixup covers it:
+ * the task is inside the driver's call, whose entry it goes back to.
  *
  * Unwind.  The context's outermost entry into the failed domain has a
  * recovery frame (probes.c): the stack pointer at the function's first
@@ -123,7 +129,11 @@ static unsigned int limit = 3, window_s = 60;
 static unsigned long trampoline;	/* where return hooks return to */
 static struct kprobe catch_pf = { .symbol_name = "page_fault_oops" };
 static struct kprobe catch_fixup = { .symbol_name = "fixup_exception" };
-static bool pf_on, fixup_on;
+static struct kprobe catch_panic = { .symbol_name = "panic" };
+static bool pf_on, fixup_on, panic_on;
+static unsigned long stack_chk_fail;	/* __stack_chk_fail() */
+/* search_exception_tables(): has kernel code a fixup at ip? */
+static const struct exception_table_entry *(*search_fixup)(unsigned long ip);
 
 /**
  * chariot_recover_error() - what a failed call into a driver returns
@@ -458,6 +468,17 @@ static bool has_fixup(int id, unsigned long ip)
 	return false;
 }
 
+/* The domain whose call the context at level is in (the innermost, when
+ * a driver calls the kernel that calls another), or -1.  Kernel code
+ * that faults with no fixup there does so with what the driver gave it.
+ * An interrupt's handler is at another level: not the driver's. */
+static int calling_domain(int level)
+{
+	struct chariot_ctx *c = chariot_ctx_current(level, false);
+
+	return c && c->nframes ? (int)c->frames[c->nframes - 1].domain : -1;
+}
+
 /* The exception at regs, in the context of the probe p that caught it: a
  * driver's fault?  Then unwind it.  Return: whether regs were changed. */
 static bool caught(struct kprobe *p, struct pt_regs *regs)
@@ -473,11 +494,15 @@ static bool caught(struct kprobe *p, struct pt_regs *regs)
 	if (rip == (unsigned long)chariot_recover_entry) {
 		id = regs->di < CHARIOT_RING_MAX_DOMAINS ? (int)regs->di : -1;
 		rip = regs->si;
-		why = regs->dx == CHARIOT_FAULT_HANG ? CHARIOT_FAULT_HANG :
-						      CHARIOT_FAULT_WRITE;
+		why = regs->dx == CHARIOT_FAULT_HANG ||
+		      regs->dx == CHARIOT_FAULT_EXCEPTION ? regs->dx :
+							    CHARIOT_FAULT_WRITE;
 		resume = regs->cx;
 	} else {
 		id = chariot_domain_of_code(rip);
+		if (id < 0 && (p == &catch_pf ||
+			       (search_fixup && !search_fixup(rip))))
+			id = calling_domain(level);
 		if (id < 0 || mode == RECOVER_OFF || has_fixup(id, rip))
 			return false;
 	}
@@ -509,6 +534,34 @@ static int fixup_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	regs->ax = 1;
 	instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
+	return 1;
+}
+
+/*
+ * panic(fmt, ...) from __stack_chk_fail() (its second argument: the
+ * return address in the function whose canary broke): when that is a
+ * driver's, go to chariot_recover_entry instead, as the VMM sends a
+ * vCPU, and its #UD unwinds the driver's call.
+ */
+static int panic_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	unsigned long from = *(unsigned long *)regs->sp;
+	int id;
+
+	if (!stack_chk_fail || from - stack_chk_fail > 64 ||
+	    mode == RECOVER_OFF)
+		return 0;
+	id = chariot_domain_of_code(regs->si);
+	if (id < 0)
+		return 0;
+	/* The fault's RIP: the driver's call of __stack_chk_fail() (it does
+	 * not return: the address after it is often the next function). */
+	if (*(u8 *)(regs->si - 5) == 0xe8)
+		regs->si -= 5;
+	regs->di = (unsigned long)id;
+	regs->dx = CHARIOT_FAULT_EXCEPTION;
+	regs->cx = 0;		/* nothing to unwind: the panic goes on */
+	instruction_pointer_set(regs, (unsigned long)chariot_recover_entry);
 	return 1;
 }
 
@@ -753,8 +806,11 @@ int chariot_recover_start(const char *how, unsigned int lim, unsigned int win)
 	area = chariot_channel_area(CHARIOT_SHM_RECOVERY_OFFSET,
 				    sizeof(*area));
 	mode = m;
+	search_fixup = (void *)chariot_lookup_name("search_exception_tables");
+	stack_chk_fail = chariot_lookup_name("__stack_chk_fail");
 	pf_on = catch_on(&catch_pf, pf_pre);
 	fixup_on = catch_on(&catch_fixup, fixup_pre);
+	panic_on = stack_chk_fail && catch_on(&catch_panic, panic_pre);
 	if (area) {
 		WRITE_ONCE(area->entry, (unsigned long)chariot_recover_entry);
 		smp_store_release(&area->magic, CHARIOT_RECOVERY_MAGIC);
@@ -781,7 +837,9 @@ void chariot_recover_stop(void)
 		unregister_kprobe(&catch_pf);
 	if (fixup_on)
 		unregister_kprobe(&catch_fixup);
-	pf_on = fixup_on = false;
+	if (panic_on)
+		unregister_kprobe(&catch_panic);
+	pf_on = fixup_on = panic_on = false;
 	destroy_workqueue(wq);
 	wq = NULL;
 	for (i = 0; i < ARRAY_SIZE(rec); i++) {

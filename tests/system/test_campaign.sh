@@ -3,16 +3,19 @@
 # is the mutated one). Every fault is run unprotected and isolated, one
 # clean run follows; results.jsonl has each run once, summary.json the keys
 # issue 5 lists, report.md the Fig. 10 table; `chariot report` merges it
-# again. Seed 1 draws a fault with no site in it (its isolated run is
-# skipped) and a dropped rep prefix: four guest runs, two at a time, ~3
-# minutes in the nested test host: tools/testhost sh tests/system/test_campaign.sh
+# again. With --sites covered a coverage run comes first (DIR/sites) and
+# faults are drawn among the instructions it ran: seed 1 draws a fault
+# with no site (its isolated run is skipped) and a loop bound changed in
+# the ok trigger's loop, which runs (activated). Five guest runs, two at
+# a time, ~3 minutes in the nested test host:
+# tools/testhost sh tests/system/test_campaign.sh
 . tests/system/lib.sh
 
 # --timeout=SEC: lib.sh's guard takes a bare `--timeout SEC` for the whole
 # command's, and this is each run's.
 expect_status "campaign: chariot_buggy, 2 faults, 1 clean run" 0 $CHARIOT campaign \
 	--driver chariot_buggy --faults 2 --seed 1 --clean-runs 1 --jobs 2 \
-	--timeout=150 --out "$T/c"
+	--timeout=150 --sites covered --out "$T/c"
 cp "$T/out" "$T/c.out"
 expect_grep "campaign printed the table" '^| crash |' "$T/c.out"
 
@@ -34,6 +37,14 @@ verdict(all(r["class"] != "error" for r in rs), "no run failed to say anything",
 for r in nat:
     verdict(r["applied"] is not None, "native %d: report says if applied" % r["index"],
             r["reason"])
+sites = [int(l) for l in open(d + "/sites")]
+cover = json.load(open(d + "/runs/cover.json"))["inject"]["cover"]
+verdict(0 < len(sites) == cover["ran"] < cover["armed"],
+        "coverage run: DIR/sites lists what ran", (len(sites), cover["ran"], cover["armed"]))
+app = [r for r in nat if r["applied"]]
+verdict(app and all(r["activated"] and r["nsites"] <= len(sites) for r in app),
+        "applied faults: drawn among the sites that ran, activated",
+        [(r["type"], r["nsites"], r["activated"]) for r in app])
 iso = [r for r in rs if r["run"] == "isolated"]
 verdict(all(r["class"] in ("isolated", "captured", "missed", "skipped") for r in iso),
         "isolated runs classed", [(r["class"], r["reason"]) for r in iso])

@@ -10,7 +10,9 @@
 # free and foreign writes (denied by the VMM, the vCPU sent to the guest
 # monitor's recovery entry), the NULL dereference (a page fault caught
 # before the oops), the hang (a vCPU in the driver beyond --hang-ms) and
-# a NULL dereference with locks held (their state given back).
+# a NULL dereference with locks held (their state given back); then a
+# stack overflow over the driver's canary (the stack protector's panic)
+# and a page fault in kernel code on a pointer the driver passed.
 # The report's "faults" must say the same for each (detected_by, symbol,
 # unwound, unloaded, reloaded, service_restored, recovery_ms).  A fault
 # while two vCPUs use the driver (pending: CHARIOT_TEST_TWO), virtio_blk
@@ -33,6 +35,19 @@ wait_recovery() {
 	i=0
 	while [ "$(settled)" -lt "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 }
+# run_triggers TRIGGER...: each in turn, each followed by "ok"; n counts
+# the recoveries waited for.
+n=0
+run_triggers() {
+	for s in "$@"; do
+		{ echo $s >$T; } 2>/dev/null
+		echo "trigger $s rc=$?"
+		n=$((n + 1))
+		wait_recovery $n
+		echo ok >$T
+		echo "after $s ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes)"
+	done
+}
 mem() {
 	sync; echo 3 >/proc/sys/vm/drop_caches
 	echo "mem $1 avail=$(sed -n "s/^MemAvailable: *\([0-9]*\) kB/\1/p" /proc/meminfo) slab=$(sed -n "s/^Slab: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
@@ -52,15 +67,7 @@ no_kernel_trouble() {
 # --- every trigger once, each followed by "ok" --------------------------
 ALL="$PRE"'
 modprobe brd rd_nr=1 rd_size=1024 || exit 11
-n=0
-for s in wild_write overflow uaf_write foreign_write null_deref hang locked_fault; do
-	{ echo $s >$T; } 2>/dev/null
-	echo "trigger $s rc=$?"
-	n=$((n + 1))
-	wait_recovery $n
-	echo ok >$T
-	echo "after $s ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes)"
-done
+run_triggers wild_write overflow uaf_write foreign_write null_deref hang locked_fault
 dd if=/dev/urandom of=/tmp/d bs=4k count=16 2>/dev/null
 # a retrying workload: a write that fails (a fault recovered meanwhile)
 # is issued again once the driver is back
@@ -142,6 +149,46 @@ if check_faults "$T/all.json" >"$T/faults" 2>&1; then
 	sed 's/^/    /' "$T/faults"
 else
 	fail "report: a recovered fault per trigger" "$(tail -n 1 "$T/faults")"
+fi
+
+# --- faults outside the driver's own instructions ----------------------
+# stack_smash: only writes it may make (its stack), over its canary: the
+# stack protector's panic, called for the driver, is its fault.
+# kernel_oops: a page fault in kernel code (kobject_get) on a pointer the
+# driver passed, inside the driver's call, no fixup: the driver's fault.
+KERN="$PRE"'
+run_triggers stack_smash kernel_oops
+dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
+'
+expect_status "stack_smash, kernel_oops: the guest goes on" 0 \
+	$CHARIOT run --isolate chariot_buggy --json "$T/kern.json" \
+	--timeout 300 -- sh -c "$KERN"
+cp "$T/out" "$T/kern.out"
+for s in stack_smash kernel_oops; do
+	expect_grep "$s: the call failed with an error" \
+		"^trigger $s rc=1" "$T/kern.out"
+	expect_grep "$s: driver reloaded, ok served after it" \
+		"^after $s ok rc=0 dev=yes" "$T/kern.out"
+done
+no_kernel_trouble "stack_smash, kernel_oops: no panic, oops or BUG printed" \
+	"$T/kern.out"
+if python3 - "$T/kern.json" >"$T/faults" 2>&1 <<'EOF'
+import json, sys
+f = json.load(open(sys.argv[1])).get("faults", [])
+want = [("stack_smash", "buggy_stack_smash"), ("kernel_oops", "kobject_get")]
+bad = [] if len(f) == len(want) else ["%d faults, want 2" % len(f)]
+for (s, sym), x in zip(want, f):
+    if x["detected_by"] != "exception" or not x["symbol"].startswith(sym):
+        bad.append("%s: %s at %s" % (s, x["detected_by"], x["symbol"]))
+    bad += ["%s: not %s" % (s, k) for k in
+            ("unwound", "reloaded", "service_restored") if x[k] is not True]
+print("; ".join(bad))
+sys.exit(bool(bad))
+EOF
+then
+	pass "report: both are exceptions, at the driver's call and in kobject_get, recovered"
+else
+	fail "report: both are exceptions, at the driver's call and in kobject_get, recovered" "$(cat "$T/faults")"
 fi
 
 # --- --recover unload: torn down, left unloaded ------------------------
