@@ -150,8 +150,8 @@ then
 else
 	fail "--cover: sites listed, fewer than armed" "$(cat "$T/cover.json")"
 fi
-# (Seed 1: an instruction brd's init runs; seed 3 deletes one the dd
-# needs and the guest hangs to the timeout.)
+# (Seed 1's run powered off in a trial; seed 3 deletes an instruction
+# the dd needs and the guest hangs to the timeout.)
 run sited --inject brd:insn-delete:1 --sites "$T/sites" -- sh -c "$DD"
 check "$T/sited.json" "--sites: the fault is at a site that ran" \
 	applied=true activated=true
