@@ -123,14 +123,22 @@ static int run_cover(const struct campaign_cfg *c, const char *cmd,
 		execv(c->chariot, v);
 		_exit(127);
 	}
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR)
+	/* Polled: the campaign's signals are blocked here (its waiter
+	 * thread sets *stop), and the run has its own process group. */
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
 			return -errno;
 		if (c->stop && *c->stop) {
 			kill(-pid, SIGTERM);
 			waitpid(pid, &st, 0);
+			unlink(disk);
 			return -EINTR;
 		}
+		usleep(100 * 1000);
 	}
 	unlink(disk);
 	if (c->stop && *c->stop)

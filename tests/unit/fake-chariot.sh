@@ -6,23 +6,33 @@
 # 3 mutation not applied; isolated runs detect and reload when seed % 3 != 0.
 # FAKE_SLEEP=SECS makes each run last that long (for the interrupt test);
 # FAKE_REFUSE=1 makes it refuse its options as an older `chariot run` would.
+# --cover: a coverage report (offsets 9, 0, 5; FAKE_COVER_NONE=1: none ran);
+# --sites FILE: said on stdout, where the campaign keeps the run's console.
 if [ -n "${FAKE_REFUSE:-}" ]; then
 	echo "chariot run: unknown or incomplete option '--inject' (see chariot run --help)" >&2
 	exit 2
 fi
-json= inject= isolate=
+json= inject= isolate= cover=
 [ "$1" = run ] && shift
 while [ $# -gt 0 ]; do
 	case $1 in
 	--json) json=$2; shift ;;
 	--inject) inject=$2; shift ;;
 	--isolate) isolate=$2; shift ;;
+	--cover) cover=$2; shift ;;
+	--sites) echo "fake: --sites $2"; shift ;;
 	--timeout|--disk|--net|--snapshot) shift ;;
 	--) break ;;
 	esac
 	shift
 done
 [ -n "${FAKE_SLEEP:-}" ] && sleep "$FAKE_SLEEP"
+if [ -n "$cover" ]; then
+	sites='9, 0, 5'
+	[ -n "${FAKE_COVER_NONE:-}" ] && sites=
+	printf '{"end": "poweroff", "guest_status": 0, "inject": {"module": "%s", "applied": false, "cover": {"armed": 12, "ran": 3, "sites": [%s]}}}\n' "$cover" "$sites" >"$json"
+	exit 0
+fi
 seed=${inject##*:}
 end=poweroff status=0 applied=true faults='[]'
 if [ -z "$inject" ]; then

@@ -537,6 +537,19 @@ static void stop_after(void *ctx, const struct campaign_progress *p)
 		s->stop = 1;
 }
 
+/* Does the file at path hold s? */
+static bool file_has(const char *path, const char *s)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, s) != NULL;
+}
+
 static void fake_cfg(struct campaign_cfg *c, const char *out, struct stopper *st)
 {
 	char bad[64];
@@ -630,6 +643,56 @@ TEST(campaign_runner_interrupted_then_resumed)
 	CHECK(check_runs(d, 18));
 	CHECK_EQ(campaign_run(&c, err, sizeof(err)), 0);	/* nothing left to do */
 	CHECK(check_runs(d, 18));
+	rmtree(d);
+	free(d);
+}
+
+/* --sites covered: one coverage run first, its offsets in DIR/sites (in
+ * the report's order), every fault run told --sites DIR/sites, the clean
+ * runs not; a coverage run that ran none of the driver is an error. */
+TEST(campaign_runner_covered_sites)
+{
+	char *d = tmpdir(), err[CAMPAIGN_ERR], path[512], want[512];
+	struct campaign_cfg c;
+	struct stopper st = { .after = 0 };
+	FILE *f;
+	char buf[64] = "";
+	size_t n;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	fake_cfg(&c, d, &st);
+	c.faults = 2;
+	c.clean_runs = 1;
+	c.covered_sites = true;
+	CHECK_EQ(campaign_run(&c, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/sites", d);
+	f = fopen(path, "r");
+	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	CHECK(!strcmp(buf, "9\n0\n5\n"));
+	snprintf(want, sizeof(want), "fake: --sites %s/sites", d);
+	snprintf(path, sizeof(path), "%s/runs/fault00000-native.out", d);
+	CHECK(file_has(path, want));
+	snprintf(path, sizeof(path), "%s/runs/fault00001-native.out", d);
+	CHECK(file_has(path, want));
+	snprintf(path, sizeof(path), "%s/runs/clean00000.out", d);
+	CHECK(!file_has(path, "--sites"));
+	rmtree(d);
+	free(d);
+
+	d = tmpdir();
+	if (!d)
+		return;
+	fake_cfg(&c, d, &st);
+	c.covered_sites = true;
+	setenv("FAKE_COVER_NONE", "1", 1);
+	CHECK_EQ(campaign_run(&c, err, sizeof(err)), -ENOENT);
+	unsetenv("FAKE_COVER_NONE");
+	CHECK(strstr(err, "ran none of brd's code") != NULL);
 	rmtree(d);
 	free(d);
 }
