@@ -224,26 +224,17 @@ static int parse_isolate(struct run_opts *o, const char *v)
 	}
 }
 
-static int parse_inject(struct run_opts *o, const char *v)
+/* --inject MOD:TYPE:SEED, or --cover MOD: one injector spec either way. */
+static int parse_inject(struct run_opts *o, const char *v, bool cover)
 {
+	int (*parse_fn)(const char *, struct inject_spec *, char *, size_t) =
+		cover ? inject_parse_cover : inject_parse;
 	char why[640];
 
 	if (o->cfg.inject)
 		return bad("--inject or --cover given twice%s", "");
-	if (inject_parse(v, &o->inject, why, sizeof(why)))
-		return bad("bad --inject: %s", why);
-	o->cfg.inject = &o->inject;
-	return 0;
-}
-
-static int parse_cover(struct run_opts *o, const char *v)
-{
-	char why[640];
-
-	if (o->cfg.inject)
-		return bad("--inject or --cover given twice%s", "");
-	if (inject_parse_cover(v, &o->inject, why, sizeof(why)))
-		return bad("bad --cover: %s", why);
+	if (parse_fn(v, &o->inject, why, sizeof(why)))
+		return bad(cover ? "bad --cover: %s" : "bad --inject: %s", why);
 	o->cfg.inject = &o->inject;
 	return 0;
 }
@@ -282,8 +273,8 @@ static int parse_opt(struct run_opts *o, int c, const char *v)
 		return 0;
 	case OPT_NET: return parse_net(o, v);
 	case OPT_ISOLATE: return parse_isolate(o, v);
-	case OPT_INJECT: return parse_inject(o, v);
-	case OPT_COVER: return parse_cover(o, v);
+	case OPT_INJECT: return parse_inject(o, v, false);
+	case OPT_COVER: return parse_inject(o, v, true);
 	case OPT_SITES: o->sites = v; return 0;
 	case OPT_POLICY:
 		if (strcmp(v, "enforce") && strcmp(v, "learn"))
