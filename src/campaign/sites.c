@@ -153,20 +153,28 @@ static int run_cover(const struct campaign_cfg *c, const char *cmd,
 	return 0;
 }
 
+bool sites_made(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SITES_FILE);
+	return !stat(path, &sb);
+}
+
 long sites_prepare(const struct campaign_cfg *cfg, const char *cmd,
 		   char *err, size_t errlen)
 {
 	char path[PATH_MAX + 16], tmp[PATH_MAX + 24], json[PATH_MAX + 24];
-	struct stat sb;
 	size_t len = 0;
 	char *text;
 	long n;
 	FILE *f;
 	int e;
 
-	snprintf(path, sizeof(path), "%s/%s", cfg->out, SITES_FILE);
-	if (!stat(path, &sb))
+	if (sites_made(cfg->out))
 		return 1;	/* made before (--resume): as it is */
+	snprintf(path, sizeof(path), "%s/%s", cfg->out, SITES_FILE);
 	snprintf(json, sizeof(json), "%s/runs/cover.json", cfg->out);
 	e = run_cover(cfg, cmd, json, err, errlen);
 	if (e)

@@ -10,7 +10,9 @@
 #ifndef CHARIOT_CAMPAIGN_SITES_H
 #define CHARIOT_CAMPAIGN_SITES_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "campaign/runner.h"
 
@@ -23,6 +25,9 @@
  * *cfg->stop was set). */
 long sites_prepare(const struct campaign_cfg *cfg, const char *cmd,
 		   char *err, size_t errlen);
+
+/* Is DIR/sites there already (a --resume reuses it)? */
+bool sites_made(const char *dir);
 
 /* The offsets of a coverage report (`chariot run --cover --json`) into
  * out, one per line.  The count, or -errno (-ENOENT: none ran). */

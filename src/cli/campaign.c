@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "campaign/report.h"
+#include "campaign/sites.h"
 #include "campaign/runner.h"
 #include "cli/cli.h"
 
@@ -379,7 +380,7 @@ int cmd_campaign(int argc, char **argv)
 	o.cfg.progress = show_progress;
 	o.cfg.ctx = &pr;
 	o.cfg.stop = &sw.stop;
-	if (o.cfg.covered_sites)
+	if (o.cfg.covered_sites && !sites_made(o.cfg.out))
 		fprintf(stderr, "chariot campaign: first a coverage run of %s's "
 			"workload (--sites covered; DIR/runs/cover.out)\n",
 			o.cfg.w->driver);
