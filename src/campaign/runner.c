@@ -245,8 +245,7 @@ static int spawn(struct runner *r, struct job *j)
 /* ------------------------------------------------------------------ */
 /* Recording one run                                                   */
 
-/* Up to READ_MAX bytes of path (empty when it is missing). */
-static char *slurp(const char *path, size_t *len)
+char *campaign_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");
 	struct stat st;
@@ -310,12 +309,12 @@ static void judge(const struct runner *r, const struct job *j,
 	unsigned con;
 
 	path_of(r, j, "json", p, sizeof(p));
-	text = slurp(p, &len);
+	text = campaign_read_file(p, &len);
 	if (!text || !len || classify_parse_report(text, len, &ev))
 		classify_parse_report("", 0, &ev);	/* have_report false */
 	free(text);
 	path_of(r, j, "out", p, sizeof(p));
-	text = slurp(p, &len);
+	text = campaign_read_file(p, &len);
 	con = text ? classify_scan_console(text, len) : 0;
 	free(text);
 	if (j->kind == RUN_NATIVE)

@@ -43,6 +43,11 @@ struct campaign_cfg {
 	volatile sig_atomic_t *stop;	/* set (by a signal): kill, stop */
 };
 
+/* Up to 64 MiB of the file at path, NUL-terminated (free()); empty when
+ * it is missing, NULL when out of memory.  The runs' reports and
+ * consoles are read back with it. */
+char *campaign_read_file(const char *path, size_t *len);
+
 /* Run the campaign. 0 when every run is recorded, -EINTR when *stop ended
  * it (the runs under way are killed and not recorded), else -errno with a
  * message in err. */

@@ -39,27 +39,6 @@ long sites_from_report(const char *json, size_t len, FILE *out)
 	return count ? count : -ENOENT;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 &&
-	    !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)n + 1)) &&
-	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* `chariot run --cover DRIVER` with the workload, to its end. */
 static int run_cover(const struct campaign_cfg *c, const char *cmd,
 		     const char *json, char *err, size_t errlen)
@@ -179,7 +158,7 @@ long sites_prepare(const struct campaign_cfg *cfg, const char *cmd,
 	e = run_cover(cfg, cmd, json, err, errlen);
 	if (e)
 		return e;
-	text = slurp(json, &len);
+	text = campaign_read_file(json, &len);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = text ? fopen(tmp, "w") : NULL;
 	if (!f) {
