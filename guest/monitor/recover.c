@@ -560,7 +560,7 @@ static int panic_pre(struct kprobe *p, struct pt_regs *regs)
 		regs->si -= 5;
 	regs->di = (unsigned long)id;
 	regs->dx = CHARIOT_FAULT_EXCEPTION;
-	regs->cx = 0;		/* nothing to unwind: the panic goes on */
+	regs->cx = 0;	/* no call to unwind: the #UD oopses instead */
 	instruction_pointer_set(regs, (unsigned long)chariot_recover_entry);
 	return 1;
 }
