@@ -6,7 +6,8 @@
  * It registers /dev/chariot_buggy0 (blk.c) and the write-only debugfs file
  * /sys/kernel/debug/chariot_buggy/trigger.  Writing a scenario's name to
  * it ("ok", "wild_write", "overflow", "uaf_write", "foreign_write",
- * "pt_write", "null_deref", "hang", "locked_fault") runs that scenario in
+ * "pt_write", "null_deref", "hang", "locked_fault", "stack_smash",
+ * "kernel_oops", "deadlock") runs that scenario in
  * the write handler, which is this module's code, so an isolated
  * chariot_buggy is held to its authorization table while it runs
  * (scenarios.c has the details).

@@ -49,6 +49,11 @@
  *  kernel_oops    a user address handed to the kernel as an object
  *                 (kobject_get()): the page fault is in kernel code, no
  *                 fixup covers it, the driver's call is on the stack.
+ *  deadlock       takes this module's spinlock twice: the second
+ *                 spin_lock() spins in the kernel's lock code for ever,
+ *                 preemption off, the driver's own code never runs again
+ *                 (a hang outside the driver's instructions, inside its
+ *                 call).
  *  locked_fault   null_deref with this module's spinlock held (interrupts
  *                 off), bottom halves disabled, an RCU read lock and page
  *                 faults disabled: what the calls it skips would have given
@@ -379,6 +384,17 @@ static noinline int buggy_locked_fault(void)
 	return 0;
 }
 
+static noinline int buggy_deadlock(void)
+{
+	pr_info("deadlock: taking a spinlock held by this very task\n");
+	spin_lock(&buggy_lock);
+	spin_lock(&buggy_lock);
+	spin_unlock(&buggy_lock);
+	spin_unlock(&buggy_lock);
+	report("deadlock", false);
+	return 0;
+}
+
 static noinline int buggy_hang(void)
 {
 	pr_info("hang: spinning forever\n");
@@ -402,6 +418,7 @@ static const struct {
 	{ "locked_fault", buggy_locked_fault },
 	{ "stack_smash", buggy_stack_smash },
 	{ "kernel_oops", buggy_kernel_oops },
+	{ "deadlock", buggy_deadlock },
 };
 
 /**

@@ -29,6 +29,9 @@ struct job {
 	uint64_t t0_ms;
 	double start;		/* monotonic ms */
 	bool killed;		/* outlived its guard */
+	bool cover;		/* the coverage run (--sites covered): an
+				 * unprotected run with --cover, not
+				 * recorded */
 };
 
 /* The runs still to make: isolated runs first (their fault's unprotected
@@ -95,7 +98,9 @@ static int push(struct job **a, size_t *n, const struct job *j)
 static void path_of(const struct runner *r, const struct job *j, const char *ext,
 		    char *buf, size_t len)
 {
-	if (j->kind == RUN_CLEAN)
+	if (j->cover)
+		snprintf(buf, len, "%s/runs/cover.%s", r->cfg->out, ext);
+	else if (j->kind == RUN_CLEAN)
 		snprintf(buf, len, "%s/runs/clean%05u.%s", r->cfg->out, j->f.index, ext);
 	else
 		snprintf(buf, len, "%s/runs/fault%05u-%s.%s", r->cfg->out,
@@ -140,18 +145,22 @@ static void build_argv(const struct runner *r, const struct job *j,
 	}
 	/* Runs up to init are the same for every fault: one snapshot for
 	 * the unprotected runs, one for the isolated and clean ones (the
-	 * same kernel command line and workload). */
-	if (!c->fresh_boot) {
+	 * same kernel command line and workload).  The coverage run boots:
+	 * it comes before the snapshots are made. */
+	if (j->cover) {
+		add(a, "--cover");
+		add(a, (char *)c->w->driver);
+	} else if (!c->fresh_boot) {
 		snprintf(a->snap, sizeof(a->snap), "%s/snap/%s.snap", c->out,
 			 j->kind == RUN_NATIVE ? "native" : "isolated");
 		add(a, "--snapshot");
 		add(a, a->snap);
 	}
-	if (j->kind != RUN_NATIVE) {
+	if (j->kind != RUN_NATIVE && !j->cover) {
 		add(a, "--isolate");
 		add(a, (char *)c->w->driver);
 	}
-	if (j->kind != RUN_CLEAN) {
+	if (j->kind != RUN_CLEAN && !j->cover) {
 		snprintf(a->inject, sizeof(a->inject), "%s:%s:%llu", c->w->driver,
 			 fault_type_name(j->f.type), (unsigned long long)j->f.seed);
 		add(a, "--inject");
@@ -504,6 +513,54 @@ static int loop(struct runner *r)
 	}
 }
 
+/* The coverage run, to its end (the faults are drawn from what it finds):
+ * polled, so a Ctrl-C (*cfg->stop) stops it as it stops the runs. */
+static int run_cover(struct runner *r)
+{
+	struct job *j = &r->active[0];
+	char p[PATH_MAX + 8];
+	int st = 0;
+
+	*j = (struct job){ .kind = RUN_NATIVE, .cover = true };
+	if (spawn(r, j))
+		return -EIO;
+	r->nactive = 1;
+	for (;;) {
+		pid_t w = waitpid(j->pid, &st, WNOHANG);
+
+		if (w == j->pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			int e = errno;
+
+			stop_all(r);
+			return fail(r, e, "cannot wait for the coverage run in",
+				    r->cfg->out);
+		}
+		if (r->cfg->stop && *r->cfg->stop) {
+			stop_all(r);
+			return -EINTR;
+		}
+		if (!j->killed && mono_ms() - j->start >
+		    (r->cfg->timeout_s + GUARD_S) * 1e3) {
+			kill(-j->pid, SIGKILL);
+			j->killed = true;
+		}
+		usleep(100 * 1000);
+	}
+	r->nactive = 0;
+	path_of(r, j, "img", p, sizeof(p));
+	unlink(p);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		snprintf(r->err, r->errlen, "the coverage run of %s failed "
+			 "(exit %d; its console: %s/runs/cover.out)",
+			 r->cfg->w->driver, WIFEXITED(st) ? WEXITSTATUS(st) :
+			 128 + WTERMSIG(st), r->cfg->out);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Set-up: the plan, minus what results.jsonl already holds            */
 
@@ -624,9 +681,15 @@ static int setup(struct runner *r)
 	if ((e = open_out(r, path, sizeof(path))) ||
 	    (e = load_done(r, path, &done, &nd)))
 		goto out;
-	if (r->cfg->covered_sites) {
-		long n = sites_prepare(r->cfg, r->cmd_native, r->err, r->errlen);
+	/* Made before (a --resume): as it is. */
+	if (r->cfg->covered_sites && !sites_made(r->cfg->out)) {
+		long n;
 
+		e = run_cover(r);
+		if (e)
+			goto out;
+		n = sites_write(r->cfg->out, r->cfg->w->driver, r->err,
+				r->errlen);
 		if (n < 0) {
 			e = (int)n;
 			goto out;

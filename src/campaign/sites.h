@@ -18,13 +18,15 @@
 
 #define SITES_FILE	"sites"
 
-/* Make DIR/sites unless it is there: run the coverage (cmd: the
- * workload's unprotected guest command), its report and console in
- * DIR/runs/cover.*.  The number of offsets, or -errno with a message in
- * err (-ENOENT: the workload ran none of the driver's code; -EINTR:
- * *cfg->stop was set). */
-long sites_prepare(const struct campaign_cfg *cfg, const char *cmd,
-		   char *err, size_t errlen);
+/* The coverage run's report, in DIR (the runner makes the run: its
+ * console and messages beside it, DIR/runs/cover.{out,err}). */
+#define SITES_COVER_REPORT	"runs/cover.json"
+
+/* Make DIR/sites from DIR/runs/cover.json.  The number of offsets, or
+ * -errno with a message in err (-ENOENT: the workload ran none of
+ * driver's code). */
+long sites_write(const char *dir, const char *driver, char *err,
+		 size_t errlen);
 
 /* Is DIR/sites there already (a --resume reuses it)? */
 bool sites_made(const char *dir);

@@ -340,17 +340,29 @@ struct domain *iso_active(struct iso *iso, unsigned int vcpu)
 	return v->depth ? iso_domain(iso, v->stack[v->depth - 1].domain) : NULL;
 }
 
+/* Is rsp on stack s (an ENTER's packed base and size; 0: unknown)? */
+static bool on_stack(uint64_t s, uint64_t rsp)
+{
+	uint64_t base = CHARIOT_ENTER_STACK_BASE(s);
+
+	/* The ring checked that base + bytes does not wrap. */
+	return s && rsp >= base && rsp - base < CHARIOT_ENTER_STACK_BYTES(s);
+}
+
 bool iso_off_entry_stack(const struct iso *iso, unsigned int vcpu,
 			 uint64_t rsp)
 {
-	uint64_t s, base;
+	uint64_t s;
 
 	if (vcpu >= iso->cfg.vcpus || !iso->vcpu[vcpu].depth)
 		return false;
 	s = iso->vcpu[vcpu].stack[iso->vcpu[vcpu].depth - 1].stack;
-	base = CHARIOT_ENTER_STACK_BASE(s);
-	/* The ring checked that base + bytes does not wrap. */
-	return s && (rsp < base || rsp - base >= CHARIOT_ENTER_STACK_BYTES(s));
+	return s && !on_stack(s, rsp);
+}
+
+bool iso_on_frame_stack(const struct iso_frame *f, uint64_t rsp)
+{
+	return f && on_stack(f->stack, rsp);
 }
 
 const struct iso_frame *iso_outermost(const struct iso *iso, unsigned int vcpu,

@@ -158,6 +158,10 @@ bool iso_off_entry_stack(const struct iso *iso, unsigned int vcpu,
  * or NULL. */
 const struct iso_frame *iso_outermost(const struct iso *iso, unsigned int vcpu,
 				      unsigned int id);
+/* Does a vCPU at stack pointer rsp run on the stack entry f was made on
+ * (f's context: not an interrupt on the IRQ stack)?  false for no f or an
+ * unknown stack. */
+bool iso_on_frame_stack(const struct iso_frame *f, uint64_t rsp);
 
 /* After a write by d allowed as VERDICT_ALLOW_ACT has been performed: open
  * its page if pagecache.h's rule allows, reporting the open (and any

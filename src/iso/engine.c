@@ -831,6 +831,7 @@ static void want_recovery(struct engine *e, unsigned int vcpu,
 	ev->rec_why = why;
 	ev->rec_domain = domain;
 	ev->rec_rip = rip;
+	ev->rec_since = now_ns();
 	__atomic_store_n(&ev->rec_pending, true, __ATOMIC_RELEASE);
 }
 
@@ -840,23 +841,59 @@ bool engine_recover_pending(struct engine *e, unsigned int vcpu)
 	       __atomic_load_n(&e->vcpu[vcpu].rec_pending, __ATOMIC_ACQUIRE);
 }
 
+/* A hang pending on vcpu, found at rip and rsp: take it now (1), later
+ * (0), or drop it (-1: the hung call has ended).  Called locked. */
+static int hang_now(struct engine *e, unsigned int vcpu, uint64_t rip,
+		    uint64_t rsp)
+{
+	struct engine_vcpu *ev = &e->vcpu[vcpu];
+	const struct iso_frame *f;
+	struct domain *d;
+
+	/* What the guest posted since the last exit (a LEAVE) first. */
+	drain(e, vcpu);
+	f = iso_outermost(&e->iso, vcpu, ev->rec_domain);
+	if (!f)
+		return -1;
+	d = iso_domain_of_rip(&e->iso, rip);
+	if (d && d->id == ev->rec_domain)
+		return 1;
+	/* Kernel code the driver called, on the task's stack (not an
+	 * interrupt's, which is not the driver's call): after a grace in
+	 * which the driver's own code never ran, the vCPU is stuck there,
+	 * and the unwind, which abandons that kernel code, is the only way
+	 * on.  The grace prefers the driver's code: unwinding there
+	 * abandons only the driver's state. */
+	if (!d && iso_rip_trusted(&e->iso, rip) && iso_on_frame_stack(f, rsp) &&
+	    recover_hung(ev->rec_since, now_ns(), e->cfg.hang_ms / 2)) {
+		e->stats.hangs_in_kernel++;
+		return 1;
+	}
+	return 0;
+}
+
 int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
-			struct engine_redirect *r)
+			uint64_t rsp, struct engine_redirect *r)
 {
 	struct engine_vcpu *ev = &e->vcpu[vcpu];
 	const uint8_t *area = (const uint8_t *)e->cfg.shm +
 			      CHARIOT_SHM_RECOVERY_OFFSET;
-	struct domain *d;
 	uint64_t entry;
-	int ret = 0;
+	int ret = 0, now;
 
 	if (!engine_recover_pending(e, vcpu))
 		return 0;
 	pthread_mutex_lock(&e->lock);
-	d = iso_domain_of_rip(&e->iso, rip);
-	if (ev->rec_why == CHARIOT_FAULT_HANG &&
-	    (!d || d->id != ev->rec_domain))
-		goto out;	/* not in the driver's code now: later */
+	if (ev->rec_why == CHARIOT_FAULT_HANG) {
+		now = hang_now(e, vcpu, rip, rsp);
+		if (now < 0) {
+			e->stats.hangs_left++;
+			__atomic_store_n(&ev->rec_pending, false,
+					 __ATOMIC_RELEASE);
+		}
+		if (now <= 0)
+			goto out;
+	}
 	__atomic_store_n(&ev->rec_pending, false, __ATOMIC_RELEASE);
 	entry = recover_entry(area, e->cfg.shm_size -
 			      CHARIOT_SHM_RECOVERY_OFFSET);
@@ -1684,11 +1721,14 @@ static void report_faults(struct engine *e, FILE *f)
 			 e->cfg.nmodules, faults, CHARIOT_FAULTS_MAX,
 			 &rejected);
 	fprintf(f, ",\n  \"recovery\": {\"mode\": \"%s\", \"hang_ms\": %u, "
-		"\"redirects\": %llu, \"hangs\": %llu, \"no_entry\": %llu, "
+		"\"redirects\": %llu, \"hangs\": %llu, \"hangs_in_kernel\": %llu, "
+		"\"hangs_left\": %llu, \"no_entry\": %llu, "
 		"\"records_rejected\": %u},\n  \"faults\": [",
 		recover_mode_name(e->cfg.recover), e->cfg.hang_ms,
 		(unsigned long long)e->stats.recover_redirects,
 		(unsigned long long)e->stats.hangs,
+		(unsigned long long)e->stats.hangs_in_kernel,
+		(unsigned long long)e->stats.hangs_left,
 		(unsigned long long)e->stats.recover_no_entry, rejected);
 	recover_json(f, faults, n, e->cfg.modules);
 	fputs(n ? "\n  ]" : "]", f);

@@ -223,6 +223,8 @@ struct engine_stats {
 	uint64_t recover_redirects;	/* vCPUs sent to the recovery entry */
 	uint64_t recover_no_entry;	/* none valid published: not sent */
 	uint64_t hangs;			/* vCPUs found in a driver too long */
+	uint64_t hangs_in_kernel;	/* of which taken in kernel code */
+	uint64_t hangs_left;		/* of which the call ended first */
 };
 
 /* Per vCPU; want and started are read by other threads (atomics). */
@@ -242,6 +244,7 @@ struct engine_vcpu {
 	unsigned int rec_domain;
 	uint64_t rec_rip;		/* the driver's RIP */
 	uint64_t rec_kicked;		/* ns, the last hang kick */
+	uint64_t rec_since;		/* ns, the hang was found */
 };
 
 /* A domain slot as the last drain left it (to tell a reload). */
@@ -388,12 +391,15 @@ struct engine_redirect {
 /* Is a recovery pending for vcpu (cheap: check after every exit)? */
 bool engine_recover_pending(struct engine *e, unsigned int vcpu);
 
-/* vcpu, stopped at rip, has a recovery pending: returns 1 with *r filled
- * in when it must go to the recovery entry now (its thread sets the
- * registers), 0 when not (a hang whose vCPU is not in the driver's code at
- * the moment stays pending; no valid entry drops it). */
+/* vcpu, stopped at rip with stack pointer rsp, has a recovery pending:
+ * returns 1 with *r filled in when it must go to the recovery entry now
+ * (its thread sets the registers), 0 when not.  A hang is taken in the
+ * driver's code; in trusted code on the entry's stack (kernel code the
+ * driver called, spinning on a lock it left taken) only once the
+ * driver's code has not been seen for a further hang_ms / 2; it is
+ * dropped when the call has ended.  No valid entry drops any. */
 int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
-			struct engine_redirect *r);
+			uint64_t rsp, struct engine_redirect *r);
 
 /* The guest monitor announced itself: kernel text [text, etext) is
  * trusted code. */

@@ -912,7 +912,7 @@ static int recover_redirect(struct vcpu *c)
 
 	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
 		return -errno;
-	if (engine_recover_take(c->iso, (unsigned int)c->id, regs.rip,
+	if (engine_recover_take(c->iso, (unsigned int)c->id, regs.rip, regs.rsp,
 				&rd) <= 0)
 		return 0;
 	regs.rip = rd.rip;

@@ -156,29 +156,35 @@ fi
 # stack protector's panic, called for the driver, is its fault.
 # kernel_oops: a page fault in kernel code (kobject_get) on a pointer the
 # driver passed, inside the driver's call, no fixup: the driver's fault.
+# deadlock: the driver takes its own spinlock twice; the vCPU spins in the
+# kernel's lock code, never in the driver's: the hang is taken there, on
+# the task's stack, hang-ms / 2 after it was found (before the guest's
+# soft-lockup warning, which would be printed).
 KERN="$PRE"'
-run_triggers stack_smash kernel_oops
+run_triggers stack_smash kernel_oops deadlock
 dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
 '
-expect_status "stack_smash, kernel_oops: the guest goes on" 0 \
-	$CHARIOT run --isolate chariot_buggy --json "$T/kern.json" \
-	--timeout 300 -- sh -c "$KERN"
+expect_status "stack_smash, kernel_oops, deadlock: the guest goes on" 0 \
+	$CHARIOT run --isolate chariot_buggy --hang-ms 2000 --recover-limit 16 \
+	--json "$T/kern.json" --timeout 300 -- sh -c "$KERN"
 cp "$T/out" "$T/kern.out"
-for s in stack_smash kernel_oops; do
+for s in stack_smash kernel_oops deadlock; do
 	expect_grep "$s: the call failed with an error" \
 		"^trigger $s rc=1" "$T/kern.out"
 	expect_grep "$s: driver reloaded, ok served after it" \
 		"^after $s ok rc=0 dev=yes" "$T/kern.out"
 done
-no_kernel_trouble "stack_smash, kernel_oops: no panic, oops or BUG printed" \
+no_kernel_trouble "stack_smash, kernel_oops, deadlock: no panic, oops, BUG or lockup printed" \
 	"$T/kern.out"
 if python3 - "$T/kern.json" >"$T/faults" 2>&1 <<'EOF'
 import json, sys
 f = json.load(open(sys.argv[1])).get("faults", [])
-want = [("stack_smash", "buggy_stack_smash"), ("kernel_oops", "kobject_get")]
-bad = [] if len(f) == len(want) else ["%d faults, want 2" % len(f)]
-for (s, sym), x in zip(want, f):
-    if x["detected_by"] != "exception" or not x["symbol"].startswith(sym):
+want = [("stack_smash", "exception", "buggy_stack_smash"),
+        ("kernel_oops", "exception", "kobject_get"),
+        ("deadlock", "hang", "spin_lock")]
+bad = [] if len(f) == len(want) else ["%d faults, want 3" % len(f)]
+for (s, by, sym), x in zip(want, f):
+    if x["detected_by"] != by or sym not in x["symbol"]:
         bad.append("%s: %s at %s" % (s, x["detected_by"], x["symbol"]))
     bad += ["%s: not %s" % (s, k) for k in
             ("unwound", "reloaded", "service_restored") if x[k] is not True]
@@ -186,9 +192,16 @@ print("; ".join(bad))
 sys.exit(bool(bad))
 EOF
 then
-	pass "report: both are exceptions, at the driver's call and in kobject_get, recovered"
+	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, recovered"
 else
-	fail "report: both are exceptions, at the driver's call and in kobject_get, recovered" "$(cat "$T/faults")"
+	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, recovered" "$(cat "$T/faults")"
+fi
+if python3 -c 'import json, sys
+r = json.load(open(sys.argv[1])).get("recovery", {})
+sys.exit(r.get("hangs_in_kernel") != 1)' "$T/kern.json"; then
+	pass "report: the deadlock's hang taken in kernel code"
+else
+	fail "report: the deadlock's hang taken in kernel code" "$(grep -o '"recovery": {[^}]*}' "$T/kern.json")"
 fi
 
 # --- --recover unload: torn down, left unloaded ------------------------

@@ -20,6 +20,7 @@
 #define MON		0xffffffffc0200000ull	/* the monitor's code */
 #define ENTRY		(MON + 0x123)
 #define STACK		0xffffc90000010000ull	/* the entries' stack */
+#define SP		(STACK + 0x3f00)	/* a stack pointer on it */
 
 TEST(recovery_mode_names)
 {
@@ -262,14 +263,14 @@ TEST(recovery_denied_write_sends_the_vcpu_to_the_entry)
 	CHECK(denied_write(x, 0));
 	CHECK(engine_recover_pending(&x->e, 0));
 	CHECK(!engine_recover_pending(&x->e, 1));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, &r), 1);
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 1);
 	CHECK_EQ(r.rip, ENTRY);
 	CHECK_EQ(r.domain, 0);
 	CHECK_EQ(r.fault_rip, DRV + 0x20);
 	CHECK_EQ(r.why, CHARIOT_FAULT_WRITE);
 	CHECK_EQ(r.resume, DRV + 0x24);
 	CHECK(!engine_recover_pending(&x->e, 0));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, &r), 0);
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
 	CHECK_EQ(x->e.stats.recover_redirects, 1);
 	/* Outside any entry (vCPU 1): the write is dropped, nothing more. */
 	denied_write(x, 1);
@@ -308,17 +309,17 @@ TEST(recovery_only_to_a_published_trusted_entry)
 		return;
 	guest_up(x, false);		/* nothing published */
 	denied_write(x, 0);
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, &r), 0);
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
 	CHECK(!engine_recover_pending(&x->e, 0));	/* dropped */
 	CHECK_EQ(x->e.stats.recover_no_entry, 1);
 
 	x->area->magic = CHARIOT_RECOVERY_MAGIC;
 	x->area->entry = DRV + 0x40;	/* the driver's own code */
 	denied_write(x, 0);
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, &r), 0);
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
 	x->area->entry = 0xffff888000000000ull;	/* data, not code */
 	denied_write(x, 0);
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, &r), 0);
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
 	CHECK_EQ(x->e.stats.recover_no_entry, 3);
 	CHECK_EQ(x->e.stats.recover_redirects, 0);
 	rfx_free(x);
@@ -341,9 +342,9 @@ TEST(recovery_hang_found_by_the_watchdog)
 	CHECK_EQ(x->kicks[1], 0);
 	CHECK_EQ(x->e.stats.hangs, 1);
 	/* In kernel code the driver called: not now, still pending. */
-	CHECK_EQ(engine_recover_take(&x->e, 0, 0xffffffff81000000ull, &r), 0);
+	CHECK_EQ(engine_recover_take(&x->e, 0, 0xffffffff81000000ull, SP, &r), 0);
 	CHECK(engine_recover_pending(&x->e, 0));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x80, &r), 1);
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x80, SP, &r), 1);
 	CHECK_EQ(r.why, CHARIOT_FAULT_HANG);
 	CHECK_EQ(r.fault_rip, DRV + 0x80);
 	CHECK_EQ(r.resume, DRV + 0x80);
@@ -353,8 +354,71 @@ TEST(recovery_hang_found_by_the_watchdog)
 	nanosleep(&ts, NULL);
 	CHECK(engine_recover_pending(&x->e, 0));
 	CHECK(denied_write(x, 0));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, &r), 1);
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 1);
 	CHECK_EQ(r.why, CHARIOT_FAULT_WRITE);
 	CHECK_EQ(r.fault_rip, DRV + 0x20);
+	rfx_free(x);
+}
+
+/* A hang found (hang_ms 20) and not yet taken: wait past the watchdog. */
+static bool hang_found(struct rfx *x)
+{
+	struct timespec ts = { 0, 60 * 1000000 };
+
+	__atomic_store_n(&x->e.vcpu[0].started, true, __ATOMIC_RELEASE);
+	nanosleep(&ts, NULL);
+	return engine_recover_pending(&x->e, 0);
+}
+
+TEST(recovery_hang_in_kernel_code_taken_after_a_grace)
+{
+	struct rfx *x = rfx_new(false, RECOVER_RELOAD, 20);
+	struct engine_redirect r;
+	uint64_t kernel = MON + 0x10;	/* trusted code, not the driver's */
+
+	if (!x)
+		return;
+	guest_up(x, true);
+	CHECK(hang_found(x));
+	/* Found just now (the clock is not what is tested). */
+	x->e.vcpu[0].rec_since = UINT64_MAX;
+	/* Spinning in kernel code the driver called (a lock it left
+	 * taken): the driver's code is waited for a while first. */
+	CHECK_EQ(engine_recover_take(&x->e, 0, kernel, SP, &r), 0);
+	CHECK(engine_recover_pending(&x->e, 0));
+	x->e.vcpu[0].rec_since = 1;	/* found long ago */
+	/* On another stack (an interrupt's): not the driver's call. */
+	CHECK_EQ(engine_recover_take(&x->e, 0, kernel, STACK + 0x5000, &r),
+		 0);
+	/* Untrusted code (a BPF program, data): never. */
+	CHECK_EQ(engine_recover_take(&x->e, 0, 0xffff888000001000ull, SP, &r),
+		 0);
+	CHECK_EQ(x->e.stats.hangs_in_kernel, 0);
+	CHECK_EQ(engine_recover_take(&x->e, 0, kernel, SP, &r), 1);
+	CHECK_EQ(r.why, CHARIOT_FAULT_HANG);
+	CHECK_EQ(r.domain, 0);
+	CHECK_EQ(r.fault_rip, kernel);
+	CHECK_EQ(r.resume, kernel);
+	CHECK_EQ(x->e.stats.hangs_in_kernel, 1);
+	CHECK(!engine_recover_pending(&x->e, 0));
+	rfx_free(x);
+}
+
+TEST(recovery_hang_dropped_when_the_call_ended)
+{
+	struct rfx *x = rfx_new(false, RECOVER_RELOAD, 20);
+	struct engine_redirect r;
+
+	if (!x)
+		return;
+	guest_up(x, true);
+	CHECK(hang_found(x));
+	/* The slow call returned before the vCPU was found in it. */
+	rpost(x, (struct chariot_ring_rec){ .type = CHARIOT_REC_LEAVE,
+		.domain = 0, .vcpu = 0 });
+	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x80, SP, &r), 0);
+	CHECK(!engine_recover_pending(&x->e, 0));
+	CHECK_EQ(x->e.stats.hangs_left, 1);
+	CHECK_EQ(x->e.stats.recover_redirects, 0);
 	rfx_free(x);
 }
