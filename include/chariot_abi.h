@@ -90,6 +90,8 @@ enum chariot_fault_source {
 	CHARIOT_FAULT_EXCEPTION = 2,	/* #PF, #GP, #UD, BUG... in driver code */
 	CHARIOT_FAULT_HANG = 3,		/* in the driver beyond --hang-ms */
 	CHARIOT_FAULT_OPERATOR = 4,	/* asked for in the guest (debugfs) */
+	CHARIOT_FAULT_LOCK = 5,		/* a call returned holding a lock, or
+					 * with fewer than it entered with */
 };
 
 #define CHARIOT_FAULT_UNWOUND	0x01u	/* the call returned an error */

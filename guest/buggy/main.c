@@ -7,7 +7,7 @@
  * /sys/kernel/debug/chariot_buggy/trigger.  Writing a scenario's name to
  * it ("ok", "wild_write", "overflow", "uaf_write", "foreign_write",
  * "pt_write", "null_deref", "hang", "locked_fault", "stack_smash",
- * "kernel_oops", "deadlock") runs that scenario in
+ * "kernel_oops", "deadlock", "lock_leak", "warn") runs that scenario in
  * the write handler, which is this module's code, so an isolated
  * chariot_buggy is held to its authorization table while it runs
  * (scenarios.c has the details).

@@ -54,6 +54,13 @@
  *                 preemption off, the driver's own code never runs again
  *                 (a hang outside the driver's instructions, inside its
  *                 call).
+ *  warn           WARN_ON() on a condition that holds: the driver's own
+ *                 check says its state is wrong; the kernel prints the
+ *                 warning and would go on past it.
+ *  lock_leak      takes this module's spinlock and returns without
+ *                 releasing it (a deleted spin_unlock()): the call returns
+ *                 normally, with the preempt count raised, to a kernel
+ *                 that sleeps later ("scheduling while atomic").
  *  locked_fault   null_deref with this module's spinlock held (interrupts
  *                 off), bottom halves disabled, an RCU read lock and page
  *                 faults disabled: what the calls it skips would have given
@@ -395,6 +402,24 @@ static noinline int buggy_deadlock(void)
 	return 0;
 }
 
+static noinline int buggy_warn(void)
+{
+	int broken = 1;
+
+	OPTIMIZER_HIDE_VAR(broken);
+	pr_info("warn: a check of its own fails\n");
+	if (WARN_ON(broken))
+		return -EINVAL;
+	return 0;
+}
+
+static noinline int buggy_lock_leak(void)
+{
+	pr_info("lock_leak: returning with a spinlock held\n");
+	spin_lock(&buggy_lock);
+	return 0;
+}
+
 static noinline int buggy_hang(void)
 {
 	pr_info("hang: spinning forever\n");
@@ -419,6 +444,8 @@ static const struct {
 	{ "stack_smash", buggy_stack_smash },
 	{ "kernel_oops", buggy_kernel_oops },
 	{ "deadlock", buggy_deadlock },
+	{ "lock_leak", buggy_lock_leak },
+	{ "warn", buggy_warn },
 };
 
 /**

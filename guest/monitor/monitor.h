@@ -372,6 +372,9 @@ void chariot_recover_module(struct chariot_domain *d, struct module *mod,
 			    unsigned long state);
 long chariot_recover_error(enum chariot_role role);
 void chariot_recover_hold(struct chariot_held *held, struct kprobe *p);
+void chariot_recover_returned(const struct chariot_held *held,
+			      unsigned long eflags, struct pt_regs *regs,
+			      unsigned int id, unsigned long fn);
 void chariot_skip_ret(void);
 void chariot_recover_show(struct seq_file *m);
 void chariot_recover_debugfs(struct dentry *dir);
@@ -423,6 +426,9 @@ struct chariot_stats {
 	atomic64_t unwind_nested;	/* unwound past other return hooks */
 	atomic64_t unwind_released;	/* of those, with lock state given back */
 	atomic64_t unwind_held_unknown;	/* preempt count not comparable */
+	atomic64_t warnings;		/* WARNs of a driver sent to recovery */
+	atomic64_t returned_held;	/* calls that returned holding a lock
+					 * (or with fewer than at entry) */
 	atomic64_t fail_fast;		/* calls into a failed domain refused */
 	atomic64_t abandoned;		/* their bios ended, skbs freed */
 };

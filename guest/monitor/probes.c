@@ -255,6 +255,11 @@ static int fn_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		pop(e->ctx, e, &b);
 	chariot_batch_flush(&b);
 	local_irq_restore(flags);
+	/* The outermost call into the domain: back with what it took? */
+	if ((e->flags & (CHARIOT_ENTRY_PUSHED | CHARIOT_ENTRY_UNWOUND)) ==
+	    CHARIOT_ENTRY_PUSHED)
+		chariot_recover_returned(&e->held, e->eflags, regs,
+					 fp->dom->id, fp->fn);
 	if ((e->flags & CHARIOT_ENTRY_UNWOUND) && e->obj)
 		chariot_iface_abandon(e->role, fp->fn, e->obj, true);
 	return 0;

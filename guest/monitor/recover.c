@@ -65,6 +65,7 @@
 #include <linux/umh.h>
 #include <linux/workqueue.h>
 
+#include <asm/bug.h>
 #include <asm/linkage.h>
 #include <asm/ptrace.h>
 
@@ -79,8 +80,18 @@
 
 enum { RECOVER_OFF, RECOVER_UNLOAD, RECOVER_RELOAD };
 
-/* The VMM's way in (chariot_recovery.entry): a #UD the catchers know. */
+/*
+ * The VMM's way in (chariot_recovery.entry): a #UD the catchers know.
+ * Before it, chariot_recover_warn, never run (a ud2 only so that nothing
+ * falls through): a WARN() trap sent to the entry (warn_ret()) returns
+ * LEN_UD2 bytes past where its registers say, as handle_bug() steps over
+ * the ud2 it believes it returns to.
+ */
 asm(".pushsection .text, \"ax\"\n"
+    ".type chariot_recover_warn, @function\n"
+    "chariot_recover_warn:\n"
+    "	ud2\n"
+    ".size chariot_recover_warn, . - chariot_recover_warn\n"
     ".globl chariot_recover_entry\n"
     ".type chariot_recover_entry, @function\n"
     "chariot_recover_entry:\n"
@@ -88,6 +99,8 @@ asm(".pushsection .text, \"ax\"\n"
     ".size chariot_recover_entry, . - chariot_recover_entry\n"
     ".popsection\n");
 void chariot_recover_entry(void);
+void chariot_recover_warn(void);
+static_assert(LEN_UD2 == 2);	/* chariot_recover_warn's size */
 
 /* A skipped function's return: the stack is as at its first instruction. */
 asm(".pushsection .text, \"ax\"\n"
@@ -130,7 +143,16 @@ static unsigned long trampoline;	/* where return hooks return to */
 static struct kprobe catch_pf = { .symbol_name = "page_fault_oops" };
 static struct kprobe catch_fixup = { .symbol_name = "fixup_exception" };
 static struct kprobe catch_panic = { .symbol_name = "panic" };
-static bool pf_on, fixup_on, panic_on;
+static int warn_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+static int warn_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+static struct kretprobe catch_warn = {
+	.kp.symbol_name = "__warn",
+	.entry_handler = warn_entry,
+	.handler = warn_ret,
+	.data_size = sizeof(struct pt_regs *),
+	.maxactive = 16,
+};
+static bool pf_on, fixup_on, panic_on, warn_on;
 static unsigned long stack_chk_fail;	/* __stack_chk_fail() */
 /* search_exception_tables(): has kernel code a fixup at ip? */
 static const struct exception_table_entry *(*search_fixup)(unsigned long ip);
@@ -234,19 +256,18 @@ void chariot_recover_hold(struct chariot_held *held, struct kprobe *p)
 }
 
 /*
- * Give the unwound context back the lock state of its entry: the unlocks
- * the driver would have made never run.  p: the probe that caught the
- * fault; its share of the preempt count cancels the entry probe's when
- * both are of one kind (else the count is left, and counted).  Return:
- * whether anything was given back.
+ * Give the context back the lock state of its entry: the unlocks the
+ * driver would have made never run.  comparable: the preempt count now
+ * holds the same share of a probe handler as the entry's figure (else the
+ * count is left, and counted).  Return: whether anything was given back.
  */
-static bool give_back(const struct chariot_held *h, struct kprobe *p,
+static bool give_back(const struct chariot_held *h, bool comparable,
 		      unsigned int id)
 {
 	unsigned int now = preempt_count() & HELD_MASK, pc = 0;
 	int rcu = 0, pf = 0;
 
-	if (h->ftrace != kprobe_ftrace(p))
+	if (!comparable)
 		chariot_count(unwind_held_unknown);
 	else if (now > h->preempt)
 		pc = now - h->preempt;
@@ -261,7 +282,35 @@ static bool give_back(const struct chariot_held *h, struct kprobe *p,
 	}
 	if (!pc && !rcu && !pf)
 		return false;
-	pr_info("unwound a call into domain %u: gave back preempt count 0x%x, %d RCU read lock(s), %d pagefault_disable()\n",
+	pr_info("a call into domain %u: gave back preempt count 0x%x, %d RCU read lock(s), %d pagefault_disable()\n",
+		id, pc, rcu, pf);
+	return true;
+}
+
+/*
+ * The other way: a call that released more than it took (an unlock whose
+ * lock call never ran) gets back what it lost, as the caller counts on.
+ * Return: whether anything was missing.
+ */
+static bool take_back(const struct chariot_held *h, bool comparable,
+		      unsigned int id)
+{
+	unsigned int now = preempt_count() & HELD_MASK, pc = 0;
+	int rcu = 0, pf = 0;
+
+	if (comparable && now < h->preempt) {
+		pc = h->preempt - now;
+		preempt_count_add(pc);
+	}
+	while (rcu_preempt_depth() < h->rcu && rcu++ < 64)
+		rcu_read_lock();
+	if (current->pagefault_disabled < h->pagefault) {
+		pf = h->pagefault - current->pagefault_disabled;
+		current->pagefault_disabled = h->pagefault;
+	}
+	if (!pc && !rcu && !pf)
+		return false;
+	pr_info("a call into domain %u: took back preempt count 0x%x, %d RCU read lock(s), %d pagefault_disable()\n",
 		id, pc, rcu, pf);
 	return true;
 }
@@ -306,7 +355,7 @@ static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
 		      (e->eflags & X86_EFLAGS_IF);
 	c->alloc_depth = 0;
 	e->flags |= CHARIOT_ENTRY_UNWOUND;	/* its return finishes its object */
-	if (give_back(&e->held, p, id))
+	if (give_back(&e->held, e->held.ftrace == kprobe_ftrace(p), id))
 		chariot_count(unwind_released);
 	return true;
 }
@@ -361,6 +410,48 @@ static void failed(unsigned int id, u8 why, u64 rip, bool unwound)
 	WRITE_ONCE(r->queue_at_gone, in_init);
 	if (!in_init)
 		queue_work(wq, &r->work);
+}
+
+/**
+ * chariot_recover_returned() - a call into a domain has returned: as it
+ * entered?
+ * @held:   the lock state it entered with
+ * @eflags: the flags it entered with
+ * @regs:   the return's registers (their flags are the ones returned to)
+ * @id:     the domain
+ * @fn:     the driver's function
+ *
+ * A call that returns holding a lock (a spin_unlock() that never ran
+ * leaves the preempt count raised; bottom halves or interrupts left off,
+ * an RCU read lock, pagefault_disable()), or with less than it entered
+ * with, is a faulty driver: the kernel's own check comes far later and
+ * elsewhere ("scheduling while atomic" in the next task to sleep) or never,
+ * and the next call spins on the lock.  The caller gets back the state it
+ * called with, and the domain is recovered as after any other fault; the
+ * call itself is not unwound (it has returned).  Runs in the return
+ * hook, whose own preempt_disable() matches an ftrace-based entry
+ * probe's: the preempt count is compared for those only.
+ */
+void chariot_recover_returned(const struct chariot_held *held,
+			      unsigned long eflags, struct pt_regs *regs,
+			      unsigned int id, unsigned long fn)
+{
+	bool more, less, irq_off;
+
+	if (mode == RECOVER_OFF)
+		return;
+	irq_off = (eflags & X86_EFLAGS_IF) && !(regs->flags & X86_EFLAGS_IF);
+	if (irq_off)
+		regs->flags |= X86_EFLAGS_IF;
+	more = give_back(held, held->ftrace, id);
+	less = take_back(held, held->ftrace, id);
+	if (!more && !less && !irq_off)
+		return;
+	chariot_count(returned_held);
+	if (irq_off)
+		pr_info("a call into domain %u returned with interrupts off: turned on\n",
+			id);
+	failed(id, CHARIOT_FAULT_LOCK, fn, false);
 }
 
 /*
@@ -563,6 +654,42 @@ static int panic_pre(struct kprobe *p, struct pt_regs *regs)
 	regs->cx = 0;	/* no call to unwind: the #UD oopses instead */
 	instruction_pointer_set(regs, (unsigned long)chariot_recover_entry);
 	return 1;
+}
+
+/*
+ * __warn(file, line, caller, taint, regs, args): a WARN*() trapped (its
+ * ud2) in a driver's code, or in kernel code inside the driver's call (a
+ * check the driver's arguments failed), is the driver's fault like an
+ * exception: once the warning is printed, the trap returns to
+ * chariot_recover_entry instead of past the ud2, and that #UD unwinds the
+ * call (or, with nothing to unwind, goes on past the WARN as it would).
+ * A WARN with no trap registers (warn_slowpath_fmt()) is left alone.
+ */
+static int warn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	*(struct pt_regs **)ri->data = (struct pt_regs *)regs->r8;
+	return mode == RECOVER_OFF || !regs->r8;	/* 1: no return hook */
+}
+
+static int warn_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct pt_regs *trap = *(struct pt_regs **)ri->data;
+	int level = chariot_level(), id;
+
+	if (level < 0 || !trap)
+		return 0;
+	id = chariot_domain_of_code(trap->ip);
+	if (id < 0)
+		id = calling_domain(level);
+	if (id < 0)
+		return 0;
+	chariot_count(warnings);
+	trap->di = (unsigned long)id;
+	trap->si = trap->ip;
+	trap->dx = CHARIOT_FAULT_EXCEPTION;
+	trap->cx = trap->ip + LEN_UD2;
+	trap->ip = (unsigned long)chariot_recover_warn;
+	return 0;
 }
 
 /*
@@ -811,6 +938,9 @@ int chariot_recover_start(const char *how, unsigned int lim, unsigned int win)
 	pf_on = catch_on(&catch_pf, pf_pre);
 	fixup_on = catch_on(&catch_fixup, fixup_pre);
 	panic_on = stack_chk_fail && catch_on(&catch_panic, panic_pre);
+	warn_on = !register_kretprobe(&catch_warn);
+	if (!warn_on)
+		pr_warn("recovery: cannot probe __warn: a driver's WARN is only printed\n");
 	if (area) {
 		WRITE_ONCE(area->entry, (unsigned long)chariot_recover_entry);
 		smp_store_release(&area->magic, CHARIOT_RECOVERY_MAGIC);
@@ -839,7 +969,9 @@ void chariot_recover_stop(void)
 		unregister_kprobe(&catch_fixup);
 	if (panic_on)
 		unregister_kprobe(&catch_panic);
-	pf_on = fixup_on = panic_on = false;
+	if (warn_on)
+		unregister_kretprobe(&catch_warn);
+	pf_on = fixup_on = panic_on = warn_on = false;
 	destroy_workqueue(wq);
 	wq = NULL;
 	for (i = 0; i < ARRAY_SIZE(rec); i++) {
@@ -857,7 +989,7 @@ void chariot_recover_show(struct seq_file *m)
 {
 	static const char *const names[] = { "off", "unload", "reload" };
 
-	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld records %d\n",
+	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld returned_held %lld records %d\n",
 		   names[mode], atomic64_read(&chariot_stats.faults),
 		   atomic64_read(&chariot_stats.unwound),
 		   atomic64_read(&chariot_stats.fail_fast),
@@ -865,5 +997,6 @@ void chariot_recover_show(struct seq_file *m)
 		   atomic64_read(&chariot_stats.unwind_nested),
 		   atomic64_read(&chariot_stats.unwind_released),
 		   atomic64_read(&chariot_stats.unwind_held_unknown),
+		   atomic64_read(&chariot_stats.returned_held),
 		   atomic_read(&nslots));
 }

@@ -458,17 +458,33 @@ static bool kernel_patched(const struct injector *inj, const struct insn *in,
 	return name && !strncmp(name, "__SCT__", 7);
 }
 
+/* May the kernel check or patch instruction in while the OUT is there
+ * (the multi-byte nops ftrace and jump labels patch, static calls, jump
+ * labels)?  A one-byte pad (int3 between functions, nop) is nobody's. */
+static bool kernel_owned(const struct injector *inj, const struct insn *in,
+			 uint64_t text, uint64_t len)
+{
+	return ((in->flags & INSN_PAD) && in->len > 1) ||
+	       kernel_patched(inj, in, text, len);
+}
+
 /* Can instruction i of the text take an OUT that no other one's overlaps
- * (free_from: the first byte not covered yet)?  Padding (the nops ftrace
- * and jump labels patch too) is no site; a single-byte one is only where
- * port_fits() allows. */
+ * (free_from: the first byte not covered yet)?  None that the kernel
+ * owns; a single-byte one only where port_fits() allows, and not before
+ * one the kernel owns: the OUT's second byte would be that one's first
+ * (a BUG in __static_call_validate() at null_blk's load). */
 static bool cover_fits(const struct injector *inj, const struct insn *in,
 		       long n, long i, uint64_t free_from, uint64_t len)
 {
-	return (in[i].flags & INSN_VALID) && !(in[i].flags & INSN_PAD) &&
-	       in[i].addr >= free_from && in[i].off + 2 <= len &&
-	       (in[i].len >= 2 || port_fits(in, n, in[i].addr)) &&
-	       !kernel_patched(inj, &in[i], in[0].addr - in[0].off, len);
+	uint64_t text = in[0].addr - in[0].off;
+
+	if (!(in[i].flags & INSN_VALID) || in[i].addr < free_from ||
+	    in[i].off + 2 > len || kernel_owned(inj, &in[i], text, len))
+		return false;
+	if (in[i].len >= 2)
+		return true;
+	return port_fits(in, n, in[i].addr) && i + 1 < n &&
+	       !kernel_owned(inj, &in[i + 1], text, len);
 }
 
 /* An OUT at every instruction of the text that can take one. */

@@ -1712,7 +1712,7 @@ static void report_domains(struct engine *e, FILE *f)
 /* What the guest monitor did about each fault (its records, validated). */
 static void report_faults(struct engine *e, FILE *f)
 {
-	static struct recover_fault faults[CHARIOT_FAULTS_MAX];
+	struct recover_fault faults[CHARIOT_FAULTS_MAX];	/* ~2 KiB */
 	const uint8_t *area = (const uint8_t *)e->cfg.shm +
 			      CHARIOT_SHM_RECOVERY_OFFSET;
 	unsigned int n, rejected;

@@ -55,6 +55,7 @@ const char *recover_source_name(int detected_by)
 	case CHARIOT_FAULT_EXCEPTION: return "exception";
 	case CHARIOT_FAULT_HANG: return "hang";
 	case CHARIOT_FAULT_OPERATOR: return "operator";
+	case CHARIOT_FAULT_LOCK: return "lock";
 	default: return NULL;
 	}
 }

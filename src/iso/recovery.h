@@ -59,7 +59,8 @@ unsigned int recover_read(const void *area, size_t len, unsigned int nmodules,
 			  struct recover_fault *out, unsigned int max,
 			  unsigned int *rejected);
 
-/* "write", "exception", "hang", "operator"; NULL for another value. */
+/* "write", "exception", "hang", "operator", "lock"; NULL for another
+ * value. */
 const char *recover_source_name(int detected_by);
 
 /* The report's "faults" array members, each preceded by ",\n    " but the

@@ -160,41 +160,58 @@ fi
 # kernel's lock code, never in the driver's: the hang is taken there, on
 # the task's stack, hang-ms / 2 after it was found (before the guest's
 # soft-lockup warning, which would be printed).
+# lock_leak: the driver returns holding its spinlock: the call is not
+# unwound (it returned), the caller gets its preempt count back (else the
+# next sleep is "scheduling while atomic"), the driver is reloaded.
+# warn: a WARN_ON() in the driver's code: printed (once, and nothing
+# else), then the call unwound as for an exception.
 KERN="$PRE"'
-run_triggers stack_smash kernel_oops deadlock
+run_triggers stack_smash kernel_oops deadlock lock_leak
 dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
+run_triggers warn
+W=$(dmesg | sed -n "/warn: a check of its own/,\$p" | grep "WARNING:")
+echo "warnings $(echo "$W" | grep -c .) at_buggy_warn $(echo "$W" | grep -c buggy_warn)"
+dmesg | sed -n "/warn: a check of its own/,\$p" | grep -E "Oops|BUG:|Kernel panic" | sed "s/^/kernel: /"
 '
-expect_status "stack_smash, kernel_oops, deadlock: the guest goes on" 0 \
+expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn: the guest goes on" 0 \
 	$CHARIOT run --isolate chariot_buggy --hang-ms 2000 --recover-limit 16 \
 	--json "$T/kern.json" --timeout 300 -- sh -c "$KERN"
 cp "$T/out" "$T/kern.out"
-for s in stack_smash kernel_oops deadlock; do
-	expect_grep "$s: the call failed with an error" \
+expect_grep "lock_leak: the call returned as it does" \
+	"^trigger lock_leak rc=0" "$T/kern.out"
+expect_grep "warn: the one WARNING printed, at buggy_warn" \
+	"^warnings 1 at_buggy_warn 1\$" "$T/kern.out"
+for s in stack_smash kernel_oops deadlock lock_leak warn; do
+	[ $s = lock_leak ] || expect_grep "$s: the call failed with an error" \
 		"^trigger $s rc=1" "$T/kern.out"
 	expect_grep "$s: driver reloaded, ok served after it" \
 		"^after $s ok rc=0 dev=yes" "$T/kern.out"
 done
-no_kernel_trouble "stack_smash, kernel_oops, deadlock: no panic, oops, BUG or lockup printed" \
+no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn: no panic, oops, BUG or lockup printed" \
 	"$T/kern.out"
 if python3 - "$T/kern.json" >"$T/faults" 2>&1 <<'EOF'
 import json, sys
 f = json.load(open(sys.argv[1])).get("faults", [])
 want = [("stack_smash", "exception", "buggy_stack_smash"),
         ("kernel_oops", "exception", "kobject_get"),
-        ("deadlock", "hang", "spin_lock")]
-bad = [] if len(f) == len(want) else ["%d faults, want 3" % len(f)]
+        ("deadlock", "hang", "spin_lock"),
+        ("lock_leak", "lock", "trigger_write"),
+        ("warn", "exception", "buggy_warn")]
+bad = [] if len(f) == len(want) else ["%d faults, want 5" % len(f)]
 for (s, by, sym), x in zip(want, f):
     if x["detected_by"] != by or sym not in x["symbol"]:
         bad.append("%s: %s at %s" % (s, x["detected_by"], x["symbol"]))
-    bad += ["%s: not %s" % (s, k) for k in
-            ("unwound", "reloaded", "service_restored") if x[k] is not True]
+    bad += ["%s: not %s" % (s, k) for k in ("reloaded", "service_restored")
+            if x[k] is not True]
+    if x["unwound"] is not (by != "lock"):
+        bad.append("%s: unwound %s" % (s, x["unwound"]))
 print("; ".join(bad))
 sys.exit(bool(bad))
 EOF
 then
-	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, recovered"
+	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, a WARN, recovered"
 else
-	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, recovered" "$(cat "$T/faults")"
+	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, a WARN, recovered" "$(cat "$T/faults")"
 fi
 if python3 -c 'import json, sys
 r = json.load(open(sys.argv[1])).get("recovery", {})

@@ -422,6 +422,10 @@ TEST(inject_cover_arms_what_it_may)
 		0x0f, 0x1f, 0x44, 0x00, 0x00,	/* 17: nop5: left */
 		0xc3,				/* 22: ret: armed */
 		0xcc,				/* 23: int3: padding */
+		0x5d,				/* 24: pop rbp: not armed, */
+		0x0f, 0x1f, 0x44, 0x00, 0x00,	/* 25: the nop5 under it */
+		0x53,				/* 30: push rbx: not armed, */
+		0xe8, 0x00, 0x00, 0x00, 0x01,	/* 31: the call out under it */
 	};
 	struct injector inj;
 	struct inject_spec s;

@@ -35,7 +35,8 @@ TEST(recovery_mode_names)
 	CHECK(!strcmp(recover_source_name(CHARIOT_FAULT_WRITE), "write"));
 	CHECK(!strcmp(recover_source_name(CHARIOT_FAULT_OPERATOR), "operator"));
 	CHECK(recover_source_name(0) == NULL);
-	CHECK(recover_source_name(5) == NULL);
+	CHECK(!strcmp(recover_source_name(CHARIOT_FAULT_LOCK), "lock"));
+	CHECK(recover_source_name(6) == NULL);
 }
 
 TEST(recovery_hang_rule)
