@@ -367,7 +367,7 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 int chariot_recover_start(const char *mode, unsigned int limit,
 			  unsigned int window_s);
 void chariot_recover_stop(void);
-bool chariot_recover_refuse(struct chariot_domain *d);
+bool chariot_recover_refuse(struct chariot_domain *d, enum chariot_role role);
 void chariot_recover_module(struct chariot_domain *d, struct module *mod,
 			    unsigned long state);
 long chariot_recover_error(enum chariot_role role);

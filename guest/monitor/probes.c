@@ -277,7 +277,7 @@ static int fn_pre(struct kprobe *p, struct pt_regs *regs)
 						   rp.kp);
 
 	if (unlikely(READ_ONCE(fp->dom->failed)) &&
-	    chariot_recover_refuse(fp->dom)) {
+	    chariot_recover_refuse(fp->dom, fp->role)) {
 		regs->ax = chariot_recover_error(fp->role);
 		instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
 		chariot_count(fail_fast);

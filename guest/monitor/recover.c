@@ -186,13 +186,28 @@ long chariot_recover_error(enum chariot_role role)
 
 /**
  * chariot_recover_refuse() - must a call into a failed domain fail?
- * @d: the domain, failed
+ * @d:    the domain, failed
+ * @role: the function's interface role
  *
- * Return: true, except for the task tearing it down (its exit function).
+ * Return: true, except for the task tearing it down (its exit function),
+ * which is still refused I/O: the writeback of a disk's dirty pages that
+ * del_gendisk() makes runs the failed driver's submit_bio in that task,
+ * and a lock the fault left taken (a missing unlock) would hold it there
+ * for ever.  A failed disk fails its writeback, as a dead one does.
  */
-bool chariot_recover_refuse(struct chariot_domain *d)
+bool chariot_recover_refuse(struct chariot_domain *d, enum chariot_role role)
 {
-	return READ_ONCE(d->reaper) != current;
+	switch (role) {
+	case CHARIOT_ROLE_QUEUE_RQ:
+	case CHARIOT_ROLE_QUEUE_RQS:
+	case CHARIOT_ROLE_SUBMIT_BIO:
+	case CHARIOT_ROLE_RW_PAGE:
+	case CHARIOT_ROLE_START_XMIT:
+	case CHARIOT_ROLE_POLL:
+		return true;
+	default:
+		return READ_ONCE(d->reaper) != current;
+	}
 }
 
 /* A fault record in the shared area, or -1 when they are all used. */
@@ -658,12 +673,14 @@ static int panic_pre(struct kprobe *p, struct pt_regs *regs)
 
 /*
  * __warn(file, line, caller, taint, regs, args): a WARN*() trapped (its
- * ud2) in a driver's code, or in kernel code inside the driver's call (a
- * check the driver's arguments failed), is the driver's fault like an
- * exception: once the warning is printed, the trap returns to
- * chariot_recover_entry instead of past the ud2, and that #UD unwinds the
- * call (or, with nothing to unwind, goes on past the WARN as it would).
- * A WARN with no trap registers (warn_slowpath_fmt()) is left alone.
+ * ud2) in a driver's code is the driver's fault like an exception: once
+ * the warning is printed, the trap returns to chariot_recover_entry
+ * instead of past the ud2, and that #UD unwinds the call (or, with nothing
+ * to unwind, goes on past the WARN as it would).  Not a WARN in kernel
+ * code inside the driver's call: among those is the return hooks' own
+ * check (rethook_trampoline_handler()) when an unwind passes the hooks of
+ * nested calls, and taking that one unwinds again, and again (seen in a
+ * brd campaign).  A WARN with no trap registers is left alone.
  */
 static int warn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -674,13 +691,11 @@ static int warn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int warn_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct pt_regs *trap = *(struct pt_regs **)ri->data;
-	int level = chariot_level(), id;
+	int id;
 
-	if (level < 0 || !trap)
+	if (chariot_level() < 0 || !trap)
 		return 0;
 	id = chariot_domain_of_code(trap->ip);
-	if (id < 0)
-		id = calling_domain(level);
 	if (id < 0)
 		return 0;
 	chariot_count(warnings);

@@ -329,20 +329,37 @@ static void put2(uint8_t *const p[2], const uint8_t v[2])
 	__atomic_store_n(p[0], v[0], __ATOMIC_RELEASE);
 }
 
+/* A module's text as read, decoded: what the OUT placement rules see. */
+struct text_view {
+	const uint8_t *code;
+	uint64_t base, len;
+	const struct insn *in;
+	long n;
+};
+
+static bool short_before_owned(const struct injector *inj,
+			       const struct text_view *t, long i);
+
 /* `out %al, $(INJECT_PORT + b)` over the first two bytes of each
  * breakpoint b (one that cannot take it is left without: it never
- * reports). */
+ * reports; nor does a one-byte one before code the kernel owns). */
 static void arm(struct injector *inj, const struct inject_guest *g,
 		const uint8_t *code, size_t len, uint64_t base)
 {
 	struct insn *in;
 	long n = decode(code, len, base, &in);
+	struct text_view t = { code, base, len, in, n };
 
 	for (unsigned int b = 0; b < inj->nbp; b++) {
 		uint8_t *p[2];
 		int err = 0;
+		long i = 0;
 
 		if (inj->bp[b] + 2 > base + len || !port_fits(in, n, inj->bp[b]))
+			continue;
+		while (in[i].addr != inj->bp[b])	/* port_fits() found it */
+			i++;
+		if (short_before_owned(inj, &t, i))
 			continue;
 		p[0] = guest_bytes(g, inj->bp[b], 1, &err);
 		p[1] = guest_bytes(g, inj->bp[b] + 1, 1, &err);
@@ -438,20 +455,28 @@ struct inject_cover_site {
  * module comes in and at every static_call_update()) and a direct jmp (a
  * jump label in its enabled form; checked when the module comes in and
  * at every static_branch flip) would meet the OUT instead of what they
- * expect: a kernel BUG.  Without the kernel's symbols every call out of
- * the module counts as a static call. */
-static bool kernel_patched(const struct injector *inj, const struct insn *in,
-			   uint64_t text, uint64_t len)
+ * expect: a kernel BUG.  A static call's trampoline is the kernel's
+ * (named __SCT__*) or the module's own (its tracepoints': in its text,
+ * known by the signature the kernel checks, ud1 %esp,%ecx 5 bytes in).
+ * Without the kernel's symbols every call out of the module counts as a
+ * static call. */
+static bool kernel_patched(const struct injector *inj,
+			   const struct text_view *t, const struct insn *in)
 {
+	static const uint8_t tramp_sig[3] = { 0x0f, 0xb9, 0xcc };
 	const char *name;
+	uint64_t off;
 
 	if (!(in->flags & INSN_DIRECT))
 		return false;
 	if (in->flags & INSN_JMP)
 		return true;
-	if (!(in->flags & INSN_CALL) || (in->target >= text &&
-					 in->target - text < len))
+	if (!(in->flags & INSN_CALL))
 		return false;
+	off = in->target - t->base;
+	if (in->target >= t->base && off < t->len)
+		return off + 8 <= t->len &&
+		       !memcmp(t->code + off + 5, tramp_sig, sizeof(tramp_sig));
 	if (inj->nsyms_vmlinux <= 0)
 		return true;
 	name = ksyms_name(&inj->syms, in->target);
@@ -460,31 +485,42 @@ static bool kernel_patched(const struct injector *inj, const struct insn *in,
 
 /* May the kernel check or patch instruction in while the OUT is there
  * (the multi-byte nops ftrace and jump labels patch, static calls, jump
- * labels)?  A one-byte pad (int3 between functions, nop) is nobody's. */
-static bool kernel_owned(const struct injector *inj, const struct insn *in,
-			 uint64_t text, uint64_t len)
+ * labels, the signature of a static call's trampoline: a ud1)?  A
+ * one-byte pad (int3 between functions, nop) is nobody's. */
+static bool kernel_owned(const struct injector *inj,
+			 const struct text_view *t, const struct insn *in)
 {
+	const uint8_t *b = t->code + in->off;
+
 	return ((in->flags & INSN_PAD) && in->len > 1) ||
-	       kernel_patched(inj, in, text, len);
+	       (in->len >= 2 && b[0] == 0x0f && b[1] == 0xb9) ||
+	       kernel_patched(inj, t, in);
+}
+
+/* Is instruction i one byte long, and the next one the kernel's (or
+ * none)?  An OUT there would cover the first byte of that one: a BUG in
+ * __static_call_validate() at null_blk's load. */
+static bool short_before_owned(const struct injector *inj,
+			       const struct text_view *t, long i)
+{
+	return t->in[i].len < 2 &&
+	       (i + 1 >= t->n || kernel_owned(inj, t, &t->in[i + 1]));
 }
 
 /* Can instruction i of the text take an OUT that no other one's overlaps
  * (free_from: the first byte not covered yet)?  None that the kernel
  * owns; a single-byte one only where port_fits() allows, and not before
- * one the kernel owns: the OUT's second byte would be that one's first
- * (a BUG in __static_call_validate() at null_blk's load). */
-static bool cover_fits(const struct injector *inj, const struct insn *in,
-		       long n, long i, uint64_t free_from, uint64_t len)
+ * one the kernel owns. */
+static bool cover_fits(const struct injector *inj, const struct text_view *t,
+		       long i, uint64_t free_from)
 {
-	uint64_t text = in[0].addr - in[0].off;
+	const struct insn *in = &t->in[i];
 
-	if (!(in[i].flags & INSN_VALID) || in[i].addr < free_from ||
-	    in[i].off + 2 > len || kernel_owned(inj, &in[i], text, len))
+	if (!(in->flags & INSN_VALID) || in->addr < free_from ||
+	    in->off + 2 > t->len || kernel_owned(inj, t, in))
 		return false;
-	if (in[i].len >= 2)
-		return true;
-	return port_fits(in, n, in[i].addr) && i + 1 < n &&
-	       !kernel_owned(inj, &in[i + 1], text, len);
+	return in->len >= 2 || (port_fits(t->in, t->n, in->addr) &&
+				!short_before_owned(inj, t, i));
 }
 
 /* An OUT at every instruction of the text that can take one. */
@@ -493,6 +529,7 @@ static void cover_arm(struct injector *inj, const struct inject_guest *g,
 {
 	uint8_t *code = malloc(len);
 	struct insn *in = NULL;
+	struct text_view t;
 	uint64_t free_from = 0;
 	long n;
 	int err;
@@ -512,10 +549,11 @@ static void cover_arm(struct injector *inj, const struct inject_guest *g,
 			  n < 0 ? (int)n : -ENOMEM);
 		goto out;
 	}
+	t = (struct text_view){ code, text, len, in, n };
 	for (long i = 0; i < n; i++) {
 		struct inject_cover_site *c = &inj->cov[inj->ncov];
 
-		if (!cover_fits(inj, in, n, i, free_from, len))
+		if (!cover_fits(inj, &t, i, free_from))
 			continue;
 		c->host[0] = guest_bytes(g, in[i].addr, 1, &err);
 		c->host[1] = guest_bytes(g, in[i].addr + 1, 1, &err);

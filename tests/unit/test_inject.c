@@ -397,6 +397,36 @@ TEST(inject_port_breakpoint_left_out)
 	free(f);
 }
 
+TEST(inject_port_breakpoint_not_over_a_call_out)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	static const uint8_t code[] = {
+		0x53,				/* push rbx: deleted */
+		0xe8, 0x00, 0x00, 0x00, 0x01,	/* call out (a static call?) */
+		0xc3,
+	};
+	struct mutate_input in = { .code = code, .len = sizeof(code), .base = TEXT };
+	struct injector inj;
+	struct inject_spec s = spec("brd", FAULT_INSN_DELETE, 0);
+	struct mutation m;
+
+	while (!mutate_pick(&in, FAULT_INSN_DELETE, s.seed, &m) && m.site != 0)
+		s.seed++;
+	fake_init(f);
+	memcpy(text_byte(f, 0), code, sizeof(code));
+	CHECK_EQ(inject_init(&inj, &s, INJECT_BREAK_PORT, "/nonexistent", NULL), 0);
+	inject_module_loaded(&inj, &f->g, TEXT, 4096);
+	CHECK(inj.applied);
+	CHECK_EQ(inj.m.addr, TEXT);
+	/* The OUT's second byte would be the call's first: the kernel
+	 * checks a static call's bytes when the module comes in. */
+	CHECK_EQ(*text_byte(f, 0), 0x90);
+	CHECK_EQ(*text_byte(f, 1), 0xe8);
+	CHECK(inj.bp_host[0][0] == NULL);
+	inject_destroy(&inj);
+	free(f);
+}
+
 static void report(struct injector *inj, char *buf, size_t len)
 {
 	FILE *fp = fmemopen(buf, len, "w");
@@ -426,6 +456,13 @@ TEST(inject_cover_arms_what_it_may)
 		0x0f, 0x1f, 0x44, 0x00, 0x00,	/* 25: the nop5 under it */
 		0x53,				/* 30: push rbx: not armed, */
 		0xe8, 0x00, 0x00, 0x00, 0x01,	/* 31: the call out under it */
+		0xe8, 0x05, 0x00, 0x00, 0x00,	/* 36: call 46: left, */
+		0xe8, 0x08, 0x00, 0x00, 0x00,	/* 41: call 54: armed */
+		/* 46: the module's own static call trampoline: jmp, then
+		 * the signature (ud1 %esp,%ecx) */
+		0xe9, 0x00, 0x00, 0x00, 0x01, 0x0f, 0xb9, 0xcc,
+		0xc3,				/* 54: ret: armed */
+		0xcc,				/* 55: int3: padding */
 	};
 	struct injector inj;
 	struct inject_spec s;
@@ -440,17 +477,19 @@ TEST(inject_cover_arms_what_it_may)
 	CHECK_EQ(inj.brk, INJECT_BREAK_PORT);
 	inject_module_loaded(&inj, &f->g, TEXT, 4096);
 	CHECK(!inj.applied);
-	CHECK_EQ(inj.ncov, 4);
+	CHECK_EQ(inj.ncov, 6);
 	for (int o = 0; o < (int)sizeof(code); o++) {
-		bool out = o == 0 || o == 2 || o == 5 || o == 22;
-		bool port = o == 1 || o == 3 || o == 6 || o == 23;
+		bool out = o == 0 || o == 2 || o == 5 || o == 22 || o == 41 ||
+			   o == 54;
+		bool port = o == 1 || o == 3 || o == 6 || o == 23 || o == 42 ||
+			    o == 55;
 
 		CHECK_EQ(*text_byte(f, o), out ? 0xe6 : port ? INJECT_PORT
 							     : code[o]);
 	}
 	report(&inj, buf, sizeof(buf));
 	CHECK(strstr(buf, "\"error\": null") != NULL);
-	CHECK(strstr(buf, "\"cover\": {\"armed\": 4, \"ran\": 0, "
+	CHECK(strstr(buf, "\"cover\": {\"armed\": 6, \"ran\": 0, "
 			  "\"sites\": []}") != NULL);
 	inject_destroy(&inj);
 	free(f);
