@@ -366,6 +366,27 @@ TEST(inject_breakpoint_at_instruction_start)
 	free(f);
 }
 
+/* Load code into f's module text with the instruction at site (of the
+ * insn-delete sites) deleted, breakpoints through the port.  false when
+ * the injector could not be made (nothing to destroy). */
+static bool delete_site(struct fake *f, struct injector *inj,
+			const uint8_t *code, size_t len, unsigned int site)
+{
+	struct mutate_input in = { .code = code, .len = len, .base = TEXT };
+	struct inject_spec s = spec("brd", FAULT_INSN_DELETE, 0);
+	struct mutation m;
+
+	while (!mutate_pick(&in, FAULT_INSN_DELETE, s.seed, &m) &&
+	       m.site != site)
+		s.seed++;
+	fake_init(f);
+	memcpy(text_byte(f, 0), code, len);
+	if (inject_init(inj, &s, INJECT_BREAK_PORT, "/nonexistent", NULL))
+		return false;
+	inject_module_loaded(inj, &f->g, TEXT, 4096);
+	return true;
+}
+
 /* A one-byte instruction whose next byte a branch targets takes no OUT:
  * the mutation is made, its activation cannot be told. */
 TEST(inject_port_breakpoint_left_out)
@@ -376,18 +397,13 @@ TEST(inject_port_breakpoint_left_out)
 		0x53,		/* push rbx: deleted (one byte) */
 		0xc3,
 	};
-	struct mutate_input in = { .code = code, .len = sizeof(code), .base = TEXT };
 	struct injector inj;
-	struct inject_spec s = spec("brd", FAULT_INSN_DELETE, 0);
-	struct mutation m;
 
-	/* The seed that deletes the push (site 1 of je, push, ret). */
-	while (!mutate_pick(&in, FAULT_INSN_DELETE, s.seed, &m) && m.site != 1)
-		s.seed++;
-	fake_init(f);
-	memcpy(text_byte(f, 0), code, sizeof(code));
-	CHECK_EQ(inject_init(&inj, &s, INJECT_BREAK_PORT, "/nonexistent", NULL), 0);
-	inject_module_loaded(&inj, &f->g, TEXT, 4096);
+	if (!delete_site(f, &inj, code, sizeof(code), 1)) {	/* je, push, ret */
+		CHECK(false);
+		free(f);
+		return;
+	}
 	CHECK(inj.applied);
 	CHECK_EQ(inj.m.addr, TEXT + 2);
 	CHECK_EQ(*text_byte(f, 2), 0x90);	/* nop, no OUT */
@@ -397,6 +413,9 @@ TEST(inject_port_breakpoint_left_out)
 	free(f);
 }
 
+/* Nor one before a call out of the module: the OUT's second byte would be
+ * the call's first, and the kernel checks a static call's bytes when the
+ * module comes in. */
 TEST(inject_port_breakpoint_not_over_a_call_out)
 {
 	struct fake *f = calloc(1, sizeof(*f));
@@ -405,21 +424,15 @@ TEST(inject_port_breakpoint_not_over_a_call_out)
 		0xe8, 0x00, 0x00, 0x00, 0x01,	/* call out (a static call?) */
 		0xc3,
 	};
-	struct mutate_input in = { .code = code, .len = sizeof(code), .base = TEXT };
 	struct injector inj;
-	struct inject_spec s = spec("brd", FAULT_INSN_DELETE, 0);
-	struct mutation m;
 
-	while (!mutate_pick(&in, FAULT_INSN_DELETE, s.seed, &m) && m.site != 0)
-		s.seed++;
-	fake_init(f);
-	memcpy(text_byte(f, 0), code, sizeof(code));
-	CHECK_EQ(inject_init(&inj, &s, INJECT_BREAK_PORT, "/nonexistent", NULL), 0);
-	inject_module_loaded(&inj, &f->g, TEXT, 4096);
+	if (!delete_site(f, &inj, code, sizeof(code), 0)) {
+		CHECK(false);
+		free(f);
+		return;
+	}
 	CHECK(inj.applied);
 	CHECK_EQ(inj.m.addr, TEXT);
-	/* The OUT's second byte would be the call's first: the kernel
-	 * checks a static call's bytes when the module comes in. */
 	CHECK_EQ(*text_byte(f, 0), 0x90);
 	CHECK_EQ(*text_byte(f, 1), 0xe8);
 	CHECK(inj.bp_host[0][0] == NULL);
