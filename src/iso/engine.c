@@ -843,8 +843,8 @@ bool engine_recover_pending(struct engine *e, unsigned int vcpu)
 
 /* A hang pending on vcpu, found at rip and rsp: take it now (1), later
  * (0), or drop it (-1: the hung call has ended).  Called locked. */
-static int hang_now(struct engine *e, unsigned int vcpu, uint64_t rip,
-		    uint64_t rsp)
+static int hang_now(struct engine *e, unsigned int vcpu,
+		    const struct engine_stop *at)
 {
 	struct engine_vcpu *ev = &e->vcpu[vcpu];
 	const struct iso_frame *f;
@@ -855,7 +855,7 @@ static int hang_now(struct engine *e, unsigned int vcpu, uint64_t rip,
 	f = iso_outermost(&e->iso, vcpu, ev->rec_domain);
 	if (!f)
 		return -1;
-	d = iso_domain_of_rip(&e->iso, rip);
+	d = iso_domain_of_rip(&e->iso, at->rip);
 	if (d && d->id == ev->rec_domain)
 		return 1;
 	/* Kernel code the driver called, on the task's stack (not an
@@ -863,8 +863,13 @@ static int hang_now(struct engine *e, unsigned int vcpu, uint64_t rip,
 	 * which the driver's own code never ran, the vCPU is stuck there,
 	 * and the unwind, which abandons that kernel code, is the only way
 	 * on.  The grace prefers the driver's code: unwinding there
-	 * abandons only the driver's state. */
-	if (!d && iso_rip_trusted(&e->iso, rip) && iso_on_frame_stack(f, rsp) &&
+	 * abandons only the driver's state.  Interrupts on: an interrupt's
+	 * entry code runs on the task's stack before it switches to the IRQ
+	 * stack, with them off (a hang taken at sysvec_apic_timer_interrupt+0xa
+	 * unwound the task from inside the interrupt: CI, 2026-12-02). */
+	if (!d && (at->rflags & ENGINE_RFLAGS_IF) &&
+	    iso_rip_trusted(&e->iso, at->rip) &&
+	    iso_on_frame_stack(f, at->rsp) &&
 	    recover_hung(ev->rec_since, now_ns(), e->cfg.hang_ms / 2)) {
 		e->stats.hangs_in_kernel++;
 		return 1;
@@ -872,8 +877,8 @@ static int hang_now(struct engine *e, unsigned int vcpu, uint64_t rip,
 	return 0;
 }
 
-int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
-			uint64_t rsp, struct engine_redirect *r)
+int engine_recover_take(struct engine *e, unsigned int vcpu,
+			const struct engine_stop *at, struct engine_redirect *r)
 {
 	struct engine_vcpu *ev = &e->vcpu[vcpu];
 	const uint8_t *area = (const uint8_t *)e->cfg.shm +
@@ -885,7 +890,7 @@ int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
 		return 0;
 	pthread_mutex_lock(&e->lock);
 	if (ev->rec_why == CHARIOT_FAULT_HANG) {
-		now = hang_now(e, vcpu, rip, rsp);
+		now = hang_now(e, vcpu, at);
 		if (now < 0) {
 			e->stats.hangs_left++;
 			__atomic_store_n(&ev->rec_pending, false,
@@ -904,10 +909,10 @@ int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
 	}
 	*r = (struct engine_redirect){ .rip = entry, .domain = ev->rec_domain,
 				       .fault_rip = ev->rec_why ==
-						    CHARIOT_FAULT_HANG ? rip :
+						    CHARIOT_FAULT_HANG ? at->rip :
 						    ev->rec_rip,
 				       .why = (uint64_t)ev->rec_why,
-				       .resume = rip };
+				       .resume = at->rip };
 	if (ev->rec_why == CHARIOT_FAULT_HANG)
 		ev->entered_ns = now_ns();	/* not again before it leaves */
 	e->stats.recover_redirects++;

@@ -391,15 +391,24 @@ struct engine_redirect {
 /* Is a recovery pending for vcpu (cheap: check after every exit)? */
 bool engine_recover_pending(struct engine *e, unsigned int vcpu);
 
-/* vcpu, stopped at rip with stack pointer rsp, has a recovery pending:
- * returns 1 with *r filled in when it must go to the recovery entry now
- * (its thread sets the registers), 0 when not.  A hang is taken in the
- * driver's code; in trusted code on the entry's stack (kernel code the
- * driver called, spinning on a lock it left taken) only once the
- * driver's code has not been seen for a further hang_ms / 2; it is
- * dropped when the call has ended.  No valid entry drops any. */
-int engine_recover_take(struct engine *e, unsigned int vcpu, uint64_t rip,
-			uint64_t rsp, struct engine_redirect *r);
+#define ENGINE_RFLAGS_IF	0x200ull	/* interrupts enabled */
+
+/* Where a vCPU stopped: what engine_recover_take() judges a hang by. */
+struct engine_stop {
+	uint64_t rip, rsp, rflags;
+};
+
+/* vcpu, stopped at at, has a recovery pending: returns 1 with *r filled
+ * in when it must go to the recovery entry now (its thread sets the
+ * registers), 0 when not.  A hang is taken in the driver's code; in
+ * trusted code on the entry's stack with interrupts on (kernel code the
+ * driver called, spinning on a lock it left taken; not an interrupt's or
+ * exception's entry code, which runs with them off and still on that
+ * stack) only once the driver's code has not been seen for a further
+ * hang_ms / 2; it is dropped when the call has ended.  No valid entry
+ * drops any. */
+int engine_recover_take(struct engine *e, unsigned int vcpu,
+			const struct engine_stop *at, struct engine_redirect *r);
 
 /* The guest monitor announced itself: kernel text [text, etext) is
  * trusted code. */

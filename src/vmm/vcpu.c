@@ -908,12 +908,13 @@ static enum vcpu_event run_failed(struct vcpu *c, int err)
 static int recover_redirect(struct vcpu *c)
 {
 	struct engine_redirect rd;
+	struct engine_stop at;
 	struct kvm_regs regs;
 
 	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
 		return -errno;
-	if (engine_recover_take(c->iso, (unsigned int)c->id, regs.rip, regs.rsp,
-				&rd) <= 0)
+	at = (struct engine_stop){ regs.rip, regs.rsp, regs.rflags };
+	if (engine_recover_take(c->iso, (unsigned int)c->id, &at, &rd) <= 0)
 		return 0;
 	regs.rip = rd.rip;
 	regs.rdi = rd.domain;

@@ -218,6 +218,15 @@ static void rpost(struct rfx *x, struct chariot_ring_rec r)
 	__atomic_store_n(&x->ring->head, head + 1, __ATOMIC_RELEASE);
 }
 
+/* engine_recover_take() for vCPU 0 stopped at rip, rsp, interrupts on. */
+static int take(struct rfx *x, uint64_t rip, uint64_t rsp,
+		struct engine_redirect *r)
+{
+	struct engine_stop at = { rip, rsp, ENGINE_RFLAGS_IF };
+
+	return engine_recover_take(&x->e, 0, &at, r);
+}
+
 /* The guest: the monitor's code trusted, its entry published, domain 0
  * (drv) created and entered on vCPU 0. */
 static void guest_up(struct rfx *x, bool publish)
@@ -264,14 +273,14 @@ TEST(recovery_denied_write_sends_the_vcpu_to_the_entry)
 	CHECK(denied_write(x, 0));
 	CHECK(engine_recover_pending(&x->e, 0));
 	CHECK(!engine_recover_pending(&x->e, 1));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 1);
+	CHECK_EQ(take(x, DRV + 0x24, SP, &r), 1);
 	CHECK_EQ(r.rip, ENTRY);
 	CHECK_EQ(r.domain, 0);
 	CHECK_EQ(r.fault_rip, DRV + 0x20);
 	CHECK_EQ(r.why, CHARIOT_FAULT_WRITE);
 	CHECK_EQ(r.resume, DRV + 0x24);
 	CHECK(!engine_recover_pending(&x->e, 0));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
+	CHECK_EQ(take(x, DRV + 0x24, SP, &r), 0);
 	CHECK_EQ(x->e.stats.recover_redirects, 1);
 	/* Outside any entry (vCPU 1): the write is dropped, nothing more. */
 	denied_write(x, 1);
@@ -310,17 +319,17 @@ TEST(recovery_only_to_a_published_trusted_entry)
 		return;
 	guest_up(x, false);		/* nothing published */
 	denied_write(x, 0);
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
+	CHECK_EQ(take(x, DRV + 0x24, SP, &r), 0);
 	CHECK(!engine_recover_pending(&x->e, 0));	/* dropped */
 	CHECK_EQ(x->e.stats.recover_no_entry, 1);
 
 	x->area->magic = CHARIOT_RECOVERY_MAGIC;
 	x->area->entry = DRV + 0x40;	/* the driver's own code */
 	denied_write(x, 0);
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
+	CHECK_EQ(take(x, DRV + 0x24, SP, &r), 0);
 	x->area->entry = 0xffff888000000000ull;	/* data, not code */
 	denied_write(x, 0);
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 0);
+	CHECK_EQ(take(x, DRV + 0x24, SP, &r), 0);
 	CHECK_EQ(x->e.stats.recover_no_entry, 3);
 	CHECK_EQ(x->e.stats.recover_redirects, 0);
 	rfx_free(x);
@@ -343,9 +352,9 @@ TEST(recovery_hang_found_by_the_watchdog)
 	CHECK_EQ(x->kicks[1], 0);
 	CHECK_EQ(x->e.stats.hangs, 1);
 	/* In kernel code the driver called: not now, still pending. */
-	CHECK_EQ(engine_recover_take(&x->e, 0, 0xffffffff81000000ull, SP, &r), 0);
+	CHECK_EQ(take(x, 0xffffffff81000000ull, SP, &r), 0);
 	CHECK(engine_recover_pending(&x->e, 0));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x80, SP, &r), 1);
+	CHECK_EQ(take(x, DRV + 0x80, SP, &r), 1);
 	CHECK_EQ(r.why, CHARIOT_FAULT_HANG);
 	CHECK_EQ(r.fault_rip, DRV + 0x80);
 	CHECK_EQ(r.resume, DRV + 0x80);
@@ -355,7 +364,7 @@ TEST(recovery_hang_found_by_the_watchdog)
 	nanosleep(&ts, NULL);
 	CHECK(engine_recover_pending(&x->e, 0));
 	CHECK(denied_write(x, 0));
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x24, SP, &r), 1);
+	CHECK_EQ(take(x, DRV + 0x24, SP, &r), 1);
 	CHECK_EQ(r.why, CHARIOT_FAULT_WRITE);
 	CHECK_EQ(r.fault_rip, DRV + 0x20);
 	rfx_free(x);
@@ -376,6 +385,7 @@ TEST(recovery_hang_in_kernel_code_taken_after_a_grace)
 	struct rfx *x = rfx_new(false, RECOVER_RELOAD, 20);
 	struct engine_redirect r;
 	uint64_t kernel = MON + 0x10;	/* trusted code, not the driver's */
+	struct engine_stop irq_entry = { kernel, SP, 0 };	/* IF clear */
 
 	if (!x)
 		return;
@@ -385,17 +395,18 @@ TEST(recovery_hang_in_kernel_code_taken_after_a_grace)
 	x->e.vcpu[0].rec_since = UINT64_MAX;
 	/* Spinning in kernel code the driver called (a lock it left
 	 * taken): the driver's code is waited for a while first. */
-	CHECK_EQ(engine_recover_take(&x->e, 0, kernel, SP, &r), 0);
+	CHECK_EQ(take(x, kernel, SP, &r), 0);
 	CHECK(engine_recover_pending(&x->e, 0));
 	x->e.vcpu[0].rec_since = 1;	/* found long ago */
 	/* On another stack (an interrupt's): not the driver's call. */
-	CHECK_EQ(engine_recover_take(&x->e, 0, kernel, STACK + 0x5000, &r),
-		 0);
+	CHECK_EQ(take(x, kernel, STACK + 0x5000, &r), 0);
 	/* Untrusted code (a BPF program, data): never. */
-	CHECK_EQ(engine_recover_take(&x->e, 0, 0xffff888000001000ull, SP, &r),
-		 0);
+	CHECK_EQ(take(x, 0xffff888000001000ull, SP, &r), 0);
+	/* Interrupts off on that stack: an interrupt's entry code before
+	 * it switches stacks (sysvec_*), not the driver's call. */
+	CHECK_EQ(engine_recover_take(&x->e, 0, &irq_entry, &r), 0);
 	CHECK_EQ(x->e.stats.hangs_in_kernel, 0);
-	CHECK_EQ(engine_recover_take(&x->e, 0, kernel, SP, &r), 1);
+	CHECK_EQ(take(x, kernel, SP, &r), 1);
 	CHECK_EQ(r.why, CHARIOT_FAULT_HANG);
 	CHECK_EQ(r.domain, 0);
 	CHECK_EQ(r.fault_rip, kernel);
@@ -417,7 +428,7 @@ TEST(recovery_hang_dropped_when_the_call_ended)
 	/* The slow call returned before the vCPU was found in it. */
 	rpost(x, (struct chariot_ring_rec){ .type = CHARIOT_REC_LEAVE,
 		.domain = 0, .vcpu = 0 });
-	CHECK_EQ(engine_recover_take(&x->e, 0, DRV + 0x80, SP, &r), 0);
+	CHECK_EQ(take(x, DRV + 0x80, SP, &r), 0);
 	CHECK(!engine_recover_pending(&x->e, 0));
 	CHECK_EQ(x->e.stats.hangs_left, 1);
 	CHECK_EQ(x->e.stats.recover_redirects, 0);
