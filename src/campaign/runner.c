@@ -434,6 +434,16 @@ static struct job *next_job(struct queue *q)
 	return NULL;
 }
 
+/* A run still going past its own --timeout and the grace is killed. */
+static void guard(const struct runner *r, struct job *j)
+{
+	if (!j->killed && mono_ms() - j->start >
+	    (r->cfg->timeout_s + GUARD_S) * 1e3) {
+		kill(-j->pid, SIGKILL);
+		j->killed = true;
+	}
+}
+
 static int reap(struct runner *r)
 {
 	for (unsigned i = 0; i < r->nactive;) {
@@ -442,11 +452,7 @@ static int reap(struct runner *r)
 		pid_t p = waitpid(j->pid, &st, WNOHANG);
 
 		if (p == 0) {
-			if (!j->killed && mono_ms() - j->start >
-			    (r->cfg->timeout_s + GUARD_S) * 1e3) {
-				kill(-j->pid, SIGKILL);
-				j->killed = true;
-			}
+			guard(r, j);
 			i++;
 			continue;
 		}
@@ -541,11 +547,7 @@ static int run_cover(struct runner *r)
 			stop_all(r);
 			return -EINTR;
 		}
-		if (!j->killed && mono_ms() - j->start >
-		    (r->cfg->timeout_s + GUARD_S) * 1e3) {
-			kill(-j->pid, SIGKILL);
-			j->killed = true;
-		}
+		guard(r, j);
 		usleep(100 * 1000);
 	}
 	r->nactive = 0;
