@@ -274,7 +274,7 @@ void chariot_recover_hold(struct chariot_held *held, struct kprobe *p)
  * Give the context back the lock state of its entry: the unlocks the
  * driver would have made never run.  comparable: the preempt count now
  * holds the same share of a probe handler as the entry's figure (else the
- * count is left, and counted).  Return: whether anything was given back.
+ * count is left).  Return: whether anything was given back.
  */
 static bool give_back(const struct chariot_held *h, bool comparable,
 		      unsigned int id)
@@ -282,9 +282,7 @@ static bool give_back(const struct chariot_held *h, bool comparable,
 	unsigned int now = preempt_count() & HELD_MASK, pc = 0;
 	int rcu = 0, pf = 0;
 
-	if (!comparable)
-		chariot_count(unwind_held_unknown);
-	else if (now > h->preempt)
+	if (comparable && now > h->preempt)
 		pc = now - h->preempt;
 	if (pc)
 		preempt_count_sub(pc);
@@ -343,6 +341,7 @@ static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
 	struct chariot_entry *e = NULL;
 	unsigned long ret;
 	unsigned int i;
+	bool comparable;
 
 	for (i = 0; c && i < c->nframes && !e; i++)
 		if (c->frames[i].domain == id)
@@ -370,7 +369,10 @@ static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
 		      (e->eflags & X86_EFLAGS_IF);
 	c->alloc_depth = 0;
 	e->flags |= CHARIOT_ENTRY_UNWOUND;	/* its return finishes its object */
-	if (give_back(&e->held, e->held.ftrace == kprobe_ftrace(p), id))
+	comparable = e->held.ftrace == kprobe_ftrace(p);
+	if (!comparable)
+		chariot_count(unwind_held_unknown);
+	if (give_back(&e->held, comparable, id))
 		chariot_count(unwind_released);
 	return true;
 }
