@@ -25,6 +25,7 @@
 static struct blk_mq_tag_set buggy_set;
 static struct gendisk *buggy_disk;
 static u8 *buggy_data;
+static bool buggy_warn_next;	/* the "warn_io" scenario: armed */
 
 /* Copy one segment between the request's pages and buggy_data at pos. */
 static blk_status_t buggy_copy(struct request *rq, struct bio_vec *bv,
@@ -49,6 +50,13 @@ static blk_status_t buggy_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct bio_vec bv;
 
 	blk_mq_start_request(rq);
+	/* In ->queue_rq() itself, the function the kernel calls: an unwind
+	 * returns from this very frame to blk-mq. */
+	if (WARN_ON(READ_ONCE(buggy_warn_next))) {
+		WRITE_ONCE(buggy_warn_next, false);
+		status = BLK_STS_IOERR;
+		goto end;
+	}
 	if (req_op(rq) != REQ_OP_READ && req_op(rq) != REQ_OP_WRITE) {
 		status = BLK_STS_NOTSUPP;
 		goto end;
@@ -89,6 +97,51 @@ static int buggy_disk_add(void)
 	err = add_disk(buggy_disk);
 	if (err)
 		put_disk(buggy_disk);
+	return err;
+}
+
+/**
+ * buggy_blk_warn_next() - the next request WARNs in ->queue_rq()
+ *
+ * Return: 0, or -ENODEV without the disk (disk=0).
+ */
+int buggy_blk_warn_next(void)
+{
+	if (!buggy_disk)
+		return -ENODEV;
+	WRITE_ONCE(buggy_warn_next, true);
+	return 0;
+}
+
+/**
+ * buggy_blk_nested_warn() - read the disk's first page from this module's
+ * own code, the read's ->queue_rq() WARNing
+ *
+ * With no I/O scheduler (the test sets "none"), blk-mq issues the request
+ * in the submitting task: queue_rq is called by the kernel inside this
+ * module's own call (driver -> kernel -> driver), as a driver's init
+ * reading its disk's partition table does.
+ *
+ * Return: the read's result (-EIO when the request failed), -ENODEV
+ * without the disk, -ENOMEM.
+ */
+int buggy_blk_nested_warn(void)
+{
+	struct page *page;
+	struct bio *bio;
+	int err;
+
+	if (!buggy_disk)
+		return -ENODEV;
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	bio = bio_alloc(buggy_disk->part0, 1, REQ_OP_READ, GFP_KERNEL);
+	bio_add_page(bio, page, PAGE_SIZE, 0);
+	WRITE_ONCE(buggy_warn_next, true);
+	err = submit_bio_wait(bio);
+	bio_put(bio);
+	__free_page(page);
 	return err;
 }
 

@@ -57,6 +57,13 @@
  *  warn           WARN_ON() on a condition that holds: the driver's own
  *                 check says its state is wrong; the kernel prints the
  *                 warning and would go on past it.
+ *  warn_io        arms a WARN_ON() in ->queue_rq() (blk.c): the next request
+ *                 to /dev/chariot_buggy0 warns in the very function blk-mq
+ *                 called, not in one below it.
+ *  nested_warn    reads its own disk from the trigger's call (bio,
+ *                 submit_bio_wait()) with warn_io armed: the WARN is in
+ *                 ->queue_rq() called by blk-mq inside this module's call,
+ *                 under the kernel's I/O path (its queue reference).
  *  lock_leak      takes this module's spinlock and returns without
  *                 releasing it (a deleted spin_unlock()): the call returns
  *                 normally, with the preempt count raised, to a kernel
@@ -413,6 +420,18 @@ static noinline int buggy_warn(void)
 	return 0;
 }
 
+static noinline int buggy_warn_io(void)
+{
+	pr_info("warn_io: the next request warns in queue_rq\n");
+	return buggy_blk_warn_next();
+}
+
+static noinline int buggy_nested_warn(void)
+{
+	pr_info("nested_warn: reading its own disk, queue_rq warns\n");
+	return buggy_blk_nested_warn();
+}
+
 static noinline int buggy_lock_leak(void)
 {
 	pr_info("lock_leak: returning with a spinlock held\n");
@@ -446,6 +465,8 @@ static const struct {
 	{ "deadlock", buggy_deadlock },
 	{ "lock_leak", buggy_lock_leak },
 	{ "warn", buggy_warn },
+	{ "warn_io", buggy_warn_io },
+	{ "nested_warn", buggy_nested_warn },
 };
 
 /**

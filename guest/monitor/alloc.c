@@ -464,7 +464,7 @@ static int alloc_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct chariot_batch b;
 	unsigned long flags;
 
-	if (a->ctx)
+	if (a->ctx && a->ctx->alloc_depth)	/* an unwind zeroes it */
 		a->ctx->alloc_depth--;
 	if (ZERO_OR_NULL_PTR((void *)ret) || IS_ERR((void *)ret) ||
 	    !cookie_of(ap->how, ret))

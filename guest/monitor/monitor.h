@@ -221,6 +221,10 @@ struct chariot_recovery_frame {
 #define CHARIOT_ENTRY_PUSHED	0x1u	/* this entry opened a frame */
 #define CHARIOT_ENTRY_STACK	0x2u	/* and granted its stack */
 #define CHARIOT_ENTRY_UNWOUND	0x4u	/* a fault unwound it (recover.c) */
+#define CHARIOT_ENTRY_NESTED	0x8u	/* from the kernel, the domain entered
+					 * already: a frame, not pushed */
+#define CHARIOT_ENTRY_DOOMED	0x10u	/* a call nested in it was unwound:
+					 * it returns an error */
 
 struct chariot_ctx;
 
@@ -320,6 +324,8 @@ int chariot_probes_attach(struct chariot_domain *d, struct module *mod,
 			  bool coming);
 void chariot_probes_drop_init(struct chariot_domain *d);
 void chariot_probes_detach(struct chariot_domain *d);
+struct chariot_entry *chariot_probes_innermost(struct chariot_entry *outer,
+					       struct chariot_domain *d);
 void chariot_probes_show(struct seq_file *m, struct chariot_domain *d);
 void chariot_probes_show_functions(struct seq_file *m,
 				   struct chariot_domain *d);
@@ -424,9 +430,12 @@ struct chariot_stats {
 	atomic64_t faults;		/* faults in a domain seen */
 	atomic64_t unwound;		/* of those, calls unwound */
 	atomic64_t unwind_nested;	/* unwound past other return hooks */
+	atomic64_t nested_entries;	/* kernel -> domain calls inside it */
+	atomic64_t unwind_inner;	/* unwound to a NESTED entry */
 	atomic64_t unwind_released;	/* of those, with lock state given back */
 	atomic64_t unwind_held_unknown;	/* preempt count not comparable */
 	atomic64_t warnings;		/* WARNs of a driver sent to recovery */
+	atomic64_t warn_unentered;	/* its WARNs outside a call: left */
 	atomic64_t returned_held;	/* calls that returned holding a lock
 					 * (or with fewer than at entry) */
 	atomic64_t fail_fast;		/* calls into a failed domain refused */

@@ -165,7 +165,7 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct chariot_batch b;
 	struct chariot_ctx *c;
 	unsigned long flags;
-	bool inside;
+	bool inside, nested;
 	int level = chariot_probe_level(&fp->rp.kp), ret = 1;
 
 	if (level < 0 || !READ_ONCE(fp->dom->live))
@@ -176,9 +176,17 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (!c)
 		goto out;
 	inside = c->nframes && c->frames[c->nframes - 1].domain == id;
-	if (inside && !fp->role)
+	/* A call from the kernel into the domain it is in already (driver ->
+	 * kernel -> driver) is hooked with a frame: a fault under it is
+	 * unwound to it, so that the kernel code between finishes (it holds
+	 * locks, a queue reference: the driver's init scanning its disk's
+	 * partitions).  A call from the driver's own code is not. */
+	nested = inside && chariot_domain_of_code(*(unsigned long *)regs->sp)
+			   != (int)id;
+	if (inside && !fp->role && !nested)
 		goto put;
 	e->ctx = c;
+	e->frame.magic = 0;
 	e->flags = 0;
 	e->ncookies = 0;
 	e->obj = NULL;
@@ -187,6 +195,12 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	chariot_batch_init(&b);
 	if (!inside && !push(c, fp, e, regs, &b))
 		goto put;
+	if (nested) {
+		fill_frame(&e->frame, id, fp->fn, regs);
+		chariot_recover_hold(&e->held, &fp->rp.kp);
+		e->flags |= CHARIOT_ENTRY_NESTED;
+		chariot_count(nested_entries);
+	}
 	if (fp->role)
 		chariot_iface_grant(fp->role, fp->fn, regs, id, e, &b);
 	if (e->flags & CHARIOT_ENTRY_PUSHED) {
@@ -196,7 +210,8 @@ static int fn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		atomic_long_inc(&fp->enters);
 	}
 	chariot_batch_flush(&b);
-	ret = (e->flags & CHARIOT_ENTRY_PUSHED) || e->ncookies ? 0 : 1;
+	ret = (e->flags & (CHARIOT_ENTRY_PUSHED | CHARIOT_ENTRY_NESTED)) ||
+	      e->ncookies ? 0 : 1;
 put:
 	chariot_ctx_put(c);
 out:
@@ -255,6 +270,10 @@ static int fn_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		pop(e->ctx, e, &b);
 	chariot_batch_flush(&b);
 	local_irq_restore(flags);
+	/* A call nested in it was unwound: it fails as well. */
+	if ((e->flags & (CHARIOT_ENTRY_DOOMED | CHARIOT_ENTRY_UNWOUND)) ==
+	    CHARIOT_ENTRY_DOOMED)
+		regs->ax = chariot_recover_error(e->role);
 	/* The outermost call into the domain: back with what it took? */
 	if ((e->flags & (CHARIOT_ENTRY_PUSHED | CHARIOT_ENTRY_UNWOUND)) ==
 	    CHARIOT_ENTRY_PUSHED)
@@ -263,6 +282,54 @@ static int fn_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if ((e->flags & CHARIOT_ENTRY_UNWOUND) && e->obj)
 		chariot_iface_abandon(e->role, fp->fn, e->obj, true);
 	return 0;
+}
+
+/* The entry whose instance rh is if it is one of d's function probes'. */
+static struct chariot_entry *entry_of(struct chariot_domain *d,
+				      struct rethook_node *rh)
+{
+	struct chariot_probes *p = d->probes;
+	unsigned long rp = (unsigned long)rh->rethook->data;
+	unsigned long first = (unsigned long)&p->fp[0].rp;
+	struct kretprobe_instance *ri;
+
+	/* Compared, not dereferenced: other return hooks' data is no
+	 * kretprobe at all (fprobes). */
+	if (rp < first || rp >= (unsigned long)&p->fp[p->n].rp ||
+	    (rp - first) % sizeof(p->fp[0]))
+		return NULL;
+	ri = container_of(rh, struct kretprobe_instance, node);
+	return (struct chariot_entry *)ri->data;
+}
+
+/**
+ * chariot_probes_innermost() - where a fault in a domain is unwound to
+ * @outer: the running context's outermost entry into the domain
+ * @d:     the domain
+ *
+ * Called with interrupts off, in the faulting context.
+ *
+ * Return: the innermost entry of that context into @d from the kernel
+ * (a NESTED one) with the return hooks above it, or @outer.
+ */
+struct chariot_entry *chariot_probes_innermost(struct chariot_entry *outer,
+					       struct chariot_domain *d)
+{
+	struct llist_node *n;
+	struct chariot_entry *e;
+
+	if (!d->probes)
+		return outer;
+	for (n = current->rethooks.first; n; n = n->next) {
+		e = entry_of(d, container_of(n, struct rethook_node, llist));
+		if (e == outer)
+			break;
+		if (e && e->ctx == outer->ctx &&
+		    (e->flags & CHARIOT_ENTRY_NESTED) &&
+		    e->frame.magic == CHARIOT_FRAME_MAGIC)
+			return e;
+	}
+	return outer;
 }
 
 /*

@@ -26,7 +26,13 @@
  * callee-saved registers.  The exception returns there, as if the function
  * had returned with an error for its role (chariot_recover_error()): the
  * trampoline runs the monitor's return handler, which pops the context's
- * frames and posts LEAVE, and goes back into the kernel caller.  The
+ * frames and posts LEAVE, and goes back into the kernel caller.  Where
+ * the kernel called the driver again inside that call (driver -> kernel
+ * -> driver: an init whose add_disk() reads the disk), the innermost such
+ * entry is the one unwound: the kernel code between goes on to its end
+ * (the locks and references it holds are released: unwinding past it
+ * left brd's exit waiting on its disk for ever), and the outermost call
+ * returns an error when it returns (CHARIOT_ENTRY_DOOMED).  The
  * probed oops function itself is skipped (fixup_exception() returns 1:
  * "fixed up").  Interrupts are as they were at entry, and so is what the
  * driver's lock calls changed outside the locks (give_back()): the
@@ -77,6 +83,7 @@
 #define POLL_MS		20
 #define RELOAD_TRIES	5
 #define RELOAD_RETRY_MS	200
+#define LOAD_WAIT_MS	30000
 
 enum { RECOVER_OFF, RECOVER_UNLOAD, RECOVER_RELOAD };
 
@@ -329,33 +336,89 @@ static bool take_back(const struct chariot_held *h, bool comparable,
 }
 
 /*
- * Resume the faulting context at its outermost entry into domain id, as
- * if that call returned an error.  Interrupts off (a context is only
+ * The return hooks of calls made inside the one unwound and not returned
+ * (the driver's interface function entered again through the kernel, an
+ * allocator it called) sit above its own on the task's list.  The hooks'
+ * trampoline returns to the topmost real return address and runs a hook
+ * only for the frame it returns from (rethook_trampoline_handler(): a
+ * WARN and a return into the nested call's caller, on the unwound stack:
+ * seen in brd's init, unwound from brd_submit_bio under add_disk()).  So
+ * the nested hooks are made hooks of the unwound call's frame that return
+ * through the trampoline (as the hook of a function called from a hooked
+ * one's tail): its handler runs them all, innermost first, then this
+ * call's, and returns where this call returns.  Return: false if e's own
+ * hook is not on the list (nothing changed).
+ */
+static bool fold_nested(struct chariot_entry *e)
+{
+	struct llist_node *mine = instance_of(e), *n;
+	struct rethook_node *rh;
+
+	for (n = current->rethooks.first; n && n != mine; n = n->next)
+		;
+	if (!n)
+		return false;
+	if (current->rethooks.first != mine)
+		chariot_count(unwind_nested);
+	for (n = current->rethooks.first; n != mine; n = n->next) {
+		rh = container_of(n, struct rethook_node, llist);
+		rh->frame = container_of(mine, struct rethook_node,
+					 llist)->frame;
+		rh->ret_addr = trampoline;
+	}
+	return true;
+}
+
+/* The running context's outermost entry into domain id with a recovery
+ * frame, or NULL.  Preemption off. */
+static struct chariot_entry *outermost(int level, unsigned int id)
+{
+	struct chariot_ctx *c = chariot_ctx_current(level, false);
+	unsigned int i;
+
+	for (i = 0; c && i < c->nframes; i++)
+		if (c->frames[i].domain == id)
+			return c->frames[i].entry->frame.magic ==
+			       CHARIOT_FRAME_MAGIC ? c->frames[i].entry : NULL;
+	return NULL;
+}
+
+/*
+ * Resume the faulting context at its entry into domain id (the outermost,
+ * or the innermost one from the kernel inside it), as if that call
+ * returned an error.  Interrupts off (a context is only
  * changed from itself).  Return: whether regs now go there.
  */
 static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
 		   unsigned int id)
 {
-	struct chariot_ctx *c = chariot_ctx_current(level, false);
+	struct chariot_entry *e = outermost(level, id), *outer = e;
+	struct chariot_domain *d = chariot_domain_get(id);
 	const struct chariot_recovery_frame *f;
-	struct chariot_entry *e = NULL;
+	struct chariot_ctx *c;
 	unsigned long ret;
-	unsigned int i;
 	bool comparable;
 
-	for (i = 0; c && i < c->nframes && !e; i++)
-		if (c->frames[i].domain == id)
-			e = c->frames[i].entry;
-	if (!e || e->frame.magic != CHARIOT_FRAME_MAGIC)
+	if (!e)
 		return false;
+	c = e->ctx;
+	/* Not past kernel code that called the driver again: the innermost
+	 * such call fails, the kernel under it finishes, and the outermost
+	 * returns an error when it returns. */
+	if (d)
+		e = chariot_probes_innermost(outer, d);
+	if (e != outer) {
+		outer->flags |= CHARIOT_ENTRY_DOOMED;
+		chariot_count(unwind_inner);
+	}
 	f = &e->frame;
 	/* Through the trampoline, so the return hooks stay in step; the
 	 * frames above are popped by its handler (probes.c's pop()). */
 	ret = *(unsigned long *)f->sp;
-	if (ret != trampoline)
+	if (ret != trampoline || !fold_nested(e)) {
 		ret = f->ret;
-	if (current->rethooks.first != instance_of(e))
-		chariot_count(unwind_nested);
+		c->alloc_depth = 0;	/* no allocator's hook runs */
+	}
 	regs->ip = ret;
 	regs->sp = f->sp + 8;
 	regs->bx = f->rbx;
@@ -367,7 +430,6 @@ static bool unwind(struct pt_regs *regs, struct kprobe *p, int level,
 	regs->ax = chariot_recover_error(e->role);
 	regs->flags = (regs->flags & ~X86_EFLAGS_IF) |
 		      (e->eflags & X86_EFLAGS_IF);
-	c->alloc_depth = 0;
 	e->flags |= CHARIOT_ENTRY_UNWOUND;	/* its return finishes its object */
 	comparable = e->held.ftrace == kprobe_ftrace(p);
 	if (!comparable)
@@ -682,7 +744,9 @@ static int panic_pre(struct kprobe *p, struct pt_regs *regs)
  * code inside the driver's call: among those is the return hooks' own
  * check (rethook_trampoline_handler()) when an unwind passes the hooks of
  * nested calls, and taking that one unwinds again, and again (seen in a
- * brd campaign).  A WARN with no trap registers is left alone.
+ * brd campaign).  A WARN with no trap registers, or with no call into
+ * the domain to unwind (nothing a resume could give its registers back
+ * from), is left alone.
  */
 static int warn_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -700,6 +764,12 @@ static int warn_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	id = chariot_domain_of_code(trap->ip);
 	if (id < 0)
 		return 0;
+	/* Only with a call to unwind, as the VMM sends a vCPU: the #UD's
+	 * "go on" resumes with the four registers below overwritten. */
+	if (!outermost(chariot_level(), id)) {
+		chariot_count(warn_unentered);
+		return 0;
+	}
 	chariot_count(warnings);
 	trap->di = (unsigned long)id;
 	trap->si = trap->ip;
@@ -839,6 +909,29 @@ static void reload(struct chariot_domain *d, struct recovery *r, char *cmd,
 	}
 }
 
+/*
+ * Whether d's module, loaded again, came up: its init ran to the end.  The
+ * load may be another's, under way when ours found the name taken (the
+ * kernel's own autoload of brd when /dev/ram0 is opened: seen), so it is
+ * waited for, LOAD_WAIT_MS at most (inits that trap every write are slow).
+ */
+static bool live_after_load(struct chariot_domain *d)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(LOAD_WAIT_MS);
+	struct module *mod;
+
+	for (;;) {
+		mod = READ_ONCE(d->mod);
+		if (!mod)
+			return false;
+		if (mod->state == MODULE_STATE_LIVE)
+			return true;
+		if (time_after(jiffies, end))
+			return false;
+		msleep(POLL_MS);
+	}
+}
+
 /* Tear domain r's module down; with reload, load it again. */
 static void recover_work(struct work_struct *w)
 {
@@ -880,8 +973,7 @@ static void recover_work(struct work_struct *w)
 	}
 	if (reloaded)
 		set_flags(slot, CHARIOT_FAULT_RELOADED |
-			  (d->mod->state == MODULE_STATE_LIVE ?
-			   CHARIOT_FAULT_RESTORED : 0));
+			  (live_after_load(d) ? CHARIOT_FAULT_RESTORED : 0));
 	pr_info("%s: recovery: %s in %lld ms\n", d->name,
 		reloaded ? "reloaded" : "reload failed",
 		ktime_ms_delta(ktime_get(), r->t0));
@@ -1006,7 +1098,7 @@ void chariot_recover_show(struct seq_file *m)
 {
 	static const char *const names[] = { "off", "unload", "reload" };
 
-	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld returned_held %lld records %d\n",
+	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld returned_held %lld warnings %lld warn_unentered %lld nested_entries %lld unwind_inner %lld records %d\n",
 		   names[mode], atomic64_read(&chariot_stats.faults),
 		   atomic64_read(&chariot_stats.unwound),
 		   atomic64_read(&chariot_stats.fail_fast),
@@ -1015,5 +1107,9 @@ void chariot_recover_show(struct seq_file *m)
 		   atomic64_read(&chariot_stats.unwind_released),
 		   atomic64_read(&chariot_stats.unwind_held_unknown),
 		   atomic64_read(&chariot_stats.returned_held),
+		   atomic64_read(&chariot_stats.warnings),
+		   atomic64_read(&chariot_stats.warn_unentered),
+		   atomic64_read(&chariot_stats.nested_entries),
+		   atomic64_read(&chariot_stats.unwind_inner),
 		   atomic_read(&nslots));
 }

@@ -165,6 +165,14 @@ fi
 # next sleep is "scheduling while atomic"), the driver is reloaded.
 # warn: a WARN_ON() in the driver's code: printed (once, and nothing
 # else), then the call unwound as for an exception.
+# warn_io: the same in ->queue_rq() itself, the function blk-mq called
+# (the unwind returns from that very frame): the write fails with EIO,
+# the driver is reloaded and serves the same write intact.
+# nested_warn: the same WARN with ->queue_rq() called by blk-mq inside the
+# driver's own call (its trigger reads its disk): unwound to queue_rq's
+# entry, not to the trigger's (blk-mq under it holds the queue: a driver's
+# init scanning its disk's partitions), the read fails, the trigger's call
+# returns an error when it returns; reloaded, ok served.
 KERN="$PRE"'
 run_triggers stack_smash kernel_oops deadlock lock_leak
 dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
@@ -172,8 +180,25 @@ run_triggers warn
 W=$(dmesg | sed -n "/warn: a check of its own/,\$p" | grep "WARNING:")
 echo "warnings $(echo "$W" | grep -c .) at_buggy_warn $(echo "$W" | grep -c buggy_warn)"
 dmesg | sed -n "/warn: a check of its own/,\$p" | grep -E "Oops|BUG:|Kernel panic" | sed "s/^/kernel: /"
+dd if=/dev/urandom of=/tmp/w bs=4k count=4 2>/dev/null
+echo warn_io >$T
+dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k oflag=direct 2>/dev/null
+echo "warn_io dd rc=$?"
+n=$((n + 1))
+wait_recovery $n
+echo ok >$T
+echo "after warn_io ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes)"
+dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k oflag=direct 2>/dev/null &&
+	cmp -n 16384 /tmp/w /dev/chariot_buggy0 && echo "warn_io data intact"
+W=$(dmesg | sed -n "/warn_io: the next request/,\$p" | grep "WARNING:")
+echo "warn_io warnings $(echo "$W" | grep -c .) at_queue_rq $(echo "$W" | grep -c buggy_queue_rq)"
+dmesg | sed -n "/warn_io: the next request/,\$p" | grep -E "Oops|BUG:|Kernel panic" | sed "s/^/kernel: /"
+echo none >/sys/block/chariot_buggy0/queue/scheduler
+run_triggers nested_warn
+echo "nested $(grep -o "unwind_inner [0-9]*" /sys/kernel/debug/chariot/stats)"
+dmesg | sed -n "/nested_warn: reading/,\$p" | grep -E "Oops|BUG:|Kernel panic|rethook" | sed "s/^/kernel: /"
 '
-expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn: the guest goes on" 0 \
+expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn: the guest goes on" 0 \
 	$CHARIOT run --isolate chariot_buggy --hang-ms 2000 --recover-limit 16 \
 	--json "$T/kern.json" --timeout 300 -- sh -c "$KERN"
 cp "$T/out" "$T/kern.out"
@@ -181,13 +206,22 @@ expect_grep "lock_leak: the call returned as it does" \
 	"^trigger lock_leak rc=0" "$T/kern.out"
 expect_grep "warn: the one WARNING printed, at buggy_warn" \
 	"^warnings 1 at_buggy_warn 1\$" "$T/kern.out"
-for s in stack_smash kernel_oops deadlock lock_leak warn; do
+expect_grep "warn_io: the write failed with EIO" "^warn_io dd rc=1\$" "$T/kern.out"
+expect_grep "warn_io: driver reloaded, ok served after it" \
+	"^after warn_io ok rc=0 dev=yes" "$T/kern.out"
+expect_grep "warn_io: the same write served intact after the reload" \
+	"^warn_io data intact" "$T/kern.out"
+expect_grep "warn_io: the one WARNING printed, at buggy_queue_rq" \
+	"^warn_io warnings 1 at_queue_rq 1\$" "$T/kern.out"
+expect_grep "nested_warn: unwound to the nested entry (unwind_inner 1)" \
+	"^nested unwind_inner 1\$" "$T/kern.out"
+for s in stack_smash kernel_oops deadlock lock_leak warn nested_warn; do
 	[ $s = lock_leak ] || expect_grep "$s: the call failed with an error" \
 		"^trigger $s rc=1" "$T/kern.out"
 	expect_grep "$s: driver reloaded, ok served after it" \
 		"^after $s ok rc=0 dev=yes" "$T/kern.out"
 done
-no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn: no panic, oops, BUG or lockup printed" \
+no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn: no panic, oops, BUG or lockup printed" \
 	"$T/kern.out"
 if python3 - "$T/kern.json" >"$T/faults" 2>&1 <<'EOF'
 import json, sys
@@ -196,8 +230,10 @@ want = [("stack_smash", "exception", "buggy_stack_smash"),
         ("kernel_oops", "exception", "kobject_get"),
         ("deadlock", "hang", "spin_lock"),
         ("lock_leak", "lock", "trigger_write"),
-        ("warn", "exception", "buggy_warn")]
-bad = [] if len(f) == len(want) else ["%d faults, want 5" % len(f)]
+        ("warn", "exception", "buggy_warn"),
+        ("warn_io", "exception", "buggy_queue_rq"),
+        ("nested_warn", "exception", "buggy_queue_rq")]
+bad = [] if len(f) == len(want) else ["%d faults, want %d" % (len(f), len(want))]
 for (s, by, sym), x in zip(want, f):
     if x["detected_by"] != by or sym not in x["symbol"]:
         bad.append("%s: %s at %s" % (s, x["detected_by"], x["symbol"]))
@@ -209,9 +245,9 @@ print("; ".join(bad))
 sys.exit(bool(bad))
 EOF
 then
-	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, a WARN, recovered"
+	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), recovered"
 else
-	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, a WARN, recovered" "$(cat "$T/faults")"
+	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), recovered" "$(cat "$T/faults")"
 fi
 if python3 -c 'import json, sys
 r = json.load(open(sys.argv[1])).get("recovery", {})
