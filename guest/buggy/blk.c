@@ -26,6 +26,8 @@ static struct blk_mq_tag_set buggy_set;
 static struct gendisk *buggy_disk;
 static u8 *buggy_data;
 static bool buggy_warn_next;	/* the "warn_io" scenario: armed */
+static bool buggy_lose_next;	/* the "timeout_fault" scenario: armed */
+static bool buggy_timeout_bug;	/* and its request lost: the bug armed */
 
 /* Copy one segment between the request's pages and buggy_data at pos. */
 static blk_status_t buggy_copy(struct request *rq, struct bio_vec *bv,
@@ -57,6 +59,13 @@ static blk_status_t buggy_queue_rq(struct blk_mq_hw_ctx *hctx,
 		status = BLK_STS_IOERR;
 		goto end;
 	}
+	/* Lost: never ended here, blk-mq times it out (->timeout). */
+	if (READ_ONCE(buggy_lose_next)) {
+		WRITE_ONCE(buggy_lose_next, false);
+		WRITE_ONCE(buggy_timeout_bug, true);
+		pr_info("timeout_fault: request %px lost\n", rq);
+		return BLK_STS_OK;
+	}
 	if (req_op(rq) != REQ_OP_READ && req_op(rq) != REQ_OP_WRITE) {
 		status = BLK_STS_NOTSUPP;
 		goto end;
@@ -72,8 +81,29 @@ end:
 	return BLK_STS_OK;
 }
 
+/*
+ * A request not ended in time: ended here with a timeout error.  Armed by
+ * "timeout_fault", the handler has a bug: it dereferences the NULL it
+ * looks its lost request's state up as (an exception in a timeout handler,
+ * which blk-mq calls from its timeout work).
+ */
+static enum blk_eh_timer_return buggy_timeout_rq(struct request *rq)
+{
+	int *state = NULL;
+
+	if (READ_ONCE(buggy_timeout_bug)) {
+		WRITE_ONCE(buggy_timeout_bug, false);
+		OPTIMIZER_HIDE_VAR(state);
+		pr_info("timeout_fault: request %px timed out\n", rq);
+		*state = 1;
+	}
+	blk_mq_end_request(rq, BLK_STS_TIMEOUT);
+	return BLK_EH_DONE;
+}
+
 static const struct blk_mq_ops buggy_mq_ops = {
 	.queue_rq = buggy_queue_rq,
+	.timeout = buggy_timeout_rq,
 };
 
 static const struct block_device_operations buggy_fops = {
@@ -143,6 +173,19 @@ int buggy_blk_nested_warn(void)
 	bio_put(bio);
 	__free_page(page);
 	return err;
+}
+
+/**
+ * buggy_blk_lose_next() - the next request is lost and its timeout faults
+ *
+ * Return: 0, or -ENODEV without the disk (disk=0).
+ */
+int buggy_blk_lose_next(void)
+{
+	if (!buggy_disk)
+		return -ENODEV;
+	WRITE_ONCE(buggy_lose_next, true);
+	return 0;
 }
 
 /**

@@ -13,6 +13,7 @@ int buggy_blk_init(void);
 void buggy_blk_exit(void);
 int buggy_blk_warn_next(void);
 int buggy_blk_nested_warn(void);
+int buggy_blk_lose_next(void);
 
 int buggy_scenario_run(const char *name);
 

@@ -64,6 +64,9 @@
  *                 submit_bio_wait()) with warn_io armed: the WARN is in
  *                 ->queue_rq() called by blk-mq inside this module's call,
  *                 under the kernel's I/O path (its queue reference).
+ *  timeout_fault  the next request to /dev/chariot_buggy0 is lost (never
+ *                 ended by ->queue_rq()); when blk-mq times it out, the
+ *                 driver's ->timeout() dereferences NULL (blk.c).
  *  lock_leak      takes this module's spinlock and returns without
  *                 releasing it (a deleted spin_unlock()): the call returns
  *                 normally, with the preempt count raised, to a kernel
@@ -432,6 +435,12 @@ static noinline int buggy_nested_warn(void)
 	return buggy_blk_nested_warn();
 }
 
+static noinline int buggy_timeout_fault(void)
+{
+	pr_info("timeout_fault: the next request is lost\n");
+	return buggy_blk_lose_next();
+}
+
 static noinline int buggy_lock_leak(void)
 {
 	pr_info("lock_leak: returning with a spinlock held\n");
@@ -467,6 +476,7 @@ static const struct {
 	{ "warn", buggy_warn },
 	{ "warn_io", buggy_warn_io },
 	{ "nested_warn", buggy_nested_warn },
+	{ "timeout_fault", buggy_timeout_fault },
 };
 
 /**

@@ -24,6 +24,7 @@
  *                              the driver's allocation: alloc.c)
  *   *_request_done(rq), *_complete(_rq)(rq)  (blk-mq ->complete) the
  *                              request and its PDU
+ *   *_timeout(_rq)(rq)         (blk-mq ->timeout) the request and its PDU
  *   *_submit_bio(bio)          the bio; for a read, its data pages
  *   *_rw_page(bdev, s, page, op)  for a read, the page (bdev_read_page():
  *                              mpage reads a RAM disk page by page)
@@ -78,6 +79,8 @@ static const struct role_name role_names[] = {
 	{ "_queue_rq", CHARIOT_ROLE_QUEUE_RQ },
 	{ "_init_hctx", CHARIOT_ROLE_INIT_HCTX },
 	{ "_exit_hctx", CHARIOT_ROLE_EXIT_HCTX },
+	{ "_timeout_rq", CHARIOT_ROLE_TIMEOUT },
+	{ "_timeout", CHARIOT_ROLE_TIMEOUT },
 	{ "_request_done", CHARIOT_ROLE_COMPLETE },
 	{ "_complete_rq", CHARIOT_ROLE_COMPLETE },
 	{ "_complete", CHARIOT_ROLE_COMPLETE },
@@ -119,6 +122,7 @@ static const char *const names[CHARIOT_ROLES] = {
 	[CHARIOT_ROLE_INIT_HCTX] = "init_hctx",
 	[CHARIOT_ROLE_EXIT_HCTX] = "exit_hctx",
 	[CHARIOT_ROLE_QUERY] = "query",
+	[CHARIOT_ROLE_TIMEOUT] = "timeout",
 };
 
 /**
@@ -287,6 +291,32 @@ static bool on_complete(struct pt_regs *regs, unsigned long fn,
 	    !RD(f, &ops->complete) || f != fn || !rq_size(q, &size))
 		return false;
 	grant(e, b, id, rq, rq, size);
+	return true;
+}
+
+/* Is rq one whose queue's ->timeout is fn? */
+static bool timeout_for(struct request *rq, unsigned long fn)
+{
+	const struct blk_mq_ops *ops;
+	struct request_queue *q;
+	unsigned long f;
+
+	return RD(q, &rq->q) && RD(ops, &q->mq_ops) &&
+	       RD(f, &ops->timeout) && f == fn;
+}
+
+static bool on_timeout(struct pt_regs *regs, unsigned long fn,
+		       unsigned int id, struct chariot_entry *e,
+		       struct chariot_batch *b)
+{
+	struct request *rq = (void *)regs->di;
+	struct request_queue *q;
+	unsigned long size;
+
+	if (!timeout_for(rq, fn) || !RD(q, &rq->q) || !rq_size(q, &size))
+		return false;
+	grant(e, b, id, rq, rq, size);
+	e->obj = rq;	/* to end if the call is unwound */
 	return true;
 }
 
@@ -570,7 +600,12 @@ static bool on_blk_or_net(struct pt_regs *regs, unsigned long fn,
  * A NAPI poll refused or unwound (it "did no work") is completed, as the
  * driver would have done: left scheduled, napi_disable() in the driver's
  * close, which its teardown runs, waits for it forever (seen: a virtio_net
- * failed in the middle of a TCP transfer never got past its exit).
+ * failed in the middle of a TCP transfer never got past its exit).  A
+ * timed-out request whose ->timeout was refused or unwound is ended with
+ * BLK_STS_TIMEOUT and BLK_EH_DONE returned: left to the driver, blk-mq
+ * re-arms its timer and asks again for ever, and the driver's teardown
+ * (del_gendisk() freezing the queue) waits for it (seen: null_blk's
+ * timeout handler unwound in a campaign; its exit never finished).
  */
 void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 			   void *obj, bool ran)
@@ -595,6 +630,11 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 		    !test_bit(NAPI_STATE_SCHED, &napi->state))
 			return;
 		napi_complete_done(napi, 0);
+		break;
+	case CHARIOT_ROLE_TIMEOUT:
+		if (!timeout_for(obj, fn))
+			return;
+		blk_mq_end_request(obj, BLK_STS_TIMEOUT);
 		break;
 	default:
 		return;
@@ -634,6 +674,9 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 		break;
 	case CHARIOT_ROLE_COMPLETE:
 		ok = on_complete(regs, fn, domain, e, b);
+		break;
+	case CHARIOT_ROLE_TIMEOUT:
+		ok = on_timeout(regs, fn, domain, e, b);
 		break;
 	case CHARIOT_ROLE_SUBMIT_BIO:
 		ok = on_submit_bio(regs, fn, domain, e, b);

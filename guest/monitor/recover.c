@@ -179,6 +179,8 @@ long chariot_recover_error(enum chariot_role role)
 	case CHARIOT_ROLE_START_XMIT:
 	case CHARIOT_ROLE_POLL:
 		return 0;	/* NETDEV_TX_OK (the packet is lost); no work */
+	case CHARIOT_ROLE_TIMEOUT:
+		return 0;	/* BLK_EH_DONE: the monitor ended it */
 	case CHARIOT_ROLE_QUERY:
 		/* "Not supported": rtnetlink then leaves the attribute out.
 		 * Any other error fails the whole link message as if it had

@@ -173,6 +173,15 @@ fi
 # entry, not to the trigger's (blk-mq under it holds the queue: a driver's
 # init scanning its disk's partitions), the read fails, the trigger's call
 # returns an error when it returns; reloaded, ok served.
+# timeout_fault: a request the driver loses, and its ->timeout() (called
+# from blk-mq's timeout work) dereferences NULL: unwound, the request is
+# ended with a timeout error for the driver (else blk-mq re-arms it and
+# asks again for ever, and the teardown waits for it), the write fails,
+# the driver is reloaded and serves the same write intact.  (Its NULL
+# store has been a denied write so far, not a page fault: in the timeout
+# work's kworker address 0 translated to a RAM page, which the VMM denied
+# the 4-byte store to; why it is mapped there is not known (the mm a
+# kernel thread borrows?).  Either detection is right.)
 KERN="$PRE"'
 run_triggers stack_smash kernel_oops deadlock lock_leak
 dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
@@ -180,16 +189,21 @@ run_triggers warn
 W=$(dmesg | sed -n "/warn: a check of its own/,\$p" | grep "WARNING:")
 echo "warnings $(echo "$W" | grep -c .) at_buggy_warn $(echo "$W" | grep -c buggy_warn)"
 dmesg | sed -n "/warn: a check of its own/,\$p" | grep -E "Oops|BUG:|Kernel panic" | sed "s/^/kernel: /"
+# io_fault TRIGGER: armed, a direct 4 KiB write to the disk meets the
+# fault; after the recovery, ok, and the same 16 KiB written and compared.
+io_fault() {
+	echo $1 >$T
+	dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k count=1 oflag=direct 2>/dev/null
+	echo "$1 dd rc=$?"
+	n=$((n + 1))
+	wait_recovery $n
+	echo ok >$T
+	echo "after $1 ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes)"
+	dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k oflag=direct 2>/dev/null &&
+		cmp -n 16384 /tmp/w /dev/chariot_buggy0 && echo "$1 data intact"
+}
 dd if=/dev/urandom of=/tmp/w bs=4k count=4 2>/dev/null
-echo warn_io >$T
-dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k oflag=direct 2>/dev/null
-echo "warn_io dd rc=$?"
-n=$((n + 1))
-wait_recovery $n
-echo ok >$T
-echo "after warn_io ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes)"
-dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k oflag=direct 2>/dev/null &&
-	cmp -n 16384 /tmp/w /dev/chariot_buggy0 && echo "warn_io data intact"
+io_fault warn_io
 W=$(dmesg | sed -n "/warn_io: the next request/,\$p" | grep "WARNING:")
 echo "warn_io warnings $(echo "$W" | grep -c .) at_queue_rq $(echo "$W" | grep -c buggy_queue_rq)"
 dmesg | sed -n "/warn_io: the next request/,\$p" | grep -E "Oops|BUG:|Kernel panic" | sed "s/^/kernel: /"
@@ -197,8 +211,11 @@ echo none >/sys/block/chariot_buggy0/queue/scheduler
 run_triggers nested_warn
 echo "nested $(grep -o "unwind_inner [0-9]*" /sys/kernel/debug/chariot/stats)"
 dmesg | sed -n "/nested_warn: reading/,\$p" | grep -E "Oops|BUG:|Kernel panic|rethook" | sed "s/^/kernel: /"
+echo 2000 >/sys/block/chariot_buggy0/queue/io_timeout
+io_fault timeout_fault
+dmesg | sed -n "/timeout_fault: the next/,\$p" | grep -E "Oops|BUG:|Kernel panic|WARNING" | sed "s/^/kernel: /"
 '
-expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn: the guest goes on" 0 \
+expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault: the guest goes on" 0 \
 	$CHARIOT run --isolate chariot_buggy --hang-ms 2000 --recover-limit 16 \
 	--json "$T/kern.json" --timeout 300 -- sh -c "$KERN"
 cp "$T/out" "$T/kern.out"
@@ -213,6 +230,11 @@ expect_grep "warn_io: the same write served intact after the reload" \
 	"^warn_io data intact" "$T/kern.out"
 expect_grep "warn_io: the one WARNING printed, at buggy_queue_rq" \
 	"^warn_io warnings 1 at_queue_rq 1\$" "$T/kern.out"
+expect_grep "timeout_fault: the write failed" "^timeout_fault dd rc=1\$" "$T/kern.out"
+expect_grep "timeout_fault: driver reloaded, ok served after it" \
+	"^after timeout_fault ok rc=0 dev=yes" "$T/kern.out"
+expect_grep "timeout_fault: the same write served intact after the reload" \
+	"^timeout_fault data intact" "$T/kern.out"
 expect_grep "nested_warn: unwound to the nested entry (unwind_inner 1)" \
 	"^nested unwind_inner 1\$" "$T/kern.out"
 for s in stack_smash kernel_oops deadlock lock_leak warn nested_warn; do
@@ -221,7 +243,7 @@ for s in stack_smash kernel_oops deadlock lock_leak warn nested_warn; do
 	expect_grep "$s: driver reloaded, ok served after it" \
 		"^after $s ok rc=0 dev=yes" "$T/kern.out"
 done
-no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn: no panic, oops, BUG or lockup printed" \
+no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault: no panic, oops, BUG or lockup printed" \
 	"$T/kern.out"
 if python3 - "$T/kern.json" >"$T/faults" 2>&1 <<'EOF'
 import json, sys
@@ -232,10 +254,11 @@ want = [("stack_smash", "exception", "buggy_stack_smash"),
         ("lock_leak", "lock", "trigger_write"),
         ("warn", "exception", "buggy_warn"),
         ("warn_io", "exception", "buggy_queue_rq"),
-        ("nested_warn", "exception", "buggy_queue_rq")]
+        ("nested_warn", "exception", "buggy_queue_rq"),
+        ("timeout_fault", "exception|write", "buggy_timeout_rq")]
 bad = [] if len(f) == len(want) else ["%d faults, want %d" % (len(f), len(want))]
 for (s, by, sym), x in zip(want, f):
-    if x["detected_by"] != by or sym not in x["symbol"]:
+    if x["detected_by"] not in by.split("|") or sym not in x["symbol"]:
         bad.append("%s: %s at %s" % (s, x["detected_by"], x["symbol"]))
     bad += ["%s: not %s" % (s, k) for k in ("reloaded", "service_restored")
             if x[k] is not True]
@@ -245,9 +268,9 @@ print("; ".join(bad))
 sys.exit(bool(bad))
 EOF
 then
-	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), recovered"
+	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, recovered"
 else
-	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), recovered" "$(cat "$T/faults")"
+	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, recovered" "$(cat "$T/faults")"
 fi
 if python3 -c 'import json, sys
 r = json.load(open(sys.argv[1])).get("recovery", {})
