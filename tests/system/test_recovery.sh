@@ -178,10 +178,11 @@ fi
 # ended with a timeout error for the driver (else blk-mq re-arms it and
 # asks again for ever, and the teardown waits for it), the write fails,
 # the driver is reloaded and serves the same write intact.  (Its NULL
-# store has been a denied write so far, not a page fault: in the timeout
-# work's kworker address 0 translated to a RAM page, which the VMM denied
-# the 4-byte store to; why it is mapped there is not known (the mm a
-# kernel thread borrows?).  Either detection is right.)
+# store has been a denied write so far, not a page fault: 4 bytes at
+# offset 0 of a RAM page.  The kworker runs on dd's mm (lazily): most
+# likely the CPU's accessed-bit write to entry 0 of dd's user page table,
+# met on the walk for address 0, is the write the VMM traps and judges.
+# Either detection is right: the driver's bug is caught at its store.)
 KERN="$PRE"'
 run_triggers stack_smash kernel_oops deadlock lock_leak
 dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
