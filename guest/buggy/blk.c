@@ -130,6 +130,15 @@ static int buggy_disk_add(void)
 	return err;
 }
 
+/* Arm a scenario of the disk's.  Return: 0, -ENODEV without it (disk=0). */
+static int buggy_blk_arm(bool *armed)
+{
+	if (!buggy_disk)
+		return -ENODEV;
+	WRITE_ONCE(*armed, true);
+	return 0;
+}
+
 /**
  * buggy_blk_warn_next() - the next request WARNs in ->queue_rq()
  *
@@ -137,10 +146,7 @@ static int buggy_disk_add(void)
  */
 int buggy_blk_warn_next(void)
 {
-	if (!buggy_disk)
-		return -ENODEV;
-	WRITE_ONCE(buggy_warn_next, true);
-	return 0;
+	return buggy_blk_arm(&buggy_warn_next);
 }
 
 /**
@@ -182,10 +188,7 @@ int buggy_blk_nested_warn(void)
  */
 int buggy_blk_lose_next(void)
 {
-	if (!buggy_disk)
-		return -ENODEV;
-	WRITE_ONCE(buggy_lose_next, true);
-	return 0;
+	return buggy_blk_arm(&buggy_lose_next);
 }
 
 /**

@@ -219,20 +219,36 @@ static bool rq_size(struct request_queue *q, unsigned long *size)
 	return true;
 }
 
+#define MQ_OP(name)	offsetof(struct blk_mq_ops, name)
+
+/* Is the blk_mq_ops member at offset op of q's ops fn? */
+static bool mq_op_is(struct request_queue *q, size_t op, unsigned long fn)
+{
+	const struct blk_mq_ops *ops;
+	unsigned long f;
+
+	return RD(ops, &q->mq_ops) && RD(f, (const char *)ops + op) && f == fn;
+}
+
+/* Is rq one whose queue's op is fn?  Its queue in *q. */
+static bool rq_op_is(struct request *rq, size_t op, unsigned long fn,
+		     struct request_queue **q)
+{
+	return RD(*q, &rq->q) && mq_op_is(*q, op, fn);
+}
+
 static bool on_queue_rq(struct pt_regs *regs, unsigned long fn,
 			unsigned int id, struct chariot_entry *e,
 			struct chariot_batch *b)
 {
 	struct blk_mq_hw_ctx *hctx = (void *)regs->di;
 	struct blk_mq_queue_data *bd = (void *)regs->si;
-	const struct blk_mq_ops *ops;
 	struct request_queue *q;
 	struct request *rq;
-	unsigned long f, size;
+	unsigned long size;
 
-	if (!RD(q, &hctx->queue) || !RD(ops, &q->mq_ops) ||
-	    !RD(f, &ops->queue_rq) || f != fn || !RD(rq, &bd->rq) ||
-	    !rq_size(q, &size))
+	if (!RD(q, &hctx->queue) || !mq_op_is(q, MQ_OP(queue_rq), fn) ||
+	    !RD(rq, &bd->rq) || !rq_size(q, &size))
 		return false;
 	grant(e, b, id, rq, rq, size);
 	grant_read_pages(b, id, rq, rq->bio, true);
@@ -244,14 +260,11 @@ static bool on_hctx(struct pt_regs *regs, unsigned long fn,
 		    struct chariot_entry *e, struct chariot_batch *b)
 {
 	struct blk_mq_hw_ctx *hctx = (void *)regs->di;
-	const struct blk_mq_ops *ops;
 	struct request_queue *q;
-	unsigned long f;
 
-	if (!RD(q, &hctx->queue) || !RD(ops, &q->mq_ops) ||
-	    !RD(f, role == CHARIOT_ROLE_INIT_HCTX ? (void *)&ops->init_hctx :
-						   (void *)&ops->exit_hctx) ||
-	    f != fn)
+	if (!RD(q, &hctx->queue) ||
+	    !mq_op_is(q, role == CHARIOT_ROLE_INIT_HCTX ? MQ_OP(init_hctx) :
+							  MQ_OP(exit_hctx), fn))
 		return false;
 	grant(e, b, id, hctx, hctx, sizeof(*hctx));
 	return true;
@@ -263,13 +276,12 @@ static bool on_queue_rqs(struct pt_regs *regs, unsigned long fn,
 			 struct chariot_batch *b)
 {
 	struct request **list = (void *)regs->di;
-	const struct blk_mq_ops *ops;
 	struct request_queue *q;
 	struct request *rq;
-	unsigned long f, size;
+	unsigned long size;
 
-	if (!RD(rq, list) || !rq || !RD(q, &rq->q) || !RD(ops, &q->mq_ops) ||
-	    !RD(f, &ops->queue_rqs) || f != fn || !rq_size(q, &size))
+	if (!RD(rq, list) || !rq || !rq_op_is(rq, MQ_OP(queue_rqs), fn, &q) ||
+	    !rq_size(q, &size))
 		return false;
 	for (; rq; rq = rq->rq_next) {
 		grant(e, b, id, list, rq, size);
@@ -283,26 +295,13 @@ static bool on_complete(struct pt_regs *regs, unsigned long fn,
 			struct chariot_batch *b)
 {
 	struct request *rq = (void *)regs->di;
-	const struct blk_mq_ops *ops;
 	struct request_queue *q;
-	unsigned long f, size;
+	unsigned long size;
 
-	if (!RD(q, &rq->q) || !RD(ops, &q->mq_ops) ||
-	    !RD(f, &ops->complete) || f != fn || !rq_size(q, &size))
+	if (!rq_op_is(rq, MQ_OP(complete), fn, &q) || !rq_size(q, &size))
 		return false;
 	grant(e, b, id, rq, rq, size);
 	return true;
-}
-
-/* Is rq one whose queue's ->timeout is fn? */
-static bool timeout_for(struct request *rq, unsigned long fn)
-{
-	const struct blk_mq_ops *ops;
-	struct request_queue *q;
-	unsigned long f;
-
-	return RD(q, &rq->q) && RD(ops, &q->mq_ops) &&
-	       RD(f, &ops->timeout) && f == fn;
 }
 
 static bool on_timeout(struct pt_regs *regs, unsigned long fn,
@@ -313,7 +312,7 @@ static bool on_timeout(struct pt_regs *regs, unsigned long fn,
 	struct request_queue *q;
 	unsigned long size;
 
-	if (!timeout_for(rq, fn) || !RD(q, &rq->q) || !rq_size(q, &size))
+	if (!rq_op_is(rq, MQ_OP(timeout), fn, &q) || !rq_size(q, &size))
 		return false;
 	grant(e, b, id, rq, rq, size);
 	e->obj = rq;	/* to end if the call is unwound */
@@ -612,6 +611,7 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 {
 	struct napi_struct *napi = obj;
 	struct sk_buff *skb = obj;
+	struct request_queue *q;
 	struct net_device *dev;
 
 	switch (role) {
@@ -632,7 +632,7 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 		napi_complete_done(napi, 0);
 		break;
 	case CHARIOT_ROLE_TIMEOUT:
-		if (!timeout_for(obj, fn))
+		if (!rq_op_is(obj, MQ_OP(timeout), fn, &q))
 			return;
 		blk_mq_end_request(obj, BLK_STS_TIMEOUT);
 		break;
