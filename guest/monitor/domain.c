@@ -18,7 +18,8 @@
  *      text (freed next: the VMM must stop taking those pages for the
  *      driver's code), the ro_after_init and init data grants revoked
  *      (that memory is read-only or freed now);
- *  GOING, isolated: probes removed, DOMAIN_DESTROY.
+ *  GOING, isolated: probes removed, DOMAIN_DESTROY (after a fault in
+ *      init, its exit function first: module_going()).
  * Modules already loaded when the monitor starts are walked once: an
  * isolated one is attached late (its init and what it allocated before
  * were not seen), any other gets its TRUSTED_RANGE.
@@ -296,7 +297,6 @@ static int module_event(struct notifier_block *nb, unsigned long state,
 		break;
 	case MODULE_STATE_GOING:
 		if (d && d->mod == mod) {
-			chariot_recover_module(d, mod, state);
 			destroy(d);
 			chariot_recover_module(d, NULL, state);
 		}
@@ -308,6 +308,36 @@ static int module_event(struct notifier_block *nb, unsigned long state,
 
 static struct notifier_block module_nb = {
 	.notifier_call = module_event,
+};
+
+/*
+ * GOING after a fault in init: the module's exit function undoes what its
+ * init did (chariot_recover_module()), and must run before the kprobes
+ * core's own GOING notifier (priority 0) kills the module's probes: a
+ * killed breakpoint probe keeps its int3 but loses the copy of the
+ * instruction it single-steps, so the exit function (notrace: always a
+ * breakpoint probe) jumped to address 0 (null_blk's campaign, a fault in
+ * null_add_dev at load).  First in the chain, as on an rmmod, where the
+ * exit runs before any GOING notifier.
+ */
+static int module_going(struct notifier_block *nb, unsigned long state,
+			void *data)
+{
+	struct module *mod = data;
+	int id = id_of(mod->name);
+
+	if (state != MODULE_STATE_GOING || id < 0)
+		return NOTIFY_DONE;
+	mutex_lock(&lock);
+	if (domains[id].mod == mod)
+		chariot_recover_module(&domains[id], mod, state);
+	mutex_unlock(&lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block going_nb = {
+	.notifier_call = module_going,
+	.priority = INT_MAX,
 };
 
 /**
@@ -447,9 +477,14 @@ int chariot_domains_start(const char *isolate)
 	err = parse(isolate);
 	if (err)
 		return err;
-	err = register_module_notifier(&module_nb);
+	err = register_module_notifier(&going_nb);
 	if (err)
 		return err;
+	err = register_module_notifier(&module_nb);
+	if (err) {
+		unregister_module_notifier(&going_nb);
+		return err;
+	}
 	notifying = true;
 	post_thunks();
 	walk_loaded();
@@ -465,8 +500,10 @@ void chariot_domains_stop(void)
 {
 	unsigned int i;
 
-	if (notifying)
+	if (notifying) {
 		unregister_module_notifier(&module_nb);
+		unregister_module_notifier(&going_nb);
+	}
 	notifying = false;
 	mutex_lock(&lock);
 	for (i = 0; i < ndomains; i++)

@@ -590,7 +590,11 @@ fail:
  * leave what init registered before the fault (disks, files) pointing into
  * freed code.  So at GOING its exit function runs first, by this task (let
  * into the failed domain); exit functions of the kernel's drivers undo a
- * partial init as well (brd's deletes the disks its list holds).  The
+ * partial init as well (brd's deletes the disks its list holds); one
+ * that faults on what init never made (null_blk's exit unregisters a
+ * configfs subsystem its init registers last) is unwound as any call
+ * into the failed domain.  Called first in the GOING chain (domain.c's
+ * module_going()), while the module's probes are intact.  The
  * recovery work (reload) is queued after: call again with @mod NULL once
  * the domain is destroyed.  If the module went LIVE after all (the fault
  * was in another context), recovery goes as for a live module.

@@ -353,6 +353,31 @@ else
 	fail "fault in init: report" "$(cat "$T/init-f")"
 fi
 
+# --- a fault in init, right after the probes were placed -----------------
+# Without its disk, chariot_buggy's init faults a few milliseconds after it
+# came: the kernel frees the module at once.  Its exit runs before the
+# kprobes core's own GOING notifier kills the module's probes (a killed
+# breakpoint probe on the exit sent null_blk's exit to address 0 in the
+# campaign): the exit's call is an entry of the domain (init's and exit's:
+# 2 entries, 2 leaves), its output seen, no oops.
+INIT0='insmod /lib/modules/chariot/chariot_buggy.ko disk=0 init_fault=null_deref 2>/dev/null
+echo "insmod rc=$?"
+settled() { dmesg | grep -c "chariot_buggy: recovery: \(reloaded\|reload failed\|unloaded\)"; }
+i=0
+while [ "$(settled)" -lt 1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+dmesg | sed -n "/chariot_buggy: init: running/,/chariot_buggy: domain [0-9]* destroyed/p" | grep -o "chariot_buggy: \(unloaded\|domain [0-9]* destroyed.*\)$" | sed "s/^/first: /"
+dmesg | sed -n "/chariot_buggy: init: running/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
+'
+expect_status "fault in init at once: the guest goes on" 0 \
+	$CHARIOT run --isolate chariot_buggy --json "$T/init0.json" \
+	--timeout 300 -- sh -c "$INIT0"
+cp "$T/out" "$T/init0.out"
+expect_grep "fault in init at once: insmod failed" '^insmod rc=[1-9]' "$T/init0.out"
+expect_grep "fault in init at once: its exit ran" '^first: chariot_buggy: unloaded$' "$T/init0.out"
+expect_grep "fault in init at once: the exit was a call into the domain (probes intact)" \
+	'^first: chariot_buggy: domain [0-9]* destroyed (2 entries, 2 leaves)$' "$T/init0.out"
+no_kernel_trouble "fault in init at once: no oops, BUG or warning" "$T/init0.out"
+
 # --- a fault while two vCPUs use the driver -----------------------------
 # Reads of /dev/chariot_buggy0 and "ok" triggers loop in the background
 # (on either vCPU) while null_deref faults: the other callers fail fast
