@@ -88,7 +88,9 @@ struct chariot_shm {
 enum chariot_fault_source {
 	CHARIOT_FAULT_WRITE = 1,	/* a write the VMM denied */
 	CHARIOT_FAULT_EXCEPTION = 2,	/* #PF, #GP, #UD, BUG... in driver code */
-	CHARIOT_FAULT_HANG = 3,		/* in the driver beyond --hang-ms */
+	CHARIOT_FAULT_HANG = 3,		/* in the driver beyond --hang-ms, or a
+					 * request it never ends (timed out
+					 * twice, more time asked) */
 	CHARIOT_FAULT_OPERATOR = 4,	/* asked for in the guest (debugfs) */
 	CHARIOT_FAULT_LOCK = 5,		/* a call returned holding a lock, or
 					 * with fewer than it entered with */

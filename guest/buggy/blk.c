@@ -28,6 +28,8 @@ static u8 *buggy_data;
 static bool buggy_warn_next;	/* the "warn_io" scenario: armed */
 static bool buggy_lose_next;	/* the "timeout_fault" scenario: armed */
 static bool buggy_timeout_bug;	/* and its request lost: the bug armed */
+static bool buggy_wait_next;	/* the "lost_request" scenario: armed */
+static struct request *buggy_waiting;	/* and the request it waits on */
 
 /* Copy one segment between the request's pages and buggy_data at pos. */
 static blk_status_t buggy_copy(struct request *rq, struct bio_vec *bv,
@@ -66,6 +68,12 @@ static blk_status_t buggy_queue_rq(struct blk_mq_hw_ctx *hctx,
 		pr_info("timeout_fault: request %px lost\n", rq);
 		return BLK_STS_OK;
 	}
+	if (READ_ONCE(buggy_wait_next)) {
+		WRITE_ONCE(buggy_wait_next, false);
+		WRITE_ONCE(buggy_waiting, rq);
+		pr_info("lost_request: request %px lost\n", rq);
+		return BLK_STS_OK;
+	}
 	if (req_op(rq) != REQ_OP_READ && req_op(rq) != REQ_OP_WRITE) {
 		status = BLK_STS_NOTSUPP;
 		goto end;
@@ -85,12 +93,18 @@ end:
  * A request not ended in time: ended here with a timeout error.  Armed by
  * "timeout_fault", the handler has a bug: it dereferences the NULL it
  * looks its lost request's state up as (an exception in a timeout handler,
- * which blk-mq calls from its timeout work).
+ * which blk-mq calls from its timeout work).  Armed by "lost_request", it
+ * believes the request it lost is still coming: more time, for ever (a
+ * driver that dropped a completion).
  */
 static enum blk_eh_timer_return buggy_timeout_rq(struct request *rq)
 {
 	int *state = NULL;
 
+	if (rq == READ_ONCE(buggy_waiting)) {
+		pr_info("lost_request: request %px timed out: waiting on\n", rq);
+		return BLK_EH_RESET_TIMER;
+	}
 	if (READ_ONCE(buggy_timeout_bug)) {
 		WRITE_ONCE(buggy_timeout_bug, false);
 		OPTIMIZER_HIDE_VAR(state);
@@ -189,6 +203,17 @@ int buggy_blk_nested_warn(void)
 int buggy_blk_lose_next(void)
 {
 	return buggy_blk_arm(&buggy_lose_next);
+}
+
+/**
+ * buggy_blk_wait_next() - the next request is lost, and ->timeout() asks
+ * more time for it each time blk-mq times it out
+ *
+ * Return: 0, or -ENODEV without the disk (disk=0).
+ */
+int buggy_blk_wait_next(void)
+{
+	return buggy_blk_arm(&buggy_wait_next);
 }
 
 /**

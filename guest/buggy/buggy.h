@@ -14,6 +14,7 @@ void buggy_blk_exit(void);
 int buggy_blk_warn_next(void);
 int buggy_blk_nested_warn(void);
 int buggy_blk_lose_next(void);
+int buggy_blk_wait_next(void);
 
 int buggy_scenario_run(const char *name);
 

@@ -67,6 +67,9 @@
  *  timeout_fault  the next request to /dev/chariot_buggy0 is lost (never
  *                 ended by ->queue_rq()); when blk-mq times it out, the
  *                 driver's ->timeout() dereferences NULL (blk.c).
+ *  lost_request   the next request to /dev/chariot_buggy0 is lost, and
+ *                 ->timeout() asks blk-mq for more time for it each time
+ *                 it times out (a dropped completion): the I/O never ends.
  *  lock_leak      takes this module's spinlock and returns without
  *                 releasing it (a deleted spin_unlock()): the call returns
  *                 normally, with the preempt count raised, to a kernel
@@ -441,6 +444,12 @@ static noinline int buggy_timeout_fault(void)
 	return buggy_blk_lose_next();
 }
 
+static noinline int buggy_lost_request(void)
+{
+	pr_info("lost_request: the next request is lost for good\n");
+	return buggy_blk_wait_next();
+}
+
 static noinline int buggy_lock_leak(void)
 {
 	pr_info("lock_leak: returning with a spinlock held\n");
@@ -477,6 +486,7 @@ static const struct {
 	{ "warn_io", buggy_warn_io },
 	{ "nested_warn", buggy_nested_warn },
 	{ "timeout_fault", buggy_timeout_fault },
+	{ "lost_request", buggy_lost_request },
 };
 
 /**

@@ -24,7 +24,9 @@
  *                              the driver's allocation: alloc.c)
  *   *_request_done(rq), *_complete(_rq)(rq)  (blk-mq ->complete) the
  *                              request and its PDU
- *   *_timeout(_rq)(rq)         (blk-mq ->timeout) the request and its PDU
+ *   *_timeout(_rq)(rq)         (blk-mq ->timeout) the request and its PDU;
+ *                              asking more time for the same request
+ *                              twice is a hang (chariot_iface_returned())
  *   *_submit_bio(bio)          the bio; for a read, its data pages
  *   *_rw_page(bdev, s, page, op)  for a read, the page (bdev_read_page():
  *                              mpage reads a RAM disk page by page)
@@ -640,6 +642,73 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 		return;
 	}
 	chariot_count(abandoned);
+}
+
+/* Serialises the domains' waited[] lists: blk-mq's timeout work runs
+ * per queue, a driver's queues on any CPU. */
+static DEFINE_SPINLOCK(waited_lock);
+
+/*
+ * Has d's ->timeout asked more time for rq before?  Remembers it if not
+ * (the oldest forgotten).  A request is reused for new I/O: its start
+ * time and sector tell this I/O from the last one in it.
+ */
+static bool waited_before(struct chariot_domain *d, struct request *rq)
+{
+	struct chariot_waited now = { rq, rq->start_time_ns, blk_rq_pos(rq) };
+	unsigned long flags;
+	unsigned int i;
+	bool seen = false;
+
+	spin_lock_irqsave(&waited_lock, flags);
+	for (i = 0; i < min_t(unsigned int, d->nwaited, CHARIOT_WAITED); i++) {
+		struct chariot_waited *w = &d->waited[i];
+
+		if (w->rq == now.rq && w->start == now.start &&
+		    w->pos == now.pos) {
+			seen = true;
+			w->rq = NULL;
+			break;
+		}
+	}
+	if (!seen)
+		d->waited[d->nwaited++ % CHARIOT_WAITED] = now;
+	spin_unlock_irqrestore(&waited_lock, flags);
+	return seen;
+}
+
+/**
+ * chariot_iface_returned() - an interface call returned to the kernel
+ * @role:   the call's role
+ * @fn:     the function called
+ * @obj:    the entry's object (the request for ->timeout)
+ * @domain: its domain
+ * @regs:   the return's registers
+ *
+ * A ->timeout that asks for more time (BLK_EH_RESET_TIMER) for a request
+ * it asked more time for already has lost it: blk-mq asks again each
+ * timeout period for ever, the submitter waits, and so does the disk's
+ * teardown (null_blk's completion dropped by a flipped compare in a
+ * campaign: the guest hung for good, no vCPU inside the driver).  The
+ * second time, the driver is taken as hung (recover.c): the request is
+ * ended with BLK_STS_TIMEOUT and BLK_EH_DONE returned, as for a refused
+ * ->timeout.  One timeout period is the driver's to use (a slow device).
+ */
+void chariot_iface_returned(enum chariot_role role, unsigned long fn,
+			    void *obj, unsigned int domain,
+			    struct pt_regs *regs)
+{
+	struct chariot_domain *d = chariot_domain_get(domain);
+	struct request_queue *q;
+
+	if (role != CHARIOT_ROLE_TIMEOUT || !d ||
+	    regs->ax != BLK_EH_RESET_TIMER ||
+	    !rq_op_is(obj, MQ_OP(timeout), fn, &q) ||
+	    !waited_before(d, obj) || !chariot_recover_lost(domain, fn))
+		return;
+	blk_mq_end_request(obj, BLK_STS_TIMEOUT);
+	regs->ax = BLK_EH_DONE;
+	chariot_count(lost_requests);
 }
 
 /**

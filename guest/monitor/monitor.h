@@ -158,6 +158,8 @@ void chariot_post_leave(struct chariot_batch *b, unsigned int domain,
  *            unloaded; a new load starts clean
  * @reaper:   the task tearing it down, let in despite @failed
  */
+#define CHARIOT_WAITED	8
+
 struct chariot_domain {
 	unsigned int id;
 	char name[MODULE_NAME_LEN];
@@ -173,6 +175,13 @@ struct chariot_domain {
 	bool late;
 	bool failed;
 	struct task_struct *reaper;
+	/* requests its ->timeout asked more time for (iface.c) */
+	struct chariot_waited {
+		void *rq;
+		u64 start;	/* its start_time_ns and sector: a new I/O */
+		u64 pos;	/* in the same (reused) request is not it */
+	} waited[CHARIOT_WAITED];
+	unsigned int nwaited;
 };
 
 int chariot_domains_start(const char *isolate);
@@ -368,6 +377,9 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 const char *chariot_role_name(enum chariot_role role);
 void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 			   void *obj, bool ran);
+void chariot_iface_returned(enum chariot_role role, unsigned long fn,
+			    void *obj, unsigned int domain,
+			    struct pt_regs *regs);
 
 /* ---- recover.c: faults in a domain, unwound, torn down, reloaded ---- */
 
@@ -382,6 +394,7 @@ void chariot_recover_hold(struct chariot_held *held, struct kprobe *p);
 void chariot_recover_returned(const struct chariot_held *held,
 			      unsigned long eflags, struct pt_regs *regs,
 			      unsigned int id, unsigned long fn);
+bool chariot_recover_lost(unsigned int id, unsigned long fn);
 void chariot_skip_ret(void);
 void chariot_recover_show(struct seq_file *m);
 void chariot_recover_debugfs(struct dentry *dir);
@@ -439,6 +452,7 @@ struct chariot_stats {
 	atomic64_t warn_unentered;	/* its WARNs outside a call: left */
 	atomic64_t returned_held;	/* calls that returned holding a lock
 					 * (or with fewer than at entry) */
+	atomic64_t lost_requests;	/* timed out twice, ended (iface.c) */
 	atomic64_t fail_fast;		/* calls into a failed domain refused */
 	atomic64_t abandoned;		/* their bios ended, skbs freed */
 };

@@ -281,6 +281,9 @@ static int fn_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 					 fp->dom->id, fp->fn);
 	if ((e->flags & CHARIOT_ENTRY_UNWOUND) && e->obj)
 		chariot_iface_abandon(e->role, fp->fn, e->obj, true);
+	else if (e->obj)
+		chariot_iface_returned(e->role, fp->fn, e->obj, fp->dom->id,
+				       regs);
 	return 0;
 }
 

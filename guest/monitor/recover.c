@@ -535,6 +535,25 @@ void chariot_recover_returned(const struct chariot_held *held,
 	failed(id, CHARIOT_FAULT_LOCK, fn, false);
 }
 
+/**
+ * chariot_recover_lost() - a driver lost a request for good (iface.c)
+ * @id: the domain
+ * @fn: its function that said so (its ->timeout)
+ *
+ * A hang with no call to unwind: recovered as after any other fault.
+ *
+ * Return: whether recovery is on (the caller then ends the request).
+ */
+bool chariot_recover_lost(unsigned int id, unsigned long fn)
+{
+	if (mode == RECOVER_OFF)
+		return false;
+	pr_info("a call into domain %u: the same request timed out again: lost\n",
+		id);
+	failed(id, CHARIOT_FAULT_HANG, fn, false);
+	return true;
+}
+
 /*
  * The parameters mod runs with, as an insmod command line: "name=value"
  * for each, read back through its ops (mod->args cannot serve: the kernel
@@ -1104,7 +1123,7 @@ void chariot_recover_show(struct seq_file *m)
 {
 	static const char *const names[] = { "off", "unload", "reload" };
 
-	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld returned_held %lld warnings %lld warn_unentered %lld nested_entries %lld unwind_inner %lld records %d\n",
+	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld returned_held %lld lost_requests %lld warnings %lld warn_unentered %lld nested_entries %lld unwind_inner %lld records %d\n",
 		   names[mode], atomic64_read(&chariot_stats.faults),
 		   atomic64_read(&chariot_stats.unwound),
 		   atomic64_read(&chariot_stats.fail_fast),
@@ -1113,6 +1132,7 @@ void chariot_recover_show(struct seq_file *m)
 		   atomic64_read(&chariot_stats.unwind_released),
 		   atomic64_read(&chariot_stats.unwind_held_unknown),
 		   atomic64_read(&chariot_stats.returned_held),
+		   atomic64_read(&chariot_stats.lost_requests),
 		   atomic64_read(&chariot_stats.warnings),
 		   atomic64_read(&chariot_stats.warn_unentered),
 		   atomic64_read(&chariot_stats.nested_entries),

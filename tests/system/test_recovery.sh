@@ -183,6 +183,11 @@ fi
 # likely the CPU's accessed-bit write to entry 0 of dd's user page table,
 # met on the walk for address 0, is the write the VMM traps and judges.
 # Either detection is right: the driver's bug is caught at its store.)
+# lost_request: a request the driver loses while its ->timeout() asks for
+# more time each time blk-mq times it out (a dropped completion): the
+# second time for the same request, a hang (no call to unwind), the
+# request ended with a timeout error, the write fails, the driver is
+# reloaded and serves the same write intact.
 KERN="$PRE"'
 run_triggers stack_smash kernel_oops deadlock lock_leak
 dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
@@ -215,8 +220,11 @@ dmesg | sed -n "/nested_warn: reading/,\$p" | grep -E "Oops|BUG:|Kernel panic|re
 echo 2000 >/sys/block/chariot_buggy0/queue/io_timeout
 io_fault timeout_fault
 dmesg | sed -n "/timeout_fault: the next/,\$p" | grep -E "Oops|BUG:|Kernel panic|WARNING" | sed "s/^/kernel: /"
+io_fault lost_request
+echo "lost $(grep -o "lost_requests [0-9]*" /sys/kernel/debug/chariot/stats) timed_out $(dmesg | grep -c "lost_request: request .* timed out: waiting on")"
+dmesg | sed -n "/lost_request: the next/,\$p" | grep -E "Oops|BUG:|Kernel panic|WARNING" | sed "s/^/kernel: /"
 '
-expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault: the guest goes on" 0 \
+expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault, lost_request: the guest goes on" 0 \
 	$CHARIOT run --isolate chariot_buggy --hang-ms 2000 --recover-limit 16 \
 	--json "$T/kern.json" --timeout 300 -- sh -c "$KERN"
 cp "$T/out" "$T/kern.out"
@@ -236,6 +244,13 @@ expect_grep "timeout_fault: driver reloaded, ok served after it" \
 	"^after timeout_fault ok rc=0 dev=yes" "$T/kern.out"
 expect_grep "timeout_fault: the same write served intact after the reload" \
 	"^timeout_fault data intact" "$T/kern.out"
+expect_grep "lost_request: the write failed" "^lost_request dd rc=1\$" "$T/kern.out"
+expect_grep "lost_request: driver reloaded, ok served after it" \
+	"^after lost_request ok rc=0 dev=yes" "$T/kern.out"
+expect_grep "lost_request: the same write served intact after the reload" \
+	"^lost_request data intact" "$T/kern.out"
+expect_grep "lost_request: taken as lost at its second timeout" \
+	"^lost lost_requests 1 timed_out 2\$" "$T/kern.out"
 expect_grep "nested_warn: unwound to the nested entry (unwind_inner 1)" \
 	"^nested unwind_inner 1\$" "$T/kern.out"
 for s in stack_smash kernel_oops deadlock lock_leak warn nested_warn; do
@@ -244,7 +259,7 @@ for s in stack_smash kernel_oops deadlock lock_leak warn nested_warn; do
 	expect_grep "$s: driver reloaded, ok served after it" \
 		"^after $s ok rc=0 dev=yes" "$T/kern.out"
 done
-no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault: no panic, oops, BUG or lockup printed" \
+no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault, lost_request: no panic, oops, BUG or lockup printed" \
 	"$T/kern.out"
 if python3 - "$T/kern.json" >"$T/faults" 2>&1 <<'EOF'
 import json, sys
@@ -256,22 +271,24 @@ want = [("stack_smash", "exception", "buggy_stack_smash"),
         ("warn", "exception", "buggy_warn"),
         ("warn_io", "exception", "buggy_queue_rq"),
         ("nested_warn", "exception", "buggy_queue_rq"),
-        ("timeout_fault", "exception|write", "buggy_timeout_rq")]
+        ("timeout_fault", "exception|write", "buggy_timeout_rq"),
+        ("lost_request", "hang", "buggy_timeout_rq")]
 bad = [] if len(f) == len(want) else ["%d faults, want %d" % (len(f), len(want))]
 for (s, by, sym), x in zip(want, f):
     if x["detected_by"] not in by.split("|") or sym not in x["symbol"]:
         bad.append("%s: %s at %s" % (s, x["detected_by"], x["symbol"]))
     bad += ["%s: not %s" % (s, k) for k in ("reloaded", "service_restored")
             if x[k] is not True]
-    if x["unwound"] is not (by != "lock"):
+    # Returned, not unwound: the lock held, the request lost.
+    if x["unwound"] is not (s not in ("lock_leak", "lost_request")):
         bad.append("%s: unwound %s" % (s, x["unwound"]))
 print("; ".join(bad))
 sys.exit(bool(bad))
 EOF
 then
-	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, recovered"
+	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, a lost request, recovered"
 else
-	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, recovered" "$(cat "$T/faults")"
+	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, a lost request, recovered" "$(cat "$T/faults")"
 fi
 if python3 -c 'import json, sys
 r = json.load(open(sys.argv[1])).get("recovery", {})
