@@ -30,6 +30,8 @@ static bool buggy_lose_next;	/* the "timeout_fault" scenario: armed */
 static bool buggy_timeout_bug;	/* and its request lost: the bug armed */
 static bool buggy_wait_next;	/* the "lost_request" scenario: armed */
 static struct request *buggy_waiting;	/* and the request it waits on */
+static bool buggy_drop_next;	/* the "dropped_request" scenario: armed */
+static struct request *buggy_dropped;	/* and the request it took over */
 
 /* Copy one segment between the request's pages and buggy_data at pos. */
 static blk_status_t buggy_copy(struct request *rq, struct bio_vec *bv,
@@ -74,6 +76,12 @@ static blk_status_t buggy_queue_rq(struct blk_mq_hw_ctx *hctx,
 		pr_info("lost_request: request %px lost\n", rq);
 		return BLK_STS_OK;
 	}
+	if (READ_ONCE(buggy_drop_next)) {
+		WRITE_ONCE(buggy_drop_next, false);
+		WRITE_ONCE(buggy_dropped, rq);
+		pr_info("dropped_request: request %px lost\n", rq);
+		return BLK_STS_OK;
+	}
 	if (req_op(rq) != REQ_OP_READ && req_op(rq) != REQ_OP_WRITE) {
 		status = BLK_STS_NOTSUPP;
 		goto end;
@@ -95,7 +103,9 @@ end:
  * looks its lost request's state up as (an exception in a timeout handler,
  * which blk-mq calls from its timeout work).  Armed by "lost_request", it
  * believes the request it lost is still coming: more time, for ever (a
- * driver that dropped a completion).
+ * driver that dropped a completion).  Armed by "dropped_request", it
+ * takes the request over (BLK_EH_DONE: "the driver ends it") and never
+ * does.
  */
 static enum blk_eh_timer_return buggy_timeout_rq(struct request *rq)
 {
@@ -104,6 +114,11 @@ static enum blk_eh_timer_return buggy_timeout_rq(struct request *rq)
 	if (rq == READ_ONCE(buggy_waiting)) {
 		pr_info("lost_request: request %px timed out: waiting on\n", rq);
 		return BLK_EH_RESET_TIMER;
+	}
+	if (rq == READ_ONCE(buggy_dropped)) {
+		pr_info("dropped_request: request %px timed out: taken over\n",
+			rq);
+		return BLK_EH_DONE;
 	}
 	if (READ_ONCE(buggy_timeout_bug)) {
 		WRITE_ONCE(buggy_timeout_bug, false);
@@ -214,6 +229,17 @@ int buggy_blk_lose_next(void)
 int buggy_blk_wait_next(void)
 {
 	return buggy_blk_arm(&buggy_wait_next);
+}
+
+/**
+ * buggy_blk_drop_next() - the next request is lost, and ->timeout() takes
+ * it over when blk-mq times it out, and never ends it
+ *
+ * Return: 0, or -ENODEV without the disk (disk=0).
+ */
+int buggy_blk_drop_next(void)
+{
+	return buggy_blk_arm(&buggy_drop_next);
 }
 
 /**

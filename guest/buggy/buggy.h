@@ -15,6 +15,7 @@ int buggy_blk_warn_next(void);
 int buggy_blk_nested_warn(void);
 int buggy_blk_lose_next(void);
 int buggy_blk_wait_next(void);
+int buggy_blk_drop_next(void);
 
 int buggy_scenario_run(const char *name);
 

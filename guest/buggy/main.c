@@ -8,11 +8,11 @@
  * it ("ok", "wild_write", "overflow", "uaf_write", "foreign_write",
  * "pt_write", "null_deref", "hang", "locked_fault", "stack_smash",
  * "kernel_oops", "deadlock", "lock_leak", "warn", "warn_io",
- * "nested_warn", "timeout_fault", "lost_request") runs that scenario in
- * the write handler, which is this module's code, so an isolated
- * chariot_buggy is held to its authorization table while it runs
- * (scenarios.c has the details; warn_io, timeout_fault and lost_request
- * fault later, in the I/O path).
+ * "nested_warn", "timeout_fault", "lost_request", "dropped_request") runs
+ * that scenario in the write handler, which is this module's code, so an
+ * isolated chariot_buggy is held to its authorization table while it runs
+ * (scenarios.c has the details; warn_io, timeout_fault, lost_request and
+ * dropped_request fault later, in the I/O path).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -70,6 +70,9 @@
  *  lost_request   the next request to /dev/chariot_buggy0 is lost, and
  *                 ->timeout() asks blk-mq for more time for it each time
  *                 it times out (a dropped completion): the I/O never ends.
+ *  dropped_request  the same, but ->timeout() takes the request over
+ *                 (BLK_EH_DONE) and never ends it: blk-mq does not ask
+ *                 again.
  *  lock_leak      takes this module's spinlock and returns without
  *                 releasing it (a deleted spin_unlock()): the call returns
  *                 normally, with the preempt count raised, to a kernel
@@ -450,6 +453,12 @@ static noinline int buggy_lost_request(void)
 	return buggy_blk_wait_next();
 }
 
+static noinline int buggy_dropped_request(void)
+{
+	pr_info("dropped_request: the next request is lost, taken over\n");
+	return buggy_blk_drop_next();
+}
+
 static noinline int buggy_lock_leak(void)
 {
 	pr_info("lock_leak: returning with a spinlock held\n");
@@ -487,6 +496,7 @@ static const struct {
 	{ "nested_warn", buggy_nested_warn },
 	{ "timeout_fault", buggy_timeout_fault },
 	{ "lost_request", buggy_lost_request },
+	{ "dropped_request", buggy_dropped_request },
 };
 
 /**

@@ -250,6 +250,7 @@ static void destroy(struct chariot_domain *d)
 	/* Allocation handlers that saw it live are done. */
 	synchronize_rcu();
 	chariot_alloc_forget(d->id);
+	chariot_iface_forget(d);
 	chariot_batch_init(&b);
 	chariot_post_destroy(&b, d->id);
 	chariot_batch_flush(&b);

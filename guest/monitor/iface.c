@@ -61,6 +61,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/virtio.h>
+#include <linux/workqueue.h>
 
 #include "monitor.h"
 
@@ -644,30 +645,43 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 	chariot_count(abandoned);
 }
 
-/* Serialises the domains' waited[] lists: blk-mq's timeout work runs
- * per queue, a driver's queues on any CPU. */
+/* Serialises the domains' waited[] and taken[] lists: blk-mq's timeout
+ * work runs per queue, a driver's queues on any CPU. */
 static DEFINE_SPINLOCK(waited_lock);
+static void taken_check(struct work_struct *work);
+static DECLARE_DELAYED_WORK(taken_work, taken_check);
+static bool taken_stopped;	/* chariot_iface_stop(): no more checks */
+
+/* What tells this I/O from the next one in the same (reused) request. */
+static struct chariot_waited waited_of(struct request *rq, unsigned long fn)
+{
+	return (struct chariot_waited){ .rq = rq, .start = rq->start_time_ns,
+					.pos = blk_rq_pos(rq), .fn = fn };
+}
+
+static bool same_io(const struct chariot_waited *a,
+		    const struct chariot_waited *b)
+{
+	return a->rq == b->rq && a->start == b->start && a->pos == b->pos;
+}
 
 /*
  * Has d's ->timeout asked more time for rq before?  Remembers it if not
- * (the oldest forgotten).  A request is reused for new I/O: its start
- * time and sector tell this I/O from the last one in it.
+ * (the oldest forgotten).
  */
-static bool waited_before(struct chariot_domain *d, struct request *rq)
+static bool waited_before(struct chariot_domain *d, struct request *rq,
+			  unsigned long fn)
 {
-	struct chariot_waited now = { rq, rq->start_time_ns, blk_rq_pos(rq) };
+	struct chariot_waited now = waited_of(rq, fn);
 	unsigned long flags;
 	unsigned int i;
 	bool seen = false;
 
 	spin_lock_irqsave(&waited_lock, flags);
 	for (i = 0; i < min_t(unsigned int, d->nwaited, CHARIOT_WAITED); i++) {
-		struct chariot_waited *w = &d->waited[i];
-
-		if (w->rq == now.rq && w->start == now.start &&
-		    w->pos == now.pos) {
+		if (same_io(&d->waited[i], &now)) {
 			seen = true;
-			w->rq = NULL;
+			d->waited[i].rq = NULL;
 			break;
 		}
 	}
@@ -675,6 +689,105 @@ static bool waited_before(struct chariot_domain *d, struct request *rq)
 		d->waited[d->nwaited++ % CHARIOT_WAITED] = now;
 	spin_unlock_irqrestore(&waited_lock, flags);
 	return seen;
+}
+
+/* d's ->timeout took rq over and left it in flight: look again one
+ * timeout period later (the oldest forgotten). */
+static void taken_over(struct chariot_domain *d, struct request *rq,
+		       unsigned long fn)
+{
+	struct chariot_waited now = waited_of(rq, fn);
+	unsigned long flags;
+	unsigned int period;
+
+	if (!RD(period, &rq->timeout) || !period)
+		period = 30 * HZ;
+	now.due = jiffies + period;
+	now.mod = READ_ONCE(d->mod);
+	spin_lock_irqsave(&waited_lock, flags);
+	d->taken[d->ntaken++ % CHARIOT_WAITED] = now;
+	if (!taken_stopped)
+		mod_delayed_work(system_wq, &taken_work, period);
+	spin_unlock_irqrestore(&waited_lock, flags);
+}
+
+/* The request w was taken over in still in flight, the same I/O?  Read
+ * with care: the driver may have ended it, and the queue may be gone. */
+static bool still_in_flight(const struct chariot_waited *w)
+{
+	struct request *rq = w->rq;
+	enum mq_rq_state state;
+	u64 start;
+	sector_t pos;
+
+	return RD(state, &rq->state) && state == MQ_RQ_IN_FLIGHT &&
+	       RD(start, &rq->start_time_ns) && start == w->start &&
+	       RD(pos, &rq->__sector) && pos == w->pos;
+}
+
+/* Take the entries of d's taken[] that are due; the next due time left
+ * goes to *next.  Return: how many were put in out. */
+static unsigned int taken_due(struct chariot_domain *d,
+			      struct chariot_waited *out, unsigned long *next,
+			      bool *more)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < min_t(unsigned int, d->ntaken, CHARIOT_WAITED); i++) {
+		struct chariot_waited *w = &d->taken[i];
+
+		if (!w->rq)
+			continue;
+		if (time_before(jiffies, w->due)) {
+			if (!*more || time_before(w->due, *next))
+				*next = w->due;
+			*more = true;
+			continue;
+		}
+		out[n++] = *w;
+		w->rq = NULL;
+	}
+	return n;
+}
+
+/*
+ * Requests a ->timeout took over (BLK_EH_DONE) and left in flight, one
+ * timeout period on: blk-mq will not ask about them again, so one still
+ * in flight, the same I/O, is lost for good (null_blk's ->timeout takes
+ * every request over; one whose completion a flipped compare dropped hung
+ * the guest's writer and the disk's teardown with no vCPU inside the
+ * driver).  A live driver's lost request is ended with BLK_STS_TIMEOUT
+ * and the driver recovered (chariot_recover_lost()): its instance and
+ * queue are alive while the request is in flight (the teardown's queue
+ * freeze waits for it), and one that ended in the meantime is not
+ * touched (ended: not in flight; reused: another I/O).
+ */
+static void taken_check(struct work_struct *work)
+{
+	struct chariot_waited due[CHARIOT_WAITED];
+	struct chariot_domain *d;
+	unsigned long flags, next = 0;
+	unsigned int id, i, n;
+	bool more = false;
+
+	for (id = 0; (d = chariot_domain_get(id)); id++) {
+		spin_lock_irqsave(&waited_lock, flags);
+		n = taken_due(d, due, &next, &more);
+		spin_unlock_irqrestore(&waited_lock, flags);
+		for (i = 0; i < n; i++) {
+			if (READ_ONCE(d->mod) != due[i].mod ||
+			    READ_ONCE(d->failed) || !still_in_flight(&due[i]) ||
+			    !chariot_recover_lost(id, due[i].fn))
+				continue;
+			blk_mq_end_request(due[i].rq, BLK_STS_TIMEOUT);
+			chariot_count(lost_requests);
+		}
+	}
+	spin_lock_irqsave(&waited_lock, flags);
+	if (more && !taken_stopped)
+		mod_delayed_work(system_wq, &taken_work,
+				 time_after(next, jiffies) ? next - jiffies : 0);
+	spin_unlock_irqrestore(&waited_lock, flags);
 }
 
 /**
@@ -688,11 +801,12 @@ static bool waited_before(struct chariot_domain *d, struct request *rq)
  * A ->timeout that asks for more time (BLK_EH_RESET_TIMER) for a request
  * it asked more time for already has lost it: blk-mq asks again each
  * timeout period for ever, the submitter waits, and so does the disk's
- * teardown (null_blk's completion dropped by a flipped compare in a
- * campaign: the guest hung for good, no vCPU inside the driver).  The
- * second time, the driver is taken as hung (recover.c): the request is
- * ended with BLK_STS_TIMEOUT and BLK_EH_DONE returned, as for a refused
- * ->timeout.  One timeout period is the driver's to use (a slow device).
+ * teardown.  The second time, the driver is taken as hung (recover.c):
+ * the request is ended with BLK_STS_TIMEOUT and BLK_EH_DONE returned, as
+ * for a refused ->timeout.  One that takes the request over (BLK_EH_DONE)
+ * and leaves it in flight is looked at again one period later
+ * (taken_check()).  One timeout period is the driver's to use (a slow
+ * device).
  */
 void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 			    void *obj, unsigned int domain,
@@ -702,13 +816,50 @@ void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 	struct request_queue *q;
 
 	if (role != CHARIOT_ROLE_TIMEOUT || !d ||
-	    regs->ax != BLK_EH_RESET_TIMER ||
-	    !rq_op_is(obj, MQ_OP(timeout), fn, &q) ||
-	    !waited_before(d, obj) || !chariot_recover_lost(domain, fn))
+	    !rq_op_is(obj, MQ_OP(timeout), fn, &q))
+		return;
+	if (regs->ax == BLK_EH_DONE) {
+		if (blk_mq_rq_state(obj) == MQ_RQ_IN_FLIGHT)
+			taken_over(d, obj, fn);
+		return;
+	}
+	if (regs->ax != BLK_EH_RESET_TIMER || !waited_before(d, obj, fn) ||
+	    !chariot_recover_lost(domain, fn))
 		return;
 	blk_mq_end_request(obj, BLK_STS_TIMEOUT);
 	regs->ax = BLK_EH_DONE;
 	chariot_count(lost_requests);
+}
+
+/**
+ * chariot_iface_forget() - forget a domain's timed-out requests
+ * @d: the domain, its module gone (its requests with it)
+ */
+void chariot_iface_forget(struct chariot_domain *d)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&waited_lock, flags);
+	memset(d->waited, 0, sizeof(d->waited));
+	memset(d->taken, 0, sizeof(d->taken));
+	d->nwaited = 0;
+	d->ntaken = 0;
+	spin_unlock_irqrestore(&waited_lock, flags);
+}
+
+/**
+ * chariot_iface_stop() - no more looks at taken-over requests
+ *
+ * May sleep.
+ */
+void chariot_iface_stop(void)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&waited_lock, flags);
+	taken_stopped = true;
+	spin_unlock_irqrestore(&waited_lock, flags);
+	cancel_delayed_work_sync(&taken_work);
 }
 
 /**

@@ -60,6 +60,7 @@ static void isolation_stop(void)
 	if (!isolating)
 		return;
 	chariot_watch_stop();
+	chariot_iface_stop();
 	chariot_recover_stop();
 	chariot_domains_stop();
 	chariot_alloc_stop();

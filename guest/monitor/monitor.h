@@ -175,13 +175,17 @@ struct chariot_domain {
 	bool late;
 	bool failed;
 	struct task_struct *reaper;
-	/* requests its ->timeout asked more time for (iface.c) */
+	/* requests its ->timeout asked more time for, and requests it took
+	 * over (BLK_EH_DONE) but left in flight (iface.c) */
 	struct chariot_waited {
 		void *rq;
 		u64 start;	/* its start_time_ns and sector: a new I/O */
 		u64 pos;	/* in the same (reused) request is not it */
-	} waited[CHARIOT_WAITED];
-	unsigned int nwaited;
+		unsigned long fn;	/* the ->timeout */
+		unsigned long due;	/* taken over: jiffies to look again */
+		struct module *mod;	/* the instance it was taken by */
+	} waited[CHARIOT_WAITED], taken[CHARIOT_WAITED];
+	unsigned int nwaited, ntaken;
 };
 
 int chariot_domains_start(const char *isolate);
@@ -380,6 +384,8 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 			    void *obj, unsigned int domain,
 			    struct pt_regs *regs);
+void chariot_iface_forget(struct chariot_domain *d);
+void chariot_iface_stop(void);
 
 /* ---- recover.c: faults in a domain, unwound, torn down, reloaded ---- */
 

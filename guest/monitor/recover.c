@@ -548,7 +548,7 @@ bool chariot_recover_lost(unsigned int id, unsigned long fn)
 {
 	if (mode == RECOVER_OFF)
 		return false;
-	pr_info("a call into domain %u: the same request timed out again: lost\n",
+	pr_info("domain %u: a timed-out request left undone a period on: lost\n",
 		id);
 	failed(id, CHARIOT_FAULT_HANG, fn, false);
 	return true;

@@ -188,6 +188,9 @@ fi
 # second time for the same request, a hang (no call to unwind), the
 # request ended with a timeout error, the write fails, the driver is
 # reloaded and serves the same write intact.
+# dropped_request: the same, but ->timeout() takes the request over
+# (BLK_EH_DONE) and never ends it, so blk-mq never asks again: one timeout
+# period later the monitor finds it still in flight, the same I/O: lost.
 KERN="$PRE"'
 run_triggers stack_smash kernel_oops deadlock lock_leak
 dmesg | sed -n "/chariot_buggy: loaded/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING|Kernel panic" | sed "s/^/kernel: /"
@@ -223,8 +226,11 @@ dmesg | sed -n "/timeout_fault: the next/,\$p" | grep -E "Oops|BUG:|Kernel panic
 io_fault lost_request
 echo "lost $(grep -o "lost_requests [0-9]*" /sys/kernel/debug/chariot/stats) timed_out $(dmesg | grep -c "lost_request: request .* timed out: waiting on")"
 dmesg | sed -n "/lost_request: the next/,\$p" | grep -E "Oops|BUG:|Kernel panic|WARNING" | sed "s/^/kernel: /"
+io_fault dropped_request
+echo "dropped $(grep -o "lost_requests [0-9]*" /sys/kernel/debug/chariot/stats) timed_out $(dmesg | grep -c "dropped_request: request .* timed out: taken over")"
+dmesg | sed -n "/dropped_request: the next/,\$p" | grep -E "Oops|BUG:|Kernel panic|WARNING" | sed "s/^/kernel: /"
 '
-expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault, lost_request: the guest goes on" 0 \
+expect_status "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault, lost_request, dropped_request: the guest goes on" 0 \
 	$CHARIOT run --isolate chariot_buggy --hang-ms 2000 --recover-limit 16 \
 	--json "$T/kern.json" --timeout 300 -- sh -c "$KERN"
 cp "$T/out" "$T/kern.out"
@@ -251,6 +257,13 @@ expect_grep "lost_request: the same write served intact after the reload" \
 	"^lost_request data intact" "$T/kern.out"
 expect_grep "lost_request: taken as lost at its second timeout" \
 	"^lost lost_requests 1 timed_out 2\$" "$T/kern.out"
+expect_grep "dropped_request: the write failed" "^dropped_request dd rc=1\$" "$T/kern.out"
+expect_grep "dropped_request: driver reloaded, ok served after it" \
+	"^after dropped_request ok rc=0 dev=yes" "$T/kern.out"
+expect_grep "dropped_request: the same write served intact after the reload" \
+	"^dropped_request data intact" "$T/kern.out"
+expect_grep "dropped_request: taken as lost a period after it was taken over" \
+	"^dropped lost_requests 2 timed_out 1\$" "$T/kern.out"
 expect_grep "nested_warn: unwound to the nested entry (unwind_inner 1)" \
 	"^nested unwind_inner 1\$" "$T/kern.out"
 for s in stack_smash kernel_oops deadlock lock_leak warn nested_warn; do
@@ -259,7 +272,7 @@ for s in stack_smash kernel_oops deadlock lock_leak warn nested_warn; do
 	expect_grep "$s: driver reloaded, ok served after it" \
 		"^after $s ok rc=0 dev=yes" "$T/kern.out"
 done
-no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault, lost_request: no panic, oops, BUG or lockup printed" \
+no_kernel_trouble "stack_smash, kernel_oops, deadlock, lock_leak, warn, warn_io, nested_warn, timeout_fault, lost_request, dropped_request: no panic, oops, BUG or lockup printed" \
 	"$T/kern.out"
 if python3 - "$T/kern.json" >"$T/faults" 2>&1 <<'EOF'
 import json, sys
@@ -272,7 +285,8 @@ want = [("stack_smash", "exception", "buggy_stack_smash"),
         ("warn_io", "exception", "buggy_queue_rq"),
         ("nested_warn", "exception", "buggy_queue_rq"),
         ("timeout_fault", "exception|write", "buggy_timeout_rq"),
-        ("lost_request", "hang", "buggy_timeout_rq")]
+        ("lost_request", "hang", "buggy_timeout_rq"),
+        ("dropped_request", "hang", "buggy_timeout_rq")]
 bad = [] if len(f) == len(want) else ["%d faults, want %d" % (len(f), len(want))]
 for (s, by, sym), x in zip(want, f):
     if x["detected_by"] not in by.split("|") or sym not in x["symbol"]:
@@ -280,15 +294,16 @@ for (s, by, sym), x in zip(want, f):
     bad += ["%s: not %s" % (s, k) for k in ("reloaded", "service_restored")
             if x[k] is not True]
     # Returned, not unwound: the lock held, the request lost.
-    if x["unwound"] is not (s not in ("lock_leak", "lost_request")):
+    if x["unwound"] is not (s not in ("lock_leak", "lost_request",
+                                      "dropped_request")):
         bad.append("%s: unwound %s" % (s, x["unwound"]))
 print("; ".join(bad))
 sys.exit(bool(bad))
 EOF
 then
-	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, a lost request, recovered"
+	pass "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, two lost requests, recovered"
 else
-	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, a lost request, recovered" "$(cat "$T/faults")"
+	fail "report: exceptions at the driver's call and in kobject_get, a hang in the lock code, a lock returned with, three WARNs (one nested), a timeout handler, two lost requests, recovered" "$(cat "$T/faults")"
 fi
 if python3 -c 'import json, sys
 r = json.load(open(sys.argv[1])).get("recovery", {})
