@@ -167,6 +167,7 @@ static void create(struct chariot_domain *d, struct module *mod, bool coming)
 	d->late = !coming;
 	WRITE_ONCE(d->failed, false);
 	d->reaper = NULL;
+	d->nconfigfs = 0;
 	d->module_grants = 0;
 	d->text[0] = base;
 	d->text[1] = base + core->text_size;
@@ -283,6 +284,7 @@ static int module_event(struct notifier_block *nb, unsigned long state,
 	switch (state) {
 	case MODULE_STATE_COMING:
 		if (d && !d->mod) {
+			chariot_recover_coming();
 			create(d, mod, true);
 		} else if (!d) {
 			chariot_batch_init(&b);

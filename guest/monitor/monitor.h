@@ -159,6 +159,7 @@ void chariot_post_leave(struct chariot_batch *b, unsigned int domain,
  * @reaper:   the task tearing it down, let in despite @failed
  */
 #define CHARIOT_WAITED	8
+#define CHARIOT_CONFIGFS_MAX	4
 
 struct chariot_domain {
 	unsigned int id;
@@ -186,6 +187,9 @@ struct chariot_domain {
 		struct module *mod;	/* the instance it was taken by */
 	} waited[CHARIOT_WAITED], taken[CHARIOT_WAITED];
 	unsigned int nwaited, ntaken;
+	/* configfs subsystems its code registered (recover.c) */
+	void *configfs[CHARIOT_CONFIGFS_MAX];
+	unsigned int nconfigfs;
 };
 
 int chariot_domains_start(const char *isolate);
@@ -395,6 +399,7 @@ void chariot_recover_stop(void);
 bool chariot_recover_refuse(struct chariot_domain *d, enum chariot_role role);
 void chariot_recover_module(struct chariot_domain *d, struct module *mod,
 			    unsigned long state);
+void chariot_recover_coming(void);
 long chariot_recover_error(enum chariot_role role);
 void chariot_recover_hold(struct chariot_held *held, struct kprobe *p);
 void chariot_recover_returned(const struct chariot_held *held,

@@ -58,6 +58,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kprobes.h>
+#include <linux/configfs.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/extable.h>
@@ -159,7 +160,10 @@ static struct kretprobe catch_warn = {
 	.data_size = sizeof(struct pt_regs *),
 	.maxactive = 16,
 };
-static bool pf_on, fixup_on, panic_on, warn_on;
+static struct kprobe catch_configfs = {
+	.symbol_name = "configfs_register_subsystem"
+};
+static bool pf_on, fixup_on, panic_on, warn_on, configfs_on;
 static unsigned long stack_chk_fail;	/* __stack_chk_fail() */
 /* search_exception_tables(): has kernel code a fixup at ip? */
 static const struct exception_table_entry *(*search_fixup)(unsigned long ip);
@@ -875,9 +879,110 @@ static int run_sh(struct chariot_domain *d, const char *cmd)
 }
 
 /*
+ * configfs_register_subsystem() called from a driver's code: the
+ * subsystem is remembered for its teardown (release_configfs()).  Its
+ * registrations come from its init and probe, one at a time.
+ */
+static int configfs_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct chariot_domain *d;
+	unsigned long ret;
+	int id;
+
+	if (get_kernel_nofault(ret, (unsigned long *)regs->sp))
+		return 0;
+	id = chariot_domain_of_code(ret);
+	d = id >= 0 ? chariot_domain_get(id) : NULL;
+	if (d && d->nconfigfs < CHARIOT_CONFIGFS_MAX)
+		d->configfs[d->nconfigfs++] = (void *)regs->di;
+	return 0;
+}
+
+/**
+ * chariot_recover_coming() - an isolated module is coming: follow its
+ * configfs registrations
+ *
+ * configfs is a module loaded as the driver's dependency, so it is probed
+ * when the first driver comes (again, if it was unloaded and loaded since).
+ * May sleep.
+ */
+void chariot_recover_coming(void)
+{
+	if (mode == RECOVER_OFF)
+		return;
+	if (configfs_on && kprobe_gone(&catch_configfs)) {
+		unregister_kprobe(&catch_configfs);
+		configfs_on = false;
+	}
+	if (configfs_on)
+		return;
+	memset(&catch_configfs, 0, sizeof(catch_configfs));
+	catch_configfs.symbol_name = "configfs_register_subsystem";
+	catch_configfs.pre_handler = configfs_pre;
+	configfs_on = !register_kprobe(&catch_configfs);
+}
+
+/* A configfs name that is safe in a shell command. */
+static bool plain_name(const char *s)
+{
+	size_t n = s ? strnlen(s, CONFIGFS_ITEM_NAME_LEN * 4) : 0;
+
+	return n && n < CONFIGFS_ITEM_NAME_LEN * 4 && strcmp(s, ".") &&
+	       strcmp(s, "..") && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:")
+	       == n;
+}
+
+/*
+ * Directories a user made in the driver's configfs subsystems (null_blk's
+ * devices: mkdir /sys/kernel/config/nullb/X) each hold a reference to the
+ * module, and configfs_unregister_subsystem() in its exit refuses a
+ * subsystem that still has them ("Tried to unregister non-empty
+ * subsystem"): the module stayed, failed, for ever (null_blk's campaign).
+ * They are removed first, as a user would before an rmmod, each by an
+ * rmdir helper let into the failed driver (an item's drop runs the
+ * driver's code: null_blk powers the device off).  One level: a user's
+ * directory with its own subdirectories stays (configfs says ENOTEMPTY),
+ * and default groups refuse (EPERM).  configfs must be mounted where the
+ * kernel puts it, /sys/kernel/config.
+ */
+static void release_configfs(struct chariot_domain *d, char *cmd)
+{
+	char (*names)[CONFIGFS_ITEM_NAME_LEN * 4];
+	struct config_item *item;
+	unsigned int i, j, n;
+
+	names = kmalloc_array(8, sizeof(*names), GFP_KERNEL);
+	if (!names)
+		return;
+	for (i = 0; i < d->nconfigfs; i++) {
+		struct configfs_subsystem *s = d->configfs[i];
+		const char *sub = config_item_name(&s->su_group.cg_item);
+
+		if (!plain_name(sub))
+			continue;
+		n = 0;
+		mutex_lock(&s->su_mutex);
+		list_for_each_entry(item, &s->su_group.cg_children, ci_entry)
+			if (n < 8 && plain_name(config_item_name(item)))
+				strscpy(names[n++], config_item_name(item),
+					sizeof(names[0]));
+		mutex_unlock(&s->su_mutex);
+		for (j = 0; j < n; j++) {
+			snprintf(cmd, CMD_LEN,
+				 "exec rmdir /sys/kernel/config/%s/%s", sub,
+				 names[j]);
+			run_sh(d, cmd);
+		}
+	}
+	kfree(names);
+}
+
+/*
  * Unload d's module, cutting every path into it first (DESIGN.md: code
- * still reachable after a forced unload oopses).  Its own exit function
- * unregisters what it registered (its devices, files, handlers); run here
+ * still reachable after a forced unload oopses).  A user's directories
+ * in its configfs subsystems go first (release_configfs()).  Its own exit
+ * function unregisters what it registered (its devices, files, handlers); run here
  * first, by this task (let into the failed domain), it leaves no way in,
  * so the references of the unwound callers and of files still open drain
  * (new callers fail fast meanwhile).  Then the kernel's unload path frees
@@ -894,6 +999,7 @@ static bool unload(struct chariot_domain *d, char *cmd)
 
 	if (!mod)
 		return true;
+	release_configfs(d, cmd);
 	exit = xchg(&mod->exit, NULL);
 	if (exit) {
 		WRITE_ONCE(d->reaper, current);
@@ -1105,7 +1211,9 @@ void chariot_recover_stop(void)
 		unregister_kprobe(&catch_panic);
 	if (warn_on)
 		unregister_kretprobe(&catch_warn);
-	pf_on = fixup_on = panic_on = warn_on = false;
+	if (configfs_on)
+		unregister_kprobe(&catch_configfs);
+	pf_on = fixup_on = panic_on = warn_on = configfs_on = false;
 	destroy_workqueue(wq);
 	wq = NULL;
 	for (i = 0; i < ARRAY_SIZE(rec); i++) {

@@ -410,6 +410,41 @@ expect_grep "fault in init at once: the exit was a call into the domain (probes 
 	'^first: chariot_buggy: domain [0-9]* destroyed (2 entries, 2 leaves)$' "$T/init0.out"
 no_kernel_trouble "fault in init at once: no oops, BUG or warning" "$T/init0.out"
 
+# --- a driver with a user's configfs directory ---------------------------
+# null_blk's configfs devices (mkdir /sys/kernel/config/nullb/X) each hold
+# a reference to the module, and its exit's configfs_unregister_subsystem()
+# refuses a subsystem that has any: before, the teardown waited 5 s and
+# forced the module out with the directory's reference leaked ("still
+# held", "Tried to unregister non-empty subsystem").  Now the directory is
+# removed first (the device powered off by null_blk's own code), the
+# module unloads cleanly and is reloaded; a new configfs device serves.
+NB='mount -t configfs none /sys/kernel/config 2>/dev/null
+C=/sys/kernel/config/nullb/chariot_nullb
+mkdir $C && echo 1 >$C/memory_backed && echo 16 >$C/size && echo 1 >$C/power || exit 10
+dd if=/dev/urandom of=/tmp/d bs=4k count=16 2>/dev/null
+dd if=/tmp/d of=/dev/chariot_nullb bs=4k oflag=direct 2>/dev/null || exit 11
+echo null_blk >/sys/kernel/debug/chariot/fail
+settled() { dmesg | grep -c "null_blk: recovery: \(reloaded\|reload failed\|unloaded\|unload failed\)"; }
+i=0
+while [ "$(settled)" -lt 1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+echo "after held=$(dmesg | grep -c "null_blk: recovery: still held") nonempty=$(dmesg | grep -c "unregister non-empty subsystem") gone=$(test -d $C && echo no || echo yes) live=$(cat /sys/module/null_blk/initstate 2>/dev/null)"
+mkdir $C && echo 1 >$C/memory_backed && echo 16 >$C/size && echo 1 >$C/power; echo "again rc=$?"
+dd if=/tmp/d of=/dev/chariot_nullb bs=4k oflag=direct 2>/dev/null &&
+	cmp -n 65536 /tmp/d /dev/chariot_nullb && echo "configfs data intact"
+dmesg | sed -n "/chariot_monitor: isolating/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
+'
+expect_status "null_blk with a configfs device: the guest goes on" 0 \
+	$CHARIOT run --isolate null_blk --json "$T/nb.json" \
+	--timeout 300 -- sh -c "$NB"
+cp "$T/out" "$T/nb.out"
+expect_grep "null_blk with a configfs device: its directory removed first, unloaded unforced, reloaded" \
+	'^after held=0 nonempty=0 gone=yes live=live$' "$T/nb.out"
+expect_grep "null_blk with a configfs device: a new one made after the reload" \
+	'^again rc=0$' "$T/nb.out"
+expect_grep "null_blk with a configfs device: it serves" \
+	'^configfs data intact$' "$T/nb.out"
+no_kernel_trouble "null_blk with a configfs device: no oops, BUG or warning" "$T/nb.out"
+
 # --- a fault while two vCPUs use the driver -----------------------------
 # Reads of /dev/chariot_buggy0 and "ok" triggers loop in the background
 # (on either vCPU) while null_deref faults: the other callers fail fast
