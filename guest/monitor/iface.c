@@ -706,13 +706,16 @@ static void taken_over(struct chariot_domain *d, struct request *rq,
 	now.mod = READ_ONCE(d->mod);
 	spin_lock_irqsave(&waited_lock, flags);
 	d->taken[d->ntaken++ % CHARIOT_WAITED] = now;
+	/* Not mod_: a pending look for an earlier request is not put off
+	 * (requests timing out one after another would put it off for
+	 * ever); taken_check() comes again for the later ones. */
 	if (!taken_stopped)
-		mod_delayed_work(system_wq, &taken_work, period);
+		queue_delayed_work(system_wq, &taken_work, period);
 	spin_unlock_irqrestore(&waited_lock, flags);
 }
 
-/* The request w was taken over in still in flight, the same I/O?  Read
- * with care: the driver may have ended it, and the queue may be gone. */
+/* Is the request w took over still in flight, the same I/O?  Read with
+ * care: the driver may have ended it, and the queue may be gone. */
 static bool still_in_flight(const struct chariot_waited *w)
 {
 	struct request *rq = w->rq;
@@ -756,8 +759,8 @@ static unsigned int taken_due(struct chariot_domain *d,
  * in flight, the same I/O, is lost for good (null_blk's ->timeout takes
  * every request over; one whose completion a flipped compare dropped hung
  * the guest's writer and the disk's teardown with no vCPU inside the
- * driver).  A live driver's lost request is ended with BLK_STS_TIMEOUT
- * and the driver recovered (chariot_recover_lost()): its instance and
+ * driver).  A lost request is ended with BLK_STS_TIMEOUT and a live
+ * driver recovered (chariot_recover_lost()): the driver's instance and
  * queue are alive while the request is in flight (the teardown's queue
  * freeze waits for it), and one that ended in the meantime is not
  * touched (ended: not in flight; reused: another I/O).
@@ -776,9 +779,13 @@ static void taken_check(struct work_struct *work)
 		spin_unlock_irqrestore(&waited_lock, flags);
 		for (i = 0; i < n; i++) {
 			if (READ_ONCE(d->mod) != due[i].mod ||
-			    READ_ONCE(d->failed) || !still_in_flight(&due[i]) ||
-			    !chariot_recover_lost(id, due[i].fn))
+			    !still_in_flight(&due[i]))
 				continue;
+			/* A failed driver's lost requests are ended as well:
+			 * its teardown's queue freeze waits for them. */
+			if (!READ_ONCE(d->failed) &&
+			    !chariot_recover_lost(id, due[i].fn))
+				continue;	/* recovery is off */
 			blk_mq_end_request(due[i].rq, BLK_STS_TIMEOUT);
 			chariot_count(lost_requests);
 		}
