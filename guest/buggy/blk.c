@@ -25,13 +25,16 @@
 static struct blk_mq_tag_set buggy_set;
 static struct gendisk *buggy_disk;
 static u8 *buggy_data;
-static bool buggy_warn_next;	/* the "warn_io" scenario: armed */
-static bool buggy_lose_next;	/* the "timeout_fault" scenario: armed */
-static bool buggy_timeout_bug;	/* and its request lost: the bug armed */
-static bool buggy_wait_next;	/* the "lost_request" scenario: armed */
-static struct request *buggy_waiting;	/* and the request it waits on */
-static bool buggy_drop_next;	/* the "dropped_request" scenario: armed */
-static struct request *buggy_dropped;	/* and the request it took over */
+static int buggy_warn_next;	/* the "warn_io" scenario: armed */
+static int buggy_lose_next;	/* the next request is lost: how (armed) */
+static int buggy_lost_how;	/* the lost request's (enum buggy_lost) */
+static struct request *buggy_lost;	/* the request lost */
+
+static const char *const buggy_lost_names[] = {
+	[BUGGY_LOST_FAULT] = "timeout_fault",
+	[BUGGY_LOST_WAIT] = "lost_request",
+	[BUGGY_LOST_DROP] = "dropped_request",
+};
 
 /* Copy one segment between the request's pages and buggy_data at pos. */
 static blk_status_t buggy_copy(struct request *rq, struct bio_vec *bv,
@@ -54,6 +57,7 @@ static blk_status_t buggy_queue_rq(struct blk_mq_hw_ctx *hctx,
 	blk_status_t status = BLK_STS_OK;
 	struct req_iterator iter;
 	struct bio_vec bv;
+	int how;
 
 	blk_mq_start_request(rq);
 	/* In ->queue_rq() itself, the function the kernel calls: an unwind
@@ -64,22 +68,11 @@ static blk_status_t buggy_queue_rq(struct blk_mq_hw_ctx *hctx,
 		goto end;
 	}
 	/* Lost: never ended here, blk-mq times it out (->timeout). */
-	if (READ_ONCE(buggy_lose_next)) {
-		WRITE_ONCE(buggy_lose_next, false);
-		WRITE_ONCE(buggy_timeout_bug, true);
-		pr_info("timeout_fault: request %px lost\n", rq);
-		return BLK_STS_OK;
-	}
-	if (READ_ONCE(buggy_wait_next)) {
-		WRITE_ONCE(buggy_wait_next, false);
-		WRITE_ONCE(buggy_waiting, rq);
-		pr_info("lost_request: request %px lost\n", rq);
-		return BLK_STS_OK;
-	}
-	if (READ_ONCE(buggy_drop_next)) {
-		WRITE_ONCE(buggy_drop_next, false);
-		WRITE_ONCE(buggy_dropped, rq);
-		pr_info("dropped_request: request %px lost\n", rq);
+	how = xchg(&buggy_lose_next, BUGGY_LOST_NONE);
+	if (how != BUGGY_LOST_NONE) {
+		WRITE_ONCE(buggy_lost_how, how);
+		WRITE_ONCE(buggy_lost, rq);
+		pr_info("%s: request %px lost\n", buggy_lost_names[how], rq);
 		return BLK_STS_OK;
 	}
 	if (req_op(rq) != REQ_OP_READ && req_op(rq) != REQ_OP_WRITE) {
@@ -111,20 +104,21 @@ static enum blk_eh_timer_return buggy_timeout_rq(struct request *rq)
 {
 	int *state = NULL;
 
-	if (rq == READ_ONCE(buggy_waiting)) {
+	switch (rq == READ_ONCE(buggy_lost) ? READ_ONCE(buggy_lost_how) :
+		BUGGY_LOST_NONE) {
+	case BUGGY_LOST_WAIT:
 		pr_info("lost_request: request %px timed out: waiting on\n", rq);
 		return BLK_EH_RESET_TIMER;
-	}
-	if (rq == READ_ONCE(buggy_dropped)) {
+	case BUGGY_LOST_DROP:
 		pr_info("dropped_request: request %px timed out: taken over\n",
 			rq);
 		return BLK_EH_DONE;
-	}
-	if (READ_ONCE(buggy_timeout_bug)) {
-		WRITE_ONCE(buggy_timeout_bug, false);
+	case BUGGY_LOST_FAULT:
+		WRITE_ONCE(buggy_lost, NULL);
 		OPTIMIZER_HIDE_VAR(state);
 		pr_info("timeout_fault: request %px timed out\n", rq);
 		*state = 1;
+		break;
 	}
 	blk_mq_end_request(rq, BLK_STS_TIMEOUT);
 	return BLK_EH_DONE;
@@ -160,11 +154,11 @@ static int buggy_disk_add(void)
 }
 
 /* Arm a scenario of the disk's.  Return: 0, -ENODEV without it (disk=0). */
-static int buggy_blk_arm(bool *armed)
+static int buggy_blk_arm(int *armed, int value)
 {
 	if (!buggy_disk)
 		return -ENODEV;
-	WRITE_ONCE(*armed, true);
+	WRITE_ONCE(*armed, value);
 	return 0;
 }
 
@@ -175,7 +169,7 @@ static int buggy_blk_arm(bool *armed)
  */
 int buggy_blk_warn_next(void)
 {
-	return buggy_blk_arm(&buggy_warn_next);
+	return buggy_blk_arm(&buggy_warn_next, true);
 }
 
 /**
@@ -211,35 +205,16 @@ int buggy_blk_nested_warn(void)
 }
 
 /**
- * buggy_blk_lose_next() - the next request is lost and its timeout faults
+ * buggy_blk_lose_next() - the next request is lost, its ->timeout() then
+ * faulting (timeout_fault), asking more time for ever (lost_request) or
+ * taking it over and never ending it (dropped_request)
+ * @how: which
  *
  * Return: 0, or -ENODEV without the disk (disk=0).
  */
-int buggy_blk_lose_next(void)
+int buggy_blk_lose_next(enum buggy_lost how)
 {
-	return buggy_blk_arm(&buggy_lose_next);
-}
-
-/**
- * buggy_blk_wait_next() - the next request is lost, and ->timeout() asks
- * more time for it each time blk-mq times it out
- *
- * Return: 0, or -ENODEV without the disk (disk=0).
- */
-int buggy_blk_wait_next(void)
-{
-	return buggy_blk_arm(&buggy_wait_next);
-}
-
-/**
- * buggy_blk_drop_next() - the next request is lost, and ->timeout() takes
- * it over when blk-mq times it out, and never ends it
- *
- * Return: 0, or -ENODEV without the disk (disk=0).
- */
-int buggy_blk_drop_next(void)
-{
-	return buggy_blk_arm(&buggy_drop_next);
+	return buggy_blk_arm(&buggy_lose_next, how);
 }
 
 /**

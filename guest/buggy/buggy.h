@@ -13,9 +13,15 @@ int buggy_blk_init(void);
 void buggy_blk_exit(void);
 int buggy_blk_warn_next(void);
 int buggy_blk_nested_warn(void);
-int buggy_blk_lose_next(void);
-int buggy_blk_wait_next(void);
-int buggy_blk_drop_next(void);
+/* How a request buggy_blk_lose_next() loses is timed out. */
+enum buggy_lost {
+	BUGGY_LOST_NONE,
+	BUGGY_LOST_FAULT,	/* ->timeout() dereferences NULL */
+	BUGGY_LOST_WAIT,	/* ->timeout() asks more time, for ever */
+	BUGGY_LOST_DROP,	/* ->timeout() takes it over, never ends it */
+};
+
+int buggy_blk_lose_next(enum buggy_lost how);
 
 int buggy_scenario_run(const char *name);
 

@@ -444,19 +444,19 @@ static noinline int buggy_nested_warn(void)
 static noinline int buggy_timeout_fault(void)
 {
 	pr_info("timeout_fault: the next request is lost\n");
-	return buggy_blk_lose_next();
+	return buggy_blk_lose_next(BUGGY_LOST_FAULT);
 }
 
 static noinline int buggy_lost_request(void)
 {
 	pr_info("lost_request: the next request is lost for good\n");
-	return buggy_blk_wait_next();
+	return buggy_blk_lose_next(BUGGY_LOST_WAIT);
 }
 
 static noinline int buggy_dropped_request(void)
 {
 	pr_info("dropped_request: the next request is lost, taken over\n");
-	return buggy_blk_drop_next();
+	return buggy_blk_lose_next(BUGGY_LOST_DROP);
 }
 
 static noinline int buggy_lock_leak(void)

@@ -85,6 +85,8 @@
 #define RELOAD_TRIES	5
 #define RELOAD_RETRY_MS	200
 #define LOAD_WAIT_MS	30000
+#define CONFIGFS_NAME	(CONFIGFS_ITEM_NAME_LEN * 4)	/* longer: left */
+#define CONFIGFS_DIRS	8	/* a user's directories removed per subsystem */
 
 enum { RECOVER_OFF, RECOVER_UNLOAD, RECOVER_RELOAD };
 
@@ -160,9 +162,7 @@ static struct kretprobe catch_warn = {
 	.data_size = sizeof(struct pt_regs *),
 	.maxactive = 16,
 };
-static struct kprobe catch_configfs = {
-	.symbol_name = "configfs_register_subsystem"
-};
+static struct kprobe catch_configfs;	/* set up by chariot_recover_coming() */
 static bool pf_on, fixup_on, panic_on, warn_on, configfs_on;
 static unsigned long stack_chk_fail;	/* __stack_chk_fail() */
 /* search_exception_tables(): has kernel code a fixup at ip? */
@@ -925,9 +925,9 @@ void chariot_recover_coming(void)
 /* A configfs name that is safe in a shell command. */
 static bool plain_name(const char *s)
 {
-	size_t n = s ? strnlen(s, CONFIGFS_ITEM_NAME_LEN * 4) : 0;
+	size_t n = s ? strnlen(s, CONFIGFS_NAME) : 0;
 
-	return n && n < CONFIGFS_ITEM_NAME_LEN * 4 && strcmp(s, ".") &&
+	return n && n < CONFIGFS_NAME && strcmp(s, ".") &&
 	       strcmp(s, "..") && strspn(s, "abcdefghijklmnopqrstuvwxyz"
 					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:")
 	       == n;
@@ -948,11 +948,11 @@ static bool plain_name(const char *s)
  */
 static void release_configfs(struct chariot_domain *d, char *cmd)
 {
-	char (*names)[CONFIGFS_ITEM_NAME_LEN * 4];
+	char (*names)[CONFIGFS_NAME];
 	struct config_item *item;
 	unsigned int i, j, n;
 
-	names = kmalloc_array(8, sizeof(*names), GFP_KERNEL);
+	names = kmalloc_array(CONFIGFS_DIRS, sizeof(*names), GFP_KERNEL);
 	if (!names)
 		return;
 	for (i = 0; i < d->nconfigfs; i++) {
@@ -964,7 +964,8 @@ static void release_configfs(struct chariot_domain *d, char *cmd)
 		n = 0;
 		mutex_lock(&s->su_mutex);
 		list_for_each_entry(item, &s->su_group.cg_children, ci_entry)
-			if (n < 8 && plain_name(config_item_name(item)))
+			if (n < CONFIGFS_DIRS &&
+			    plain_name(config_item_name(item)))
 				strscpy(names[n++], config_item_name(item),
 					sizeof(names[0]));
 		mutex_unlock(&s->su_mutex);

@@ -238,30 +238,17 @@ expect_grep "lock_leak: the call returned as it does" \
 	"^trigger lock_leak rc=0" "$T/kern.out"
 expect_grep "warn: the one WARNING printed, at buggy_warn" \
 	"^warnings 1 at_buggy_warn 1\$" "$T/kern.out"
-expect_grep "warn_io: the write failed with EIO" "^warn_io dd rc=1\$" "$T/kern.out"
-expect_grep "warn_io: driver reloaded, ok served after it" \
-	"^after warn_io ok rc=0 dev=yes" "$T/kern.out"
-expect_grep "warn_io: the same write served intact after the reload" \
-	"^warn_io data intact" "$T/kern.out"
+for s in warn_io timeout_fault lost_request dropped_request; do
+	expect_grep "$s: the write failed" "^$s dd rc=1\$" "$T/kern.out"
+	expect_grep "$s: driver reloaded, ok served after it" \
+		"^after $s ok rc=0 dev=yes" "$T/kern.out"
+	expect_grep "$s: the same write served intact after the reload" \
+		"^$s data intact" "$T/kern.out"
+done
 expect_grep "warn_io: the one WARNING printed, at buggy_queue_rq" \
 	"^warn_io warnings 1 at_queue_rq 1\$" "$T/kern.out"
-expect_grep "timeout_fault: the write failed" "^timeout_fault dd rc=1\$" "$T/kern.out"
-expect_grep "timeout_fault: driver reloaded, ok served after it" \
-	"^after timeout_fault ok rc=0 dev=yes" "$T/kern.out"
-expect_grep "timeout_fault: the same write served intact after the reload" \
-	"^timeout_fault data intact" "$T/kern.out"
-expect_grep "lost_request: the write failed" "^lost_request dd rc=1\$" "$T/kern.out"
-expect_grep "lost_request: driver reloaded, ok served after it" \
-	"^after lost_request ok rc=0 dev=yes" "$T/kern.out"
-expect_grep "lost_request: the same write served intact after the reload" \
-	"^lost_request data intact" "$T/kern.out"
 expect_grep "lost_request: taken as lost at its second timeout" \
 	"^lost lost_requests 1 timed_out 2\$" "$T/kern.out"
-expect_grep "dropped_request: the write failed" "^dropped_request dd rc=1\$" "$T/kern.out"
-expect_grep "dropped_request: driver reloaded, ok served after it" \
-	"^after dropped_request ok rc=0 dev=yes" "$T/kern.out"
-expect_grep "dropped_request: the same write served intact after the reload" \
-	"^dropped_request data intact" "$T/kern.out"
 expect_grep "dropped_request: taken as lost a period after it was taken over" \
 	"^dropped lost_requests 2 timed_out 1\$" "$T/kern.out"
 expect_grep "nested_warn: unwound to the nested entry (unwind_inner 1)" \
@@ -334,6 +321,15 @@ else
 	fail "--recover unload: report" "$(json_get "$T/unl.json" 'r["faults"]')"
 fi
 
+# For the scripts that load no chariot_buggy first: wait_settled MOD waits
+# (60 s at most) until MOD's recovery has ended, however it ended.
+SETTLE='wait_settled() {
+	i=0
+	while [ "$(dmesg | grep -c "$1: recovery: \(reloaded\|reload failed\|unloaded\|unload failed\)")" -lt 1 ] &&
+	      [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}
+'
+
 # --- a fault in the driver's init ---------------------------------------
 # chariot_buggy's init registers its disk and debugfs files, then runs the
 # scenario named by init_fault=.  The fault is unwound out of init (insmod
@@ -341,11 +337,9 @@ fi
 # disk and files would be left pointing into freed code.  The reload (same
 # parameters) faults in init again: left unloaded.  A plain insmod then
 # works (no name left taken) and serves I/O.
-INIT='insmod /lib/modules/chariot/chariot_buggy.ko init_fault=null_deref 2>/dev/null
+INIT="$SETTLE"'insmod /lib/modules/chariot/chariot_buggy.ko init_fault=null_deref 2>/dev/null
 echo "insmod rc=$?"
-settled() { dmesg | grep -c "chariot_buggy: recovery: \(reloaded\|reload failed\|unloaded\)"; }
-i=0
-while [ "$(settled)" -lt 1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+wait_settled chariot_buggy
 echo "after loaded=$(test -d /sys/module/chariot_buggy && echo yes || echo no) dev=$(test -b /dev/chariot_buggy0 && echo yes || echo no) exits=$(dmesg | grep -c "chariot_buggy: recovery: init failed: its exit undoes it") for_good=$(dmesg | grep -c "chariot_buggy: recovery: unloaded for good: init faulted again")"
 insmod /lib/modules/chariot/chariot_buggy.ko; echo "plain insmod rc=$?"
 echo ok >/sys/kernel/debug/chariot_buggy/trigger; echo "ok rc=$?"
@@ -392,11 +386,9 @@ fi
 # breakpoint probe on the exit sent null_blk's exit to address 0 in the
 # campaign): the exit's call is an entry of the domain (init's and exit's:
 # 2 entries, 2 leaves), its output seen, no oops.
-INIT0='insmod /lib/modules/chariot/chariot_buggy.ko disk=0 init_fault=null_deref 2>/dev/null
+INIT0="$SETTLE"'insmod /lib/modules/chariot/chariot_buggy.ko disk=0 init_fault=null_deref 2>/dev/null
 echo "insmod rc=$?"
-settled() { dmesg | grep -c "chariot_buggy: recovery: \(reloaded\|reload failed\|unloaded\)"; }
-i=0
-while [ "$(settled)" -lt 1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+wait_settled chariot_buggy
 dmesg | sed -n "/chariot_buggy: init: running/,/chariot_buggy: domain [0-9]* destroyed/p" | grep -o "chariot_buggy: \(unloaded\|domain [0-9]* destroyed.*\)$" | sed "s/^/first: /"
 dmesg | sed -n "/chariot_buggy: init: running/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
 '
@@ -418,15 +410,13 @@ no_kernel_trouble "fault in init at once: no oops, BUG or warning" "$T/init0.out
 # held", "Tried to unregister non-empty subsystem").  Now the directory is
 # removed first (the device powered off by null_blk's own code), the
 # module unloads cleanly and is reloaded; a new configfs device serves.
-NB='mount -t configfs none /sys/kernel/config 2>/dev/null
+NB="$SETTLE"'mount -t configfs none /sys/kernel/config 2>/dev/null
 C=/sys/kernel/config/nullb/chariot_nullb
 mkdir $C && echo 1 >$C/memory_backed && echo 16 >$C/size && echo 1 >$C/power || exit 10
 dd if=/dev/urandom of=/tmp/d bs=4k count=16 2>/dev/null
 dd if=/tmp/d of=/dev/chariot_nullb bs=4k oflag=direct 2>/dev/null || exit 11
 echo null_blk >/sys/kernel/debug/chariot/fail
-settled() { dmesg | grep -c "null_blk: recovery: \(reloaded\|reload failed\|unloaded\|unload failed\)"; }
-i=0
-while [ "$(settled)" -lt 1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+wait_settled null_blk
 echo "after held=$(dmesg | grep -c "null_blk: recovery: still held") nonempty=$(dmesg | grep -c "unregister non-empty subsystem") gone=$(test -d $C && echo no || echo yes) live=$(cat /sys/module/null_blk/initstate 2>/dev/null)"
 mkdir $C && echo 1 >$C/memory_backed && echo 16 >$C/size && echo 1 >$C/power; echo "again rc=$?"
 dd if=/tmp/d of=/dev/chariot_nullb bs=4k oflag=direct 2>/dev/null &&
