@@ -7,7 +7,8 @@
  * (src/iso/engine.h).
  *
  * A module notifier follows modules as they load and unload:
- *  COMING, isolated: DOMAIN_CREATE (core text), DOMAIN_CODE (init text),
+ *  COMING, isolated: (the DOMAIN_DESTROY of its watched domain, if it
+ *      has one: watch.c), DOMAIN_CREATE (core text), DOMAIN_CODE (init text),
  *      GRANT MODULE_DATA of its writable data (core data and bss, the
  *      ro_after_init data its init may still write, init data, its
  *      per-CPU area on every CPU, and every CPU's preempt count, which
@@ -37,6 +38,7 @@
 #include <asm/unaligned.h>
 
 #include "monitor.h"
+#include "watch.h"
 
 static struct chariot_domain domains[CHARIOT_RING_MAX_DOMAINS];
 static unsigned int ndomains;		/* names given */
@@ -179,6 +181,8 @@ static void create(struct chariot_domain *d, struct module *mod, bool coming)
 	if (coming)
 		chariot_probes_attach(d, mod, coming);
 	chariot_batch_init(&b);
+	if (coming)
+		chariot_watch_hand_over(&b, mod);
 	chariot_post_create(&b, d->id, base, core->text_size, d->id);
 	if (d->init[1])
 		chariot_post_code(&b, d->id, ibase, init->text_size);

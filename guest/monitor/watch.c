@@ -11,8 +11,16 @@
  * init not run yet), DOMAIN_DESTROY when it is GOING.  Nothing else: no
  * probes, no grants, no entries, no recovery; the kernel runs it as any
  * other module, and the VMM never protects it.  The notifier runs before
- * the isolation one (priority 1): a module named in both lists is
- * isolated (the VMM never asks for that).
+ * the isolation one (priority 1).
+ *
+ * A module named in both lists (a fault injected into an isolated driver)
+ * is watched only until the isolation takes it over: its DOMAIN_CREATE
+ * here gives the VMM its text as the loader left it, before the isolation
+ * probes its functions (kprobes' int3 bytes would shift the decoder's
+ * instruction count, and with it which mutation a seed picks: a different
+ * fault than in the unprotected run of the same seed).  The isolation's
+ * DOMAIN_CREATE batch then starts with this one's DOMAIN_DESTROY
+ * (chariot_watch_hand_over()): never two domains with the same code.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -94,6 +102,26 @@ static int parse(void)
 		strscpy(watched[nwatched++].name, name, MODULE_NAME_LEN);
 	}
 	return r;
+}
+
+/**
+ * chariot_watch_hand_over() - a watched module is being isolated
+ * @b:   the isolation's batch for it, its DOMAIN_CREATE not posted yet
+ * @mod: the module, COMING
+ *
+ * Posts the watched domain's DOMAIN_DESTROY to @b when @mod is watched.
+ */
+void chariot_watch_hand_over(struct chariot_batch *b, struct module *mod)
+{
+	struct watched *w;
+
+	mutex_lock(&lock);
+	w = find(mod->name);
+	if (w && w->mod == mod) {
+		w->mod = NULL;
+		chariot_post_destroy(b, first + (unsigned int)(w - watched));
+	}
+	mutex_unlock(&lock);
 }
 
 /**

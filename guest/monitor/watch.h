@@ -7,8 +7,12 @@
 
 #include <linux/types.h>
 
+struct chariot_batch;
+struct module;
+
 bool chariot_watch_wanted(void);
 int chariot_watch_start(unsigned int first_id);
 void chariot_watch_stop(void);
+void chariot_watch_hand_over(struct chariot_batch *b, struct module *mod);
 
 #endif

@@ -144,15 +144,15 @@ static void build_argv(const struct runner *r, const struct job *j,
 		add(a, "pair");
 	}
 	/* Runs up to init are the same for every fault: one snapshot for
-	 * the unprotected runs, one for the isolated and clean ones (the
-	 * same kernel command line and workload).  The coverage run boots:
-	 * it comes before the snapshots are made. */
+	 * each kind of run (the same kernel command line and workload: a
+	 * clean run's names no module to watch, an isolated one's does).
+	 * The coverage run boots: it comes before the snapshots are made. */
 	if (j->cover) {
 		add(a, "--cover");
 		add(a, (char *)c->w->driver);
 	} else if (!c->fresh_boot) {
 		snprintf(a->snap, sizeof(a->snap), "%s/snap/%s.snap", c->out,
-			 j->kind == RUN_NATIVE ? "native" : "isolated");
+			 run_kind_name(j->kind));
 		add(a, "--snapshot");
 		add(a, a->snap);
 	}

@@ -3,7 +3,9 @@
  *
  * When: the isolation engine drains the DOMAIN_CREATE of module MOD (the
  * guest monitor posts it from its module notifier in the COMING state:
- * the module is relocated, its init has not run) and calls
+ * the module is relocated, its init has not run; MOD is watched, isolated
+ * or not, so that it comes before the isolation's probes write into its
+ * text: guest/monitor/watch.c) and calls
  * inject_module_loaded() on the thread of the vCPU that took the exit.
  * The monitor posts that batch to an empty ring, which rings the doorbell
  * (chariot_ring.h), and the vCPU that rang waits in the VMM while the

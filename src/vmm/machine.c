@@ -305,7 +305,7 @@ static int build_cmdline(struct machine *m, char *buf, size_t len)
 			" chariot_monitor.recover_window=%u",
 			recover_mode_name(m->cfg.recover), m->cfg.recover_limit,
 			m->cfg.recover_window_s);
-	if (m->cfg.inject && !m->cfg.nisolate && off < len)
+	if (m->cfg.inject && m->cfg.nisolate < ENGINE_MAX_MODULES && off < len)
 		off += (size_t)snprintf(buf + off, len - off,
 					" chariot_monitor.watch=%s",
 					m->cfg.inject->module);
@@ -591,11 +591,18 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 		ec.modules[i] = m->cfg.isolate[i];
 	if (m->cfg.inject) {
 		ec.module_loaded = module_loaded;
+		/* Watched even when isolated too: the monitor then posts its
+		 * code before the isolation probes it (kprobes' int3 bytes
+		 * in it), so the mutation is chosen from the same text as in
+		 * an unprotected run (watch.c).  No room with 16 isolated
+		 * modules: then from the probed text. */
+		if (ec.nmodules < ENGINE_MAX_MODULES) {
+			ec.modules[ec.nmodules] = m->cfg.inject->module;
+			ec.watch[ec.nmodules++] = true;
+		}
 		if (!m->cfg.nisolate) {
 			/* Only watched: nothing is ever protected, so the
 			 * mechanism that sets nothing up until then. */
-			ec.modules[ec.nmodules] = m->cfg.inject->module;
-			ec.watch[ec.nmodules++] = true;
 			ec.mech = PROTECT_READONLY_ALL;
 			ec.fetch_switch = false;
 		}

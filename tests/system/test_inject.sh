@@ -12,8 +12,11 @@
 #     one that leaves no state behind: a branch inverted in the boot
 #     instance can leave a disk registered that the reload then cannot
 #     make, ENXIO on /dev/ram0);
+#   - the same seed picks the same fault in an isolated virtio_blk as in
+#     an unprotected one (its probes do not change the text it is chosen
+#     from);
 #   - bad --inject arguments exit 2; a module that never loads is said.
-# Eight guest runs: tools/testhost sh tests/system/test_inject.sh
+# Ten guest runs: tools/testhost sh tests/system/test_inject.sh
 . tests/system/lib.sh
 
 # Checks on a report, one verdict per line: "PASS name" or "FAIL name|why".
@@ -155,6 +158,31 @@ fi
 run sited --inject brd:insn-delete:1 --sites "$T/sites" -- sh -c "$DD"
 check "$T/sited.json" "--sites: the fault is at a site that ran" \
 	applied=true activated=true
+
+# The same seed is the same fault isolated as unprotected: chosen from
+# the text as the loader left it, before the isolation's probes write
+# int3 bytes into it (virtio_blk has functions kprobes cannot reach
+# through ftrace: a campaign of it chose another site in 4 of 9 isolated
+# runs, 892 sites instead of 893).
+truncate -s 16M "$T/vd.img"
+run vb_native --disk "$T/vd.img" --inject virtio_blk:insn-delete:1432045804 \
+	-- true
+run vb_iso --disk "$T/vd.img" --isolate virtio_blk \
+	--inject virtio_blk:insn-delete:1432045804 -- true
+if python3 - "$T/vb_native.json" "$T/vb_iso.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p))["inject"] for p in sys.argv[1:])
+key = lambda i: (i["applied"], i["nsites"], i["site"],
+                 int(i["addr"], 16) - int(i["text"], 16), i["before"])
+print("unprotected %r, isolated %r" % (key(a), key(b)))
+sys.exit(not (a["applied"] and key(a) == key(b)))
+EOF
+then
+	pass "isolated and unprotected: the same seed, the same fault"
+else
+	fail "isolated and unprotected: the same seed, the same fault" \
+		"$(grep -h '"site"' "$T/vb_native.json" "$T/vb_iso.json")"
+fi
 
 # A module that never loads.
 run absent --inject no_such_module:alloc:1 -- true
