@@ -74,8 +74,11 @@ struct chariot_shm {
  *  - entry: where the VMM sends a vCPU whose driver call must be unwound
  *    (a denied write it dropped, a hang), with rdi = domain id, rsi = the
  *    driver's RIP, rdx = enum chariot_fault_source, rcx = the RIP to go on
- *    at if the guest finds nothing to unwind.  It lies in the monitor's
- *    code (announce.module_base/size).
+ *    at if the guest finds nothing to unwind.  With
+ *    CHARIOT_REDIRECT_SAVED in rdx the four registers as they were are on
+ *    the stack, rdi first at RSP, RSP lowered by 32 over them: going on
+ *    restores them (else going on leaves them overwritten).  It lies in
+ *    the monitor's code (announce.module_base/size).
  *  - fault[]: one record per fault seen, in order; nfaults (written last,
  *    release order) says how many are filled in; each record's flags and
  *    recovery_us grow as recovery proceeds (CHARIOT_FAULT_DONE last).
@@ -95,6 +98,8 @@ enum chariot_fault_source {
 	CHARIOT_FAULT_LOCK = 5,		/* a call returned holding a lock, or
 					 * with fewer than it entered with */
 };
+
+#define CHARIOT_REDIRECT_SAVED	0x100u	/* rdx at entry: see above */
 
 #define CHARIOT_FAULT_UNWOUND	0x01u	/* the call returned an error */
 #define CHARIOT_FAULT_UNLOADED	0x02u

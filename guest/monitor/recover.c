@@ -678,24 +678,43 @@ static int calling_domain(int level)
 	return c && c->nframes ? (int)c->frames[c->nframes - 1].domain : -1;
 }
 
+/* Nothing to unwind: back to where the VMM took the vCPU from, with the
+ * registers it overwrote, when it saved them on the stack (chariot_abi.h,
+ * CHARIOT_REDIRECT_SAVED).  A WARN sent here (warn_ret()) saves none: it
+ * is sent only with a call to unwind. */
+static void go_on(struct pt_regs *regs, u64 resume, bool saved)
+{
+	const unsigned long *s = (const unsigned long *)regs->sp;
+
+	if (saved) {
+		regs->di = s[0];
+		regs->si = s[1];
+		regs->dx = s[2];
+		regs->cx = s[3];
+		regs->sp += 4 * sizeof(*s);
+	}
+	regs->ip = resume;
+}
+
 /* The exception at regs, in the context of the probe p that caught it: a
  * driver's fault?  Then unwind it.  Return: whether regs were changed. */
 static bool caught(struct kprobe *p, struct pt_regs *regs)
 {
 	unsigned long flags;
-	u64 rip = regs->ip, resume = 0;
+	u64 rip = regs->ip, resume = 0, src;
 	u8 why = CHARIOT_FAULT_EXCEPTION;
 	int id, level = chariot_probe_level(p);
-	bool done;
+	bool done, saved = false;
 
 	if (level < 0)
 		return false;
 	if (rip == (unsigned long)chariot_recover_entry) {
 		id = regs->di < CHARIOT_RING_MAX_DOMAINS ? (int)regs->di : -1;
 		rip = regs->si;
-		why = regs->dx == CHARIOT_FAULT_HANG ||
-		      regs->dx == CHARIOT_FAULT_EXCEPTION ? regs->dx :
-							    CHARIOT_FAULT_WRITE;
+		saved = regs->dx & CHARIOT_REDIRECT_SAVED;
+		src = regs->dx & ~(u64)CHARIOT_REDIRECT_SAVED;
+		why = src == CHARIOT_FAULT_HANG ||
+		      src == CHARIOT_FAULT_EXCEPTION ? src : CHARIOT_FAULT_WRITE;
 		resume = regs->cx;
 	} else {
 		id = chariot_domain_of_code(rip);
@@ -711,7 +730,7 @@ static bool caught(struct kprobe *p, struct pt_regs *regs)
 	if (!done && !resume)
 		return false;	/* the kernel's own course: an oops */
 	if (!done)
-		regs->ip = resume;	/* nothing to unwind: go on */
+		go_on(regs, resume, saved);	/* nothing to unwind */
 	if (id >= 0)
 		failed(id, why, rip, done);
 	return true;

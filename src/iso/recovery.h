@@ -8,7 +8,8 @@
  * VMM denied, or a hang the VMM saw, reaches it because the VMM sends the
  * vCPU to the recovery entry the monitor published, with the domain, the
  * driver's RIP and the reason in rdi, rsi, rdx (and in rcx where to go on
- * when there is nothing to unwind).  That is the simplest correct split:
+ * when there is nothing to unwind, the four as they were kept on the
+ * guest's stack: vcpu.c).  That is the simplest correct split:
  * the VMM only moves RIP, and the unwind (the recovery frame, the return
  * hooks' shadow stack, the per-context nesting, the error value per
  * interface, the teardown) has one home, in the guest, which knows all of

@@ -756,6 +756,30 @@ int vcpu_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t gva,
 	return -ENOENT;
 }
 
+int vcpu_push_regs(const struct guest_mem *mem, uint64_t cr3,
+		   struct kvm_regs *r)
+{
+	const uint64_t v[4] = { r->rdi, r->rsi, r->rdx, r->rcx };
+	uint64_t sp = r->rsp - sizeof(v), gpa[4];
+	int err;
+
+	if (r->rsp % 8)
+		return -EINVAL;
+	/* Aligned quadwords: none straddles a page.  All translated before
+	 * any is written. */
+	for (int i = 0; i < 4; i++) {
+		err = vcpu_walk(mem, cr3, sp + 8 * (uint64_t)i, &gpa[i]);
+		if (!err && !guest_mem_ptr(mem, gpa[i], 8))
+			err = -EFAULT;
+		if (err)
+			return err;
+	}
+	for (int i = 0; i < 4; i++)
+		memcpy(guest_mem_ptr(mem, gpa[i], 8), &v[i], 8);
+	r->rsp = sp;
+	return 0;
+}
+
 int vcpu_kernel_cr3(struct vcpu *c, uint64_t *cr3)
 {
 	struct kvm_sregs s;
@@ -910,16 +934,22 @@ static int recover_redirect(struct vcpu *c)
 	struct engine_redirect rd;
 	struct engine_stop at;
 	struct kvm_regs regs;
+	uint64_t cr3, saved = 0;
 
 	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
 		return -errno;
 	at = (struct engine_stop){ regs.rip, regs.rsp, regs.rflags };
 	if (engine_recover_take(c->iso, (unsigned int)c->id, &at, &rd) <= 0)
 		return 0;
+	/* The guest may find nothing to unwind and go on at rd.resume: with
+	 * the registers as they were. */
+	if (!vcpu_kernel_cr3(c, &cr3) &&
+	    !vcpu_push_regs(&c->vm->mem, cr3, &regs))
+		saved = CHARIOT_REDIRECT_SAVED;
 	regs.rip = rd.rip;
 	regs.rdi = rd.domain;
 	regs.rsi = rd.fault_rip;
-	regs.rdx = rd.why;
+	regs.rdx = rd.why | saved;
 	regs.rcx = rd.resume;
 	return ioctl(c->fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
 }

@@ -120,6 +120,14 @@ int vcpu_decode_unemulated(const uint8_t insn[15], const struct kvm_regs *r,
 int vcpu_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t gva,
 	      uint64_t *gpa);
 
+/* Keep the registers a recovery redirect overwrites (rdi, rsi, rdx, rcx,
+ * that order) on the guest's stack: the 32 bytes below r->rsp, through
+ * the page tables at cr3 in mem, and r->rsp lowered over them (kernel code
+ * has no red zone).  Returns 0, -EINVAL (RSP not 8-byte aligned) or the
+ * walk's error, and then nothing is written. */
+int vcpu_push_regs(const struct guest_mem *mem, uint64_t cr3,
+		   struct kvm_regs *r);
+
 /* c's CR3, when it runs in 4-level long mode (-EINVAL otherwise).  From
  * c's own thread. */
 int vcpu_kernel_cr3(struct vcpu *c, uint64_t *cr3);

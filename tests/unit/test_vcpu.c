@@ -1,5 +1,7 @@
 /* Unit tests for a vCPU's exit history (what a triple fault is reported
- * with): oldest first, the last VCPU_HISTORY only, bounded output. */
+ * with): oldest first, the last VCPU_HISTORY only, bounded output; and
+ * for the registers a recovery redirect keeps on the guest's stack. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "test.h"
@@ -76,4 +78,60 @@ TEST(vcpu_history_fits_a_small_buffer)
 	CHECK(!strncmp(buf, "io r 0x0, io r 0x1,", 19));
 	CHECK_EQ(vcpu_history(c, buf, 0), 0);
 	free(c);
+}
+
+/* A guest of 64 KiB whose tables at cr3 0x1000 map two stack pages, gva
+ * STACK and STACK + 4 KiB, to frames 0x9000 and 0x6000 (not adjacent),
+ * and nothing below STACK. */
+#define STACK	0xffffc90000010000ull
+#define P	0x3ull				/* present, writable */
+
+static void stack_tables(uint64_t *ram)
+{
+	uint64_t *t = ram;	/* as quadwords: index = gpa / 8 */
+
+	t[0x1000 / 8 + ((STACK >> 39) & 511)] = 0x2000 | P;
+	t[0x2000 / 8 + ((STACK >> 30) & 511)] = 0x3000 | P;
+	t[0x3000 / 8 + ((STACK >> 21) & 511)] = 0x4000 | P;
+	t[0x4000 / 8 + ((STACK >> 12) & 511)] = 0x9000 | P;
+	t[0x4000 / 8 + ((STACK >> 12) & 511) + 1] = 0x6000 | P;
+}
+
+TEST(vcpu_push_regs_keeps_them_below_the_stack_pointer)
+{
+	static uint64_t ram[0x10000 / 8];
+	struct guest_mem mem;
+	struct kvm_regs r = { .rdi = 1, .rsi = 2, .rdx = 3, .rcx = 4,
+			      .rsp = STACK + 0x1010 };
+
+	guest_mem_wrap(&mem, ram, sizeof(ram));
+	stack_tables(ram);
+	/* Straddling the two pages: rdi, rsi in the first, rdx, rcx in the
+	 * second frame. */
+	CHECK_EQ(vcpu_push_regs(&mem, 0x1000, &r), 0);
+	CHECK_EQ(r.rsp, STACK + 0xff0);
+	CHECK_EQ(ram[(0x9000 + 0xff0) / 8], 1);
+	CHECK_EQ(ram[(0x9000 + 0xff8) / 8], 2);
+	CHECK_EQ(ram[0x6000 / 8], 3);
+	CHECK_EQ(ram[0x6008 / 8], 4);
+	CHECK_EQ(r.rdi, 1);	/* the registers themselves are left */
+}
+
+TEST(vcpu_push_regs_writes_nothing_it_cannot_map)
+{
+	static uint64_t ram[0x10000 / 8];
+	struct guest_mem mem;
+	struct kvm_regs r = { .rdi = 1, .rsi = 2, .rdx = 3, .rcx = 4,
+			      .rsp = STACK + 0x10 };
+
+	guest_mem_wrap(&mem, ram, sizeof(ram));
+	stack_tables(ram);
+	/* Two of the four slots below the unmapped page: none written. */
+	CHECK(vcpu_push_regs(&mem, 0x1000, &r) < 0);
+	CHECK_EQ(r.rsp, STACK + 0x10);
+	CHECK_EQ(ram[0x9000 / 8], 0);
+	CHECK_EQ(ram[0x9008 / 8], 0);
+	r.rsp = STACK + 0x1004;		/* misaligned */
+	CHECK_EQ(vcpu_push_regs(&mem, 0x1000, &r), -EINVAL);
+	CHECK_EQ(r.rsp, STACK + 0x1004);
 }
