@@ -61,6 +61,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/virtio.h>
+#include <linux/virtio_config.h>
 #include <linux/workqueue.h>
 
 #include "monitor.h"
@@ -500,6 +501,17 @@ static unsigned long bus_callback(struct device *dev, enum chariot_role role,
 	return f;
 }
 
+/* The virtio driver callback for the role if obj is a virtio device,
+ * or 0. */
+static unsigned long virtio_callback(void *obj, enum chariot_role role)
+{
+	size_t size = 0;
+	unsigned long f = bus_callback(obj + offsetof(struct virtio_device, dev),
+				       role, &size);
+
+	return size == sizeof(struct virtio_device) ? f : 0;
+}
+
 static bool on_probe_remove(struct pt_regs *regs, unsigned long fn,
 			    unsigned int id, enum chariot_role role,
 			    struct chariot_entry *e, struct chariot_batch *b)
@@ -508,9 +520,12 @@ static bool on_probe_remove(struct pt_regs *regs, unsigned long fn,
 	size_t size = 0;
 
 	/* Each bus type in turn: its device struct holds a struct device. */
-	if (bus_callback(obj + offsetof(struct virtio_device, dev), role,
-			 &size) == fn && size == sizeof(struct virtio_device))
+	if (virtio_callback(obj, role) == fn) {
+		if (role == CHARIOT_ROLE_PROBE)
+			e->obj = obj;	/* to put back if it is unwound */
+		size = sizeof(struct virtio_device);
 		goto found;
+	}
 	if (bus_callback(obj + offsetof(struct pci_dev, dev), role, &size) == fn &&
 	    size == sizeof(struct pci_dev))
 		goto found;
@@ -586,6 +601,8 @@ static bool on_blk_or_net(struct pt_regs *regs, unsigned long fn,
 	return false;
 }
 
+static void unprobed(struct chariot_domain *d, struct virtio_device *vdev);
+
 /**
  * chariot_iface_abandon() - finish what a call that will not finish owed
  * @role: the call's role
@@ -607,10 +624,12 @@ static bool on_blk_or_net(struct pt_regs *regs, unsigned long fn,
  * BLK_STS_TIMEOUT and BLK_EH_DONE returned: left to the driver, blk-mq
  * re-arms its timer and asks again for ever, and the driver's teardown
  * (del_gendisk() freezing the queue) waits for it (seen: null_blk's
- * timeout handler unwound in a campaign; its exit never finished).
+ * timeout handler unwound in a campaign; its exit never finished).  A
+ * virtio device whose probe was unwound or refused is put back at the
+ * teardown (chariot_iface_release()).
  */
-void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
-			   void *obj, bool ran)
+void chariot_iface_abandon(struct chariot_domain *d, enum chariot_role role,
+			   unsigned long fn, void *obj, bool ran)
 {
 	struct napi_struct *napi = obj;
 	struct sk_buff *skb = obj;
@@ -639,14 +658,18 @@ void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
 			return;
 		blk_mq_end_request(obj, BLK_STS_TIMEOUT);
 		break;
+	case CHARIOT_ROLE_PROBE:
+		if (virtio_callback(obj, role) == fn)
+			unprobed(d, obj);
+		return;
 	default:
 		return;
 	}
 	chariot_count(abandoned);
 }
 
-/* Serialises the domains' waited[] and taken[] lists: blk-mq's timeout
- * work runs per queue, a driver's queues on any CPU. */
+/* Serialises the domains' waited[], taken[] and unprobed[] lists:
+ * blk-mq's timeout work runs per queue, a driver's queues on any CPU. */
 static DEFINE_SPINLOCK(waited_lock);
 static void taken_check(struct work_struct *work);
 static DECLARE_DELAYED_WORK(taken_work, taken_check);
@@ -838,20 +861,106 @@ void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 	chariot_count(lost_requests);
 }
 
+/* d's driver never finished probing vdev (unwound or refused): held
+ * until the domain goes (chariot_iface_forget()). */
+static void unprobed(struct chariot_domain *d, struct virtio_device *vdev)
+{
+	unsigned long flags;
+	unsigned long remove = virtio_callback(vdev, CHARIOT_ROLE_REMOVE);
+
+	spin_lock_irqsave(&waited_lock, flags);
+	if (d->nunprobed < CHARIOT_UNPROBED_MAX) {
+		get_device(&vdev->dev);
+		d->unprobed[d->nunprobed++] = (struct chariot_unprobed){
+			vdev, remove };
+	}
+	spin_unlock_irqrestore(&waited_lock, flags);
+}
+
 /**
- * chariot_iface_forget() - forget a domain's timed-out requests
- * @d: the domain, its module gone (its requests with it)
+ * chariot_iface_release() - undo what the driver's unfinished probes did
+ * @d: the failed domain, being torn down by this task (let into it)
+ *
+ * A probe cut short leaves what it made before the fault: virtio_blk's
+ * unwound at its end left its disk registered, the reloaded driver's
+ * probe could not add its own (a duplicate vda in sysfs) and the stale
+ * one's I/O went to queues that were no more.  The driver's own remove
+ * undoes a probe, so it runs for each such device still unbound; it may
+ * meet what the probe never made (a disk not added yet): a fault there is
+ * unwound as any in the failed domain, and chariot_iface_forget() puts
+ * back the queues and the device after it in any case.  May sleep.
+ */
+void chariot_iface_release(struct chariot_domain *d)
+{
+	struct chariot_unprobed u[CHARIOT_UNPROBED_MAX];
+	unsigned long flags;
+	unsigned int i, n;
+
+	spin_lock_irqsave(&waited_lock, flags);
+	n = d->nunprobed;
+	memcpy(u, d->unprobed, n * sizeof(*u));
+	spin_unlock_irqrestore(&waited_lock, flags);
+	for (i = 0; i < n; i++) {
+		void (*remove)(struct virtio_device *) = (void *)u[i].remove;
+
+		device_lock(&u[i].vdev->dev);
+		if (!u[i].vdev->dev.driver && remove &&
+		    chariot_domain_of_code(u[i].remove) == (int)d->id)
+			remove(u[i].vdev);
+		device_unlock(&u[i].vdev->dev);
+	}
+}
+
+/*
+ * A virtio device whose probe was cut short is left as the probe left it:
+ * its virtqueues set up (the transport's interrupt requested, their
+ * callbacks in the driver) and its status FAILED, as the probe's own
+ * error path never ran.  The next probe, the reloaded driver's, then
+ * fails (virtio_mmio: queue 0 is live, -ENOENT): the disk never came back
+ * (virtio_blk's campaign, a fault in init_vq).  So its queues go and the
+ * device is reset, as the probe's error path and virtio's remove do (the
+ * driver's remove, if it ran to its end, did already); not if a driver
+ * is bound to it again.
+ */
+static void put_back(struct virtio_device *vdev)
+{
+	device_lock(&vdev->dev);
+	if (!vdev->dev.driver) {
+		if (!list_empty(&vdev->vqs))
+			vdev->config->del_vqs(vdev);
+		vdev->config->reset(vdev);	/* virtio_reset_device(): in
+						 * virtio.ko, not a dependency */
+		chariot_count(devices_reset);
+	}
+	device_unlock(&vdev->dev);
+	put_device(&vdev->dev);
+}
+
+/**
+ * chariot_iface_forget() - forget a domain's timed-out requests, and put
+ * back the devices it never finished probing
+ * @d: the domain, its module going (its requests with it; its exit, if
+ *     any, has run: none of its devices is bound)
+ *
+ * May sleep.
  */
 void chariot_iface_forget(struct chariot_domain *d)
 {
+	struct chariot_unprobed u[CHARIOT_UNPROBED_MAX];
 	unsigned long flags;
+	unsigned int i, n;
 
 	spin_lock_irqsave(&waited_lock, flags);
 	memset(d->waited, 0, sizeof(d->waited));
 	memset(d->taken, 0, sizeof(d->taken));
 	d->nwaited = 0;
 	d->ntaken = 0;
+	n = d->nunprobed;
+	memcpy(u, d->unprobed, n * sizeof(*u));
+	d->nunprobed = 0;
 	spin_unlock_irqrestore(&waited_lock, flags);
+	for (i = 0; i < n; i++)
+		put_back(u[i].vdev);
 }
 
 /**

@@ -160,6 +160,9 @@ void chariot_post_leave(struct chariot_batch *b, unsigned int domain,
  */
 #define CHARIOT_WAITED	8
 #define CHARIOT_CONFIGFS_MAX	4
+#define CHARIOT_UNPROBED_MAX	4
+
+struct virtio_device;
 
 struct chariot_domain {
 	unsigned int id;
@@ -190,6 +193,13 @@ struct chariot_domain {
 	/* configfs subsystems its code registered (recover.c) */
 	void *configfs[CHARIOT_CONFIGFS_MAX];
 	unsigned int nconfigfs;
+	/* virtio devices whose probe it never finished, held, and its
+	 * remove for them (iface.c) */
+	struct chariot_unprobed {
+		struct virtio_device *vdev;
+		unsigned long remove;
+	} unprobed[CHARIOT_UNPROBED_MAX];
+	unsigned int nunprobed;
 };
 
 int chariot_domains_start(const char *isolate);
@@ -383,12 +393,14 @@ void chariot_iface_grant(enum chariot_role role, unsigned long fn,
 			 struct pt_regs *regs, unsigned int domain,
 			 struct chariot_entry *e, struct chariot_batch *b);
 const char *chariot_role_name(enum chariot_role role);
-void chariot_iface_abandon(enum chariot_role role, unsigned long fn,
+void chariot_iface_abandon(struct chariot_domain *d, enum chariot_role role,
+			   unsigned long fn,
 			   void *obj, bool ran);
 void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 			    void *obj, unsigned int domain,
 			    struct pt_regs *regs);
 void chariot_iface_forget(struct chariot_domain *d);
+void chariot_iface_release(struct chariot_domain *d);
 void chariot_iface_stop(void);
 
 /* ---- recover.c: faults in a domain, unwound, torn down, reloaded ---- */
@@ -466,6 +478,7 @@ struct chariot_stats {
 	atomic64_t lost_requests;	/* timed out twice, ended (iface.c) */
 	atomic64_t fail_fast;		/* calls into a failed domain refused */
 	atomic64_t abandoned;		/* their bios ended, skbs freed */
+	atomic64_t devices_reset;	/* virtio devices of unfinished probes */
 };
 
 extern struct chariot_stats chariot_stats;

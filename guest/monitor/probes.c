@@ -280,7 +280,7 @@ static int fn_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		chariot_recover_returned(&e->held, e->eflags, regs,
 					 fp->dom->id, fp->fn);
 	if ((e->flags & CHARIOT_ENTRY_UNWOUND) && e->obj)
-		chariot_iface_abandon(e->role, fp->fn, e->obj, true);
+		chariot_iface_abandon(fp->dom, e->role, fp->fn, e->obj, true);
 	else if (e->obj)
 		chariot_iface_returned(e->role, fp->fn, e->obj, fp->dom->id,
 				       regs);
@@ -351,8 +351,8 @@ static int fn_pre(struct kprobe *p, struct pt_regs *regs)
 		regs->ax = chariot_recover_error(fp->role);
 		instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
 		chariot_count(fail_fast);
-		chariot_iface_abandon(fp->role, fp->fn, (void *)regs->di,
-				      false);
+		chariot_iface_abandon(fp->dom, fp->role, fp->fn,
+				      (void *)regs->di, false);
 		return 1;
 	}
 	return fp->kretprobe_pre(p, regs);

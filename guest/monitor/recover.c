@@ -1001,7 +1001,8 @@ static void release_configfs(struct chariot_domain *d, char *cmd)
 /*
  * Unload d's module, cutting every path into it first (DESIGN.md: code
  * still reachable after a forced unload oopses).  A user's directories
- * in its configfs subsystems go first (release_configfs()).  Its own exit
+ * in its configfs subsystems go first (release_configfs()), then what its
+ * unfinished probes made (chariot_iface_release()).  Its own exit
  * function unregisters what it registered (its devices, files, handlers); run here
  * first, by this task (let into the failed domain), it leaves no way in,
  * so the references of the unwound callers and of files still open drain
@@ -1020,12 +1021,12 @@ static bool unload(struct chariot_domain *d, char *cmd)
 	if (!mod)
 		return true;
 	release_configfs(d, cmd);
+	WRITE_ONCE(d->reaper, current);
+	chariot_iface_release(d);
 	exit = xchg(&mod->exit, NULL);
-	if (exit) {
-		WRITE_ONCE(d->reaper, current);
+	if (exit)
 		exit();
-		WRITE_ONCE(d->reaper, NULL);
-	}
+	WRITE_ONCE(d->reaper, NULL);
 	while (module_refcount(mod) > 0 && time_before(jiffies, end))
 		msleep(POLL_MS);
 	if (module_refcount(mod) > 0)
@@ -1251,7 +1252,7 @@ void chariot_recover_show(struct seq_file *m)
 {
 	static const char *const names[] = { "off", "unload", "reload" };
 
-	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld returned_held %lld lost_requests %lld warnings %lld warn_unentered %lld nested_entries %lld unwind_inner %lld records %d\n",
+	seq_printf(m, "recovery: %s faults %lld unwound %lld fail_fast %lld abandoned %lld unwind_nested %lld released %lld held_unknown %lld returned_held %lld lost_requests %lld devices_reset %lld warnings %lld warn_unentered %lld nested_entries %lld unwind_inner %lld records %d\n",
 		   names[mode], atomic64_read(&chariot_stats.faults),
 		   atomic64_read(&chariot_stats.unwound),
 		   atomic64_read(&chariot_stats.fail_fast),
@@ -1261,6 +1262,7 @@ void chariot_recover_show(struct seq_file *m)
 		   atomic64_read(&chariot_stats.unwind_held_unknown),
 		   atomic64_read(&chariot_stats.returned_held),
 		   atomic64_read(&chariot_stats.lost_requests),
+		   atomic64_read(&chariot_stats.devices_reset),
 		   atomic64_read(&chariot_stats.warnings),
 		   atomic64_read(&chariot_stats.warn_unentered),
 		   atomic64_read(&chariot_stats.nested_entries),
