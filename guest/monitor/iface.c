@@ -601,7 +601,8 @@ static bool on_blk_or_net(struct pt_regs *regs, unsigned long fn,
 	return false;
 }
 
-static void unprobed(struct chariot_domain *d, struct virtio_device *vdev);
+static void unprobed(struct chariot_domain *d, struct virtio_device *vdev,
+		     bool ran);
 
 /**
  * chariot_iface_abandon() - finish what a call that will not finish owed
@@ -660,7 +661,7 @@ void chariot_iface_abandon(struct chariot_domain *d, enum chariot_role role,
 		break;
 	case CHARIOT_ROLE_PROBE:
 		if (virtio_callback(obj, role) == fn)
-			unprobed(d, obj);
+			unprobed(d, obj, ran);
 		return;
 	default:
 		return;
@@ -861,12 +862,15 @@ void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 	chariot_count(lost_requests);
 }
 
-/* d's driver never finished probing vdev (unwound or refused): held
- * until the domain goes (chariot_iface_forget()). */
-static void unprobed(struct chariot_domain *d, struct virtio_device *vdev)
+/* d's driver never finished probing vdev (unwound, or refused: then it
+ * made nothing to remove): held until the domain goes
+ * (chariot_iface_forget()). */
+static void unprobed(struct chariot_domain *d, struct virtio_device *vdev,
+		     bool ran)
 {
 	unsigned long flags;
-	unsigned long remove = virtio_callback(vdev, CHARIOT_ROLE_REMOVE);
+	unsigned long remove = ran ? virtio_callback(vdev, CHARIOT_ROLE_REMOVE)
+				   : 0;
 
 	spin_lock_irqsave(&waited_lock, flags);
 	if (d->nunprobed < CHARIOT_UNPROBED_MAX) {

@@ -8,6 +8,7 @@
 # FAKE_REFUSE=1 makes it refuse its options as an older `chariot run` would.
 # --cover: a coverage report (offsets 9, 0, 5; FAKE_COVER_NONE=1: none ran);
 # --sites FILE: said on stdout, where the campaign keeps the run's console.
+# FAKE_OTHER_SITE=1: isolated runs report another site than unprotected ones.
 if [ -n "${FAKE_REFUSE:-}" ]; then
 	echo "chariot run: unknown or incomplete option '--inject' (see chariot run --help)" >&2
 	exit 2
@@ -49,6 +50,8 @@ if [ -n "$isolate" ] && [ $((seed % 3)) != 0 ]; then
 	end=poweroff status=0
 	faults='[{"module": "m", "detected_by": "write", "unloaded": true, "reloaded": true, "service_restored": true}]'
 fi
-printf '{"end": "%s", "guest_status": %s, "wall_ms": 7.5, "inject": {"module": "m", "type": "x", "seed": %s, "applied": %s, "error": %s, "site": 1, "nsites": 3, "what": "je -> jne", "activated": %s}, "faults": %s}\n' \
+site=1
+[ -n "$isolate" ] && [ -n "${FAKE_OTHER_SITE:-}" ] && site=2
+printf '{"end": "%s", "guest_status": %s, "wall_ms": 7.5, "inject": {"module": "m", "type": "x", "seed": %s, "applied": %s, "error": %s, "site": %s, "nsites": 3, "what": "je -> jne", "activated": %s}, "faults": %s}\n' \
 	"$end" "$status" "$seed" "$applied" \
-	"$([ $applied = true ] && echo null || echo '"no site"')" "$applied" "$faults" >"$json"
+	"$([ $applied = true ] && echo null || echo '"no site"')" "$site" "$applied" "$faults" >"$json"

@@ -697,6 +697,40 @@ TEST(campaign_runner_covered_sites)
 	free(d);
 }
 
+/* An isolated run that reports another mutation than its unprotected
+ * twin's is an error, not a class: it compared two faults. */
+TEST(campaign_runner_other_fault_is_an_error)
+{
+	char *d = tmpdir(), err[CAMPAIGN_ERR], path[256];
+	struct campaign_cfg c;
+	struct stopper st = { .after = 0 };
+	struct run_result *rs = NULL;
+	size_t n = 0, skipped, iso = 0, errors = 0;
+
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	fake_cfg(&c, d, &st);
+	c.clean_runs = 0;
+	setenv("FAKE_OTHER_SITE", "1", 1);
+	CHECK_EQ(campaign_run(&c, err, sizeof(err)), 0);
+	unsetenv("FAKE_OTHER_SITE");
+	snprintf(path, sizeof(path), "%s/" RESULTS_FILE, d);
+	CHECK_EQ(results_load(path, false, &rs, &n, &skipped), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (rs[i].kind != RUN_ISOLATED || rs[i].cls == CLS_SKIPPED)
+			continue;
+		iso++;
+		errors += rs[i].cls == CLS_ERROR &&
+			  strstr(rs[i].reason, "site 2 of 3, not 1 of 3");
+	}
+	CHECK(iso > 0);
+	CHECK_EQ(errors, iso);
+	free(rs);
+	rmtree(d);
+	free(d);
+}
+
 TEST(campaign_runner_shards_merge)
 {
 	char *d = tmpdir(), err[CAMPAIGN_ERR], s0[256], s1[256], w[256];
