@@ -129,6 +129,16 @@ static const struct blk_mq_ops buggy_mq_ops = {
 	.timeout = buggy_timeout_rq,
 };
 
+/* timeout_op=0: no ->timeout, as virtio_blk: blk-mq re-arms a timed-out
+ * request's timer itself, and a lost request is never asked about. */
+static const struct blk_mq_ops buggy_mq_ops_untimed = {
+	.queue_rq = buggy_queue_rq,
+};
+
+static bool timeout_op = true;
+module_param(timeout_op, bool, 0444);
+MODULE_PARM_DESC(timeout_op, "N: the disk has no ->timeout (default Y)");
+
 static const struct block_device_operations buggy_fops = {
 	.owner = THIS_MODULE,
 };
@@ -229,7 +239,7 @@ int buggy_blk_init(void)
 	buggy_data = vzalloc(BUGGY_BYTES);
 	if (!buggy_data)
 		return -ENOMEM;
-	buggy_set.ops = &buggy_mq_ops;
+	buggy_set.ops = timeout_op ? &buggy_mq_ops : &buggy_mq_ops_untimed;
 	buggy_set.nr_hw_queues = 1;
 	buggy_set.queue_depth = BUGGY_DEPTH;
 	buggy_set.numa_node = NUMA_NO_NODE;

@@ -70,6 +70,8 @@
  *  lost_request   the next request to /dev/chariot_buggy0 is lost, and
  *                 ->timeout() asks blk-mq for more time for it each time
  *                 it times out (a dropped completion): the I/O never ends.
+ *                 Loaded with timeout_op=0 (no ->timeout, as virtio_blk),
+ *                 blk-mq itself re-arms its timer each time.
  *  dropped_request  the same, but ->timeout() takes the request over
  *                 (BLK_EH_DONE) and never ends it: blk-mq does not ask
  *                 again.

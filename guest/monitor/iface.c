@@ -26,7 +26,9 @@
  *                              request and its PDU
  *   *_timeout(_rq)(rq)         (blk-mq ->timeout) the request and its PDU;
  *                              asking more time for the same request
- *                              twice is a hang (chariot_iface_returned())
+ *                              twice is a hang (chariot_iface_returned());
+ *                              with no ->timeout, blk-mq re-arming it
+ *                              twice is (rearm_pre())
  *   *_submit_bio(bio)          the bio; for a read, its data pages
  *   *_rw_page(bdev, s, page, op)  for a read, the page (bdev_read_page():
  *                              mpage reads a RAM disk page by page)
@@ -34,7 +36,9 @@
  *                              net_device's private area
  *   *poll*(napi, budget)       the napi_struct
  *   *_probe(dev), *_remove(dev) the virtio_device, pci_dev or
- *                              platform_device
+ *                              platform_device; a virtio probe unwound
+ *                              is undone at the teardown
+ *                              (chariot_iface_release())
  *   *_open(bdev, mode)         the gendisk; *_open(ndev): the private area
  *   *_release(disk, mode)      the gendisk
  *   *_getgeo(bdev, geo)        the hd_geometry being filled in
@@ -53,6 +57,7 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/hdreg.h>
+#include <linux/kprobes.h>
 #include <linux/netdevice.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
@@ -967,8 +972,66 @@ void chariot_iface_forget(struct chariot_domain *d)
 		put_back(u[i].vdev);
 }
 
+/*
+ * A driver with no ->timeout (virtio_blk) is never asked about a request
+ * that times out: blk-mq re-arms its timer itself (blk_add_timer() from
+ * blk_mq_rq_timed_out(), the request marked RQF_TIMED_OUT), each period
+ * for ever, and its submitter and the disk's teardown wait.  The rule of
+ * a ->timeout that asks for more time holds here too: the second re-arm
+ * of the same I/O is a lost request, ended with BLK_STS_TIMEOUT instead
+ * (blk_add_timer() skipped), and the driver recovered.  One timeout
+ * period is the driver's to use.  The probe sees every request's start as
+ * well: those (RQF_TIMED_OUT clear) it leaves at once.
+ */
+static int rearm_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct request *rq = (void *)regs->di;
+	const struct blk_mq_ops *ops;
+	struct request_queue *q;
+	unsigned long timeout, queue_rq;
+	req_flags_t flags;
+	int id;
+
+	if (!RD(flags, &rq->rq_flags) || !(flags & RQF_TIMED_OUT) ||
+	    !RD(q, &rq->q) || !RD(ops, &q->mq_ops) ||
+	    !RD(timeout, (const char *)ops + MQ_OP(timeout)) || timeout ||
+	    !RD(queue_rq, (const char *)ops + MQ_OP(queue_rq)))
+		return 0;
+	id = chariot_domain_of_code(queue_rq);
+	if (id < 0 || !waited_before(chariot_domain_get(id), rq, queue_rq) ||
+	    !chariot_recover_lost(id, queue_rq))
+		return 0;
+	blk_mq_end_request(rq, BLK_STS_TIMEOUT);
+	chariot_count(lost_requests);
+	instruction_pointer_set(regs, (unsigned long)chariot_skip_ret);
+	return 1;
+}
+
+static struct kprobe rearm = {
+	.symbol_name = "blk_add_timer",
+	.pre_handler = rearm_pre,
+};
+static bool rearm_on;
+
 /**
- * chariot_iface_stop() - no more looks at taken-over requests
+ * chariot_iface_start() - watch the timed-out requests of drivers with no
+ * ->timeout
+ *
+ * May sleep.  Without the probe (a kernel that inlines blk_add_timer())
+ * their lost requests go unseen: said, not an error.
+ */
+void chariot_iface_start(void)
+{
+	int err = register_kprobe(&rearm);
+
+	rearm_on = !err;
+	if (err)
+		pr_warn("blk_add_timer not probed (%d): lost requests of drivers with no ->timeout go unseen\n",
+			err);
+}
+
+/**
+ * chariot_iface_stop() - no more looks at timed-out requests
  *
  * May sleep.
  */
@@ -976,6 +1039,9 @@ void chariot_iface_stop(void)
 {
 	unsigned long flags;
 
+	if (rearm_on)
+		unregister_kprobe(&rearm);
+	rearm_on = false;
 	spin_lock_irqsave(&waited_lock, flags);
 	taken_stopped = true;
 	spin_unlock_irqrestore(&waited_lock, flags);

@@ -92,6 +92,8 @@ static int isolation_start_domains(void)
 	if (!err)
 		err = chariot_recover_start(recover, recover_limit,
 					    recover_window);
+	if (!err)
+		chariot_iface_start();
 	return err;
 }
 

@@ -401,6 +401,7 @@ void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 			    struct pt_regs *regs);
 void chariot_iface_forget(struct chariot_domain *d);
 void chariot_iface_release(struct chariot_domain *d);
+void chariot_iface_start(void);
 void chariot_iface_stop(void);
 
 /* ---- recover.c: faults in a domain, unwound, torn down, reloaded ---- */

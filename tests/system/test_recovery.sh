@@ -689,6 +689,56 @@ sys.exit(not ok)' "$T/ten.json" >"$T/ten-ms" 2>&1; then
 done
 
 
+# --- a lost request of a driver with no ->timeout ----------------------
+# chariot_buggy loaded with timeout_op=0 has no ->timeout, as virtio_blk:
+# blk-mq re-arms a timed-out request's timer itself, each period for ever.
+# The second re-arm of the same I/O is taken as lost (the monitor probes
+# blk_add_timer()): the request ended with a timeout error, the write
+# fails, the driver is reloaded (with the same parameter) and serves the
+# same write intact.
+NT='insmod /lib/modules/chariot/chariot_buggy.ko timeout_op=0 || exit 10
+T=/sys/kernel/debug/chariot_buggy/trigger
+dd if=/dev/urandom of=/tmp/w bs=4k count=4 2>/dev/null
+echo 2000 >/sys/block/chariot_buggy0/queue/io_timeout
+echo lost_request >$T
+dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k count=1 oflag=direct 2>/dev/null
+echo "untimed dd rc=$?"
+i=0
+until dmesg | grep -q "chariot_buggy: recovery: \(reloaded\|reload failed\|unloaded\)" || [ $i -gt 600 ]; do sleep 0.1; i=$((i + 1)); done
+echo ok >$T
+echo "untimed ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes) timeout_op=$(cat /sys/module/chariot_buggy/parameters/timeout_op)"
+dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k oflag=direct 2>/dev/null &&
+	cmp -n 16384 /tmp/w /dev/chariot_buggy0 && echo "untimed data intact"
+echo "untimed $(grep -o "lost_requests [0-9]*" /sys/kernel/debug/chariot/stats)"
+dmesg | sed -n "/lost_request: the next/,\$p" | grep -E "Oops|BUG:|Kernel panic|WARNING" | sed "s/^/kernel: /"
+'
+expect_status "no ->timeout, a lost request: the guest goes on" 0 \
+	$CHARIOT run --isolate chariot_buggy --json "$T/nt.json" \
+	--timeout 200 -- sh -c "$NT"
+cp "$T/out" "$T/nt.out"
+expect_grep "no ->timeout, a lost request: the write failed" \
+	"^untimed dd rc=1\$" "$T/nt.out"
+expect_grep "no ->timeout, a lost request: reloaded as it was, ok served" \
+	"^untimed ok rc=0 dev=yes timeout_op=N\$" "$T/nt.out"
+expect_grep "no ->timeout, a lost request: the same write intact after" \
+	"^untimed data intact\$" "$T/nt.out"
+expect_grep "no ->timeout, a lost request: taken as lost once" \
+	"^untimed lost_requests 1\$" "$T/nt.out"
+no_kernel_trouble "no ->timeout, a lost request: no oops, BUG or warning" \
+	"$T/nt.out"
+if python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1])).get("faults", [])
+print([(x["detected_by"], x["symbol"], x["unwound"], x["reloaded"]) for x in f])
+sys.exit(not (len(f) == 1 and f[0]["detected_by"] == "hang" and
+              "buggy_queue_rq" in (f[0]["symbol"] or "") and
+              f[0]["unwound"] is False and f[0]["reloaded"] and
+              f[0]["service_restored"]))' "$T/nt.json" >"$T/nt.check" 2>&1; then
+	pass "no ->timeout, a lost request: report ($(cat "$T/nt.check"))"
+else
+	fail "no ->timeout, a lost request: report" "$(cat "$T/nt.check")"
+fi
+
 # --- a fault in a virtio driver's probe: the device put back -----------
 # virtio_blk faulting in its probe (a stack fault injected there, at boot)
 # is unwound, but the probe's own error path never runs: its disk stays
