@@ -291,6 +291,17 @@ static int add_legacy(struct machine *m, char *err, size_t errlen)
 			strerror(-r)) : 0;
 }
 
+/* Is the --inject module watched (monitor watch=, an engine module of
+ * its own)?  Whether isolated too or not: the monitor then posts its code
+ * before the isolation probes it (kprobes' int3 bytes in it), so the
+ * mutation is chosen from the same text as in an unprotected run
+ * (watch.c).  No room beside 16 isolated modules: then from the probed
+ * text. */
+static bool inject_watched(const struct machine *m)
+{
+	return m->cfg.inject && m->cfg.nisolate < ENGINE_MAX_MODULES;
+}
+
 static int build_cmdline(struct machine *m, char *buf, size_t len)
 {
 	size_t off = (size_t)snprintf(buf, len, "%s", m->cfg.append);
@@ -305,7 +316,7 @@ static int build_cmdline(struct machine *m, char *buf, size_t len)
 			" chariot_monitor.recover_window=%u",
 			recover_mode_name(m->cfg.recover), m->cfg.recover_limit,
 			m->cfg.recover_window_s);
-	if (m->cfg.inject && m->cfg.nisolate < ENGINE_MAX_MODULES && off < len)
+	if (inject_watched(m) && off < len)
 		off += (size_t)snprintf(buf + off, len - off,
 					" chariot_monitor.watch=%s",
 					m->cfg.inject->module);
@@ -591,12 +602,7 @@ static int create_engine(struct machine *m, char *err, size_t errlen)
 		ec.modules[i] = m->cfg.isolate[i];
 	if (m->cfg.inject) {
 		ec.module_loaded = module_loaded;
-		/* Watched even when isolated too: the monitor then posts its
-		 * code before the isolation probes it (kprobes' int3 bytes
-		 * in it), so the mutation is chosen from the same text as in
-		 * an unprotected run (watch.c).  No room with 16 isolated
-		 * modules: then from the probed text. */
-		if (ec.nmodules < ENGINE_MAX_MODULES) {
+		if (inject_watched(m)) {
 			ec.modules[ec.nmodules] = m->cfg.inject->module;
 			ec.watch[ec.nmodules++] = true;
 		}

@@ -696,15 +696,14 @@ done
 # blk_add_timer()): the request ended with a timeout error, the write
 # fails, the driver is reloaded (with the same parameter) and serves the
 # same write intact.
-NT='insmod /lib/modules/chariot/chariot_buggy.ko timeout_op=0 || exit 10
+NT="$SETTLE"'insmod /lib/modules/chariot/chariot_buggy.ko timeout_op=0 || exit 10
 T=/sys/kernel/debug/chariot_buggy/trigger
 dd if=/dev/urandom of=/tmp/w bs=4k count=4 2>/dev/null
 echo 2000 >/sys/block/chariot_buggy0/queue/io_timeout
 echo lost_request >$T
 dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k count=1 oflag=direct 2>/dev/null
 echo "untimed dd rc=$?"
-i=0
-until dmesg | grep -q "chariot_buggy: recovery: \(reloaded\|reload failed\|unloaded\)" || [ $i -gt 600 ]; do sleep 0.1; i=$((i + 1)); done
+wait_settled chariot_buggy
 echo ok >$T
 echo "untimed ok rc=$? dev=$(test -b /dev/chariot_buggy0 && echo yes) timeout_op=$(cat /sys/module/chariot_buggy/parameters/timeout_op)"
 dd if=/tmp/w of=/dev/chariot_buggy0 bs=4k oflag=direct 2>/dev/null &&
@@ -773,8 +772,7 @@ then
 else
 	fail "virtio_blk probe: its instructions found" "$(tail -3 "$T/vpa.out")"
 fi
-VP='i=0
-until dmesg | grep -q "virtio_blk: recovery: \(reloaded\|reload failed\|unloaded\)" || [ $i -gt 300 ]; do sleep 0.1; i=$((i + 1)); done
+VP="$SETTLE"'wait_settled virtio_blk
 sleep 1
 test -b /dev/vda && echo VDA-BACK
 echo "reset $(grep -o "devices_reset [0-9]*" /sys/kernel/debug/chariot/stats)"

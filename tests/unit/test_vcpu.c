@@ -83,12 +83,16 @@ TEST(vcpu_history_fits_a_small_buffer)
 /* A guest of 64 KiB whose tables at cr3 0x1000 map two stack pages, gva
  * STACK and STACK + 4 KiB, to frames 0x9000 and 0x6000 (not adjacent),
  * and nothing below STACK. */
+#define GUEST	0x10000ull			/* its RAM */
 #define STACK	0xffffc90000010000ull
 #define P	0x3ull				/* present, writable */
 
-static void stack_tables(uint64_t *ram)
+/* The guest over ram (GUEST bytes), its tables written. */
+static void stack_guest(uint64_t *ram, struct guest_mem *mem)
 {
 	uint64_t *t = ram;	/* as quadwords: index = gpa / 8 */
+
+	guest_mem_wrap(mem, ram, GUEST);
 
 	t[0x1000 / 8 + ((STACK >> 39) & 511)] = 0x2000 | P;
 	t[0x2000 / 8 + ((STACK >> 30) & 511)] = 0x3000 | P;
@@ -99,13 +103,12 @@ static void stack_tables(uint64_t *ram)
 
 TEST(vcpu_push_regs_keeps_them_below_the_stack_pointer)
 {
-	static uint64_t ram[0x10000 / 8];
+	static uint64_t ram[GUEST / 8];
 	struct guest_mem mem;
 	struct kvm_regs r = { .rdi = 1, .rsi = 2, .rdx = 3, .rcx = 4,
 			      .rsp = STACK + 0x1010 };
 
-	guest_mem_wrap(&mem, ram, sizeof(ram));
-	stack_tables(ram);
+	stack_guest(ram, &mem);
 	/* Straddling the two pages: rdi, rsi in the first, rdx, rcx in the
 	 * second frame. */
 	CHECK_EQ(vcpu_push_regs(&mem, 0x1000, &r), 0);
@@ -119,13 +122,12 @@ TEST(vcpu_push_regs_keeps_them_below_the_stack_pointer)
 
 TEST(vcpu_push_regs_writes_nothing_it_cannot_map)
 {
-	static uint64_t ram[0x10000 / 8];
+	static uint64_t ram[GUEST / 8];
 	struct guest_mem mem;
 	struct kvm_regs r = { .rdi = 1, .rsi = 2, .rdx = 3, .rcx = 4,
 			      .rsp = STACK + 0x10 };
 
-	guest_mem_wrap(&mem, ram, sizeof(ram));
-	stack_tables(ram);
+	stack_guest(ram, &mem);
 	/* Two of the four slots below the unmapped page: none written. */
 	CHECK(vcpu_push_regs(&mem, 0x1000, &r) < 0);
 	CHECK_EQ(r.rsp, STACK + 0x10);
