@@ -920,6 +920,28 @@ void chariot_iface_release(struct chariot_domain *d)
 	}
 }
 
+/**
+ * chariot_iface_unprobed() - the devices d's driver never finished probing
+ * @d:    the domain
+ * @devs: filled in, each held (put_device() when done)
+ * @max:  room in @devs
+ *
+ * Return: how many.
+ */
+unsigned int chariot_iface_unprobed(struct chariot_domain *d,
+				    struct device **devs, unsigned int max)
+{
+	unsigned long flags;
+	unsigned int i, n;
+
+	spin_lock_irqsave(&waited_lock, flags);
+	n = min(d->nunprobed, max);
+	for (i = 0; i < n; i++)
+		devs[i] = get_device(&d->unprobed[i].vdev->dev);
+	spin_unlock_irqrestore(&waited_lock, flags);
+	return n;
+}
+
 /*
  * A virtio device whose probe was cut short is left as the probe left it:
  * its virtqueues set up (the transport's interrupt requested, their

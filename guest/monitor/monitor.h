@@ -401,6 +401,28 @@ void chariot_iface_returned(enum chariot_role role, unsigned long fn,
 			    struct pt_regs *regs);
 void chariot_iface_forget(struct chariot_domain *d);
 void chariot_iface_release(struct chariot_domain *d);
+unsigned int chariot_iface_unprobed(struct chariot_domain *d,
+				    struct device **devs, unsigned int max);
+
+/* What a driver serves (service.c): noted before its teardown, waited for
+ * after its reload. */
+#define CHARIOT_SERVED_MAX	8
+enum { CHARIOT_SERVED_DISK, CHARIOT_SERVED_NETDEV };
+
+struct chariot_service {
+	struct chariot_served {
+		u8 kind;		/* CHARIOT_SERVED_* */
+		char name[32];		/* DISK_NAME_LEN, IFNAMSIZ: both fit */
+	} names[CHARIOT_SERVED_MAX];
+	unsigned int nnames;
+	struct device *devs[CHARIOT_UNPROBED_MAX];	/* held */
+	unsigned int ndevs;
+};
+
+void chariot_service_note(struct chariot_domain *d, struct chariot_service *s);
+bool chariot_service_back(struct chariot_domain *d, struct chariot_service *s,
+			  unsigned int wait_ms);
+void chariot_service_drop(struct chariot_service *s);
 void chariot_iface_start(void);
 void chariot_iface_stop(void);
 

@@ -85,6 +85,7 @@
 #define RELOAD_TRIES	5
 #define RELOAD_RETRY_MS	200
 #define LOAD_WAIT_MS	30000
+#define SERVICE_WAIT_MS	5000	/* then what it served before is back, or not */
 #define CONFIGFS_NAME	(CONFIGFS_ITEM_NAME_LEN * 4)	/* longer: left */
 #define CONFIGFS_DIRS	8	/* a user's directories removed per subsystem */
 
@@ -1091,16 +1092,19 @@ static void recover_work(struct work_struct *w)
 	unsigned int id = r - rec;
 	struct chariot_domain *d = chariot_domain_get(id);
 	bool deterministic, reloaded = false;
+	struct chariot_service *svc;
 	char *cmd, *args = NULL;
 	int slot = r->slot, faults;
 
 	cmd = kmalloc(CMD_LEN, GFP_KERNEL);
+	svc = kzalloc(sizeof(*svc), GFP_KERNEL);
 	deterministic = count_fault(r, r->t0) >= limit;
 	args = xchg(&r->args, NULL);	/* a module gone with its init */
 	if (!args && d->mod)
 		args = module_args(d->mod);
-	if (!cmd)
+	if (!cmd || !svc)
 		goto out;
+	chariot_service_note(d, svc);
 	if (!unload(d, cmd)) {
 		pr_err("%s: recovery: unload failed: left failed\n", d->name);
 		goto out;
@@ -1123,9 +1127,12 @@ static void recover_work(struct work_struct *w)
 			d->name);
 		goto out;
 	}
-	if (reloaded)
-		set_flags(slot, CHARIOT_FAULT_RELOADED |
-			  (live_after_load(d) ? CHARIOT_FAULT_RESTORED : 0));
+	if (reloaded) {
+		set_flags(slot, CHARIOT_FAULT_RELOADED);
+		if (live_after_load(d) &&
+		    chariot_service_back(d, svc, SERVICE_WAIT_MS))
+			set_flags(slot, CHARIOT_FAULT_RESTORED);
+	}
 	pr_info("%s: recovery: %s in %lld ms\n", d->name,
 		reloaded ? "reloaded" : "reload failed",
 		ktime_ms_delta(ktime_get(), r->t0));
@@ -1134,6 +1141,9 @@ out:
 		WRITE_ONCE(area->fault[slot].recovery_us,
 			   ktime_us_delta(ktime_get(), r->t0));
 	set_flags(slot, CHARIOT_FAULT_DONE);
+	if (svc)
+		chariot_service_drop(svc);
+	kfree(svc);
 	kfree(args);
 	kfree(cmd);
 	atomic_set(&r->queued, 0);

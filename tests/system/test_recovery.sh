@@ -423,6 +423,7 @@ echo "after held=$(dmesg | grep -c "null_blk: recovery: still held") nonempty=$(
 mkdir $C && echo 1 >$C/memory_backed && echo 16 >$C/size && echo 1 >$C/power; echo "again rc=$?"
 dd if=/tmp/d of=/dev/chariot_nullb bs=4k oflag=direct 2>/dev/null &&
 	cmp -n 65536 /tmp/d /dev/chariot_nullb && echo "configfs data intact"
+dmesg | grep -o "null_blk: recovery: \(serves\|.* not served again\).*"
 dmesg | sed -n "/chariot_monitor: isolating/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
 '
 expect_status "null_blk with a configfs device: the guest goes on" 0 \
@@ -435,6 +436,23 @@ expect_grep "null_blk with a configfs device: a new one made after the reload" \
 	'^again rc=0$' "$T/nb.out"
 expect_grep "null_blk with a configfs device: it serves" \
 	'^configfs data intact$' "$T/nb.out"
+expect_grep "null_blk with a configfs device: its service noted (boot device and the user's)" \
+	'^null_blk: recovery: serves \(nullb0 chariot_nullb\|chariot_nullb nullb0\)$' "$T/nb.out"
+# The report is honest about the user's device: null_blk came back
+# (reloaded, its boot device nullb0 served again) but the directory the
+# user made is not remade by the driver, so the service is not restored.
+if python3 -c '
+import json, sys
+f = json.load(open(sys.argv[1])).get("faults", [])
+print([(x["reloaded"], x["service_restored"]) for x in f])
+sys.exit(not (len(f) == 1 and f[0]["reloaded"] and
+              f[0]["service_restored"] is False))' "$T/nb.json" >"$T/nb.check" 2>&1 &&
+   grep -q "null_blk: recovery: chariot_nullb not served again" "$T/nb.out"; then
+	pass "null_blk with a configfs device: reloaded, service not restored (chariot_nullb gone)"
+else
+	fail "null_blk with a configfs device: reloaded, service not restored (chariot_nullb gone)" \
+		"$(cat "$T/nb.check"; grep "not served" "$T/nb.out")"
+fi
 no_kernel_trouble "null_blk with a configfs device: no oops, BUG or warning" "$T/nb.out"
 
 # --- a fault while two vCPUs use the driver -----------------------------
@@ -617,6 +635,7 @@ ended virtio_net
 wait
 echo "net want=$want got=$(sha256sum </tmp/recv | cut -d" " -f1)"
 ip -br link; ip -n peer -br link
+dmesg | grep -o "virtio_net: recovery: \(serves\|.* not served again\).*"
 dmesg | sed -n "/chariot_monitor: isolating/,\$p" | grep -E "Oops|BUG:|Call Trace|WARNING" | sed "s/^/kernel: /"
 '
 expect_status "virtio_net: failed mid-transfer, the guest goes on" 0 \
@@ -629,6 +648,8 @@ expect_grep "virtio_net: the transfer was cut and restarted" \
 	'^workload tries=[1-4]$' "$T/net.out"
 expect_grep "virtio_net: reloaded, the restarted transfer arrived whole" \
 	'^net want=\([0-9a-f]\{64\}\) got=\1$' "$T/net.out"
+expect_grep "virtio_net: its service noted (the NIC left in the init namespace)" \
+	'^virtio_net: recovery: serves eth[0-9]$' "$T/net.out"
 operator_report "virtio_net: report" "$T/net.json" virtio_net \
 	", workload $(sed -n 's/^workload //p' "$T/net.out")"
 no_kernel_trouble "virtio_net: no oops, BUG or warning" "$T/net.out"
@@ -776,7 +797,8 @@ VP="$SETTLE"'wait_settled virtio_blk
 sleep 1
 test -b /dev/vda && echo VDA-BACK
 echo "reset $(grep -o "devices_reset [0-9]*" /sys/kernel/debug/chariot/stats)"
-dd if=/dev/vda of=/dev/null bs=64k count=16 2>/dev/null && echo VDA-READ'
+dd if=/dev/vda of=/dev/null bs=64k count=16 2>/dev/null && echo VDA-READ
+dmesg | grep -o "virtio_blk: recovery: \(serves\|.* not served again\).*"'
 expect_status "virtio_blk probe fault: the guest goes on" 0 $CHARIOT run \
 	--disk "$T/vp.img" --isolate virtio_blk \
 	--inject virtio_blk:stack:1 --sites "$T/vp.sites" \
@@ -787,6 +809,8 @@ expect_grep "virtio_blk probe fault: the device reset" \
 expect_grep "virtio_blk probe fault: /dev/vda back after the reload" \
 	"^VDA-BACK\$" "$T/vpb.out"
 expect_grep "virtio_blk probe fault: /dev/vda reads" "^VDA-READ\$" "$T/vpb.out"
+expect_grep "virtio_blk probe fault: the unprobed device is part of its service" \
+	'^virtio_blk: recovery: serves .*virtio[0-9]*(unprobed)$' "$T/vpb.out"
 if python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
