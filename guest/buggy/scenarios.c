@@ -34,12 +34,19 @@
  *  foreign_write  brd's module parameter rd_size (brd.ko's .data), found
  *                 with kallsyms_lookup_name("brd:rd_size"); brd reads it
  *                 only when it creates a disk.  Needs brd loaded.
- *  pt_write       an empty entry of the page table that maps the
- *                 writing process's stack (its user half): the value
- *                 stored has the present bit clear, so even landed it
- *                 maps nothing, and it is undone under the table's lock.
- *                 The CPU's own page-table writes keep such tables
- *                 writable in the protected view only while needed.
+ *  pt_write       an empty entry of the page table that maps the stack
+ *                 of the writing process's parent (its user half): the
+ *                 value stored has the present bit clear, so even landed
+ *                 it maps nothing, and it is undone under the table's
+ *                 lock.  The parent's, not the writer's own: the CPU's
+ *                 own page-table writes open a table in the protected
+ *                 view while needed (the VMM opens the user half for a
+ *                 walk that stalls there), and the writer's tables are
+ *                 walked inside this very call (the trigger's
+ *                 copy_from_user), so a store to them may go untrapped
+ *                 by design (seen once in test_isolation's learn run);
+ *                 the parent waits meanwhile and its tables are not
+ *                 walked.
  *  null_deref     a store to address 0: an oops, the writer is killed.
  *  hang           a busy loop with interrupts on that never returns nor
  *                 yields (soft lockup).
@@ -315,9 +322,23 @@ static pte_t *pte_table(struct mm_struct *mm, unsigned long addr,
 	return pte_offset_map_lock(mm, pmd, addr, ptl);
 }
 
+/* The writing process's parent's memory (held: mmput()), or NULL.  Only
+ * kernel functions write here: get_task_struct() inline in this module
+ * would be a store to the parent's task the VMM denies (dropped, the
+ * matching put_task_struct()'s decrement then freed a live task: seen). */
+static struct mm_struct *parent_mm(void)
+{
+	struct mm_struct *mm;
+
+	rcu_read_lock();
+	mm = get_task_mm(rcu_dereference(current->real_parent));
+	rcu_read_unlock();
+	return mm;
+}
+
 static noinline int buggy_pt_write(void)
 {
-	struct mm_struct *mm = current->mm;
+	struct mm_struct *mm = parent_mm();
 	unsigned long addr;
 	spinlock_t *ptl;
 	pte_t *pte, *table;
@@ -333,6 +354,7 @@ static noinline int buggy_pt_write(void)
 	pte = pte_table(mm, addr, &ptl);
 	if (!pte) {
 		mmap_read_unlock(mm);
+		mmput(mm);
 		pr_info("pt_write: no page table maps the stack\n");
 		return -EBUSY;
 	}
@@ -343,6 +365,7 @@ static noinline int buggy_pt_write(void)
 	landed = slot && poke64(slot, BUGGY_PATTERN);
 	pte_unmap_unlock(pte, ptl);
 	mmap_read_unlock(mm);
+	mmput(mm);
 	if (!slot) {
 		pr_info("pt_write: no empty entry\n");
 		return -EBUSY;

@@ -284,8 +284,11 @@ run_ok() {
 # Each illegal trigger is followed by "ok" (the driver's legal writes still
 # land); a checksummed dd through /dev/chariot_buggy0 ends it (the driver
 # still serves I/O).  rd_size is the foreign_write target, brd's.
-# pt_write comes first: right after the writer's first entry its page
-# tables were walked, and a VMM that opened the user half then let it land.
+# pt_write comes first: right after the writer's first entry the page
+# tables were walked, and a VMM that opened the user half of every table
+# then let it land.  Its target is the writer's parent's table, which no
+# walk of this call touches (scenarios.c: the writer's own may be open by
+# design, and once was in the learn run).
 BUGGY='insmod /lib/modules/chariot/chariot_buggy.ko || exit 10
 grep "\[chariot_buggy\]" /proc/kallsyms | sed "s/^/sym: /"
 T=/sys/kernel/debug/chariot_buggy/trigger
