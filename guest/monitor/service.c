@@ -48,6 +48,8 @@ static struct class *block_class_of(void)
 
 	if (!cls)
 		cls = (struct class *)chariot_lookup_name("block_class");
+	if (!cls)
+		pr_warn_once("no block_class: disks are not part of a recovered service\n");
 	return cls;
 }
 
