@@ -104,7 +104,8 @@ enum chariot_fault_source {
 #define CHARIOT_FAULT_UNWOUND	0x01u	/* the call returned an error */
 #define CHARIOT_FAULT_UNLOADED	0x02u
 #define CHARIOT_FAULT_RELOADED	0x04u
-#define CHARIOT_FAULT_RESTORED	0x08u	/* reloaded and live again */
+#define CHARIOT_FAULT_RESTORED	0x08u	/* reloaded, live, and serving what it
+					 * served (guest service.c) */
 #define CHARIOT_FAULT_DETERMINISTIC 0x10u /* too many: left unloaded */
 #define CHARIOT_FAULT_DONE	0x20u	/* recovery finished */
 #define CHARIOT_FAULT_FOLLOWUP	0x40u	/* the domain had failed already */

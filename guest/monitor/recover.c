@@ -49,8 +49,10 @@
  * waits for the references to drain and unloads it through the kernel's
  * own path (unload()), and, with recover=reload, loads it
  * again with the parameters it had (insmod from /lib/modules/chariot, else
- * modprobe).  recover_limit faults of one module within recover_window
- * seconds leave it unloaded: the fault is deterministic.  What was done is
+ * modprobe); the service is restored when what the module served before
+ * the teardown is served again (service.c).  recover_limit faults of one
+ * module within recover_window seconds leave it unloaded: the fault is
+ * deterministic.  What was done is
  * written to the shared area's fault records for the VMM's report.  A
  * fault in init is torn down with the module the kernel frees
  * (chariot_recover_module()), then reloaded the same way.
