@@ -404,6 +404,10 @@ void chariot_iface_release(struct chariot_domain *d);
 unsigned int chariot_iface_unprobed(struct chariot_domain *d,
 				    struct device **devs, unsigned int max);
 
+/* How often the recovery looks again at what it waits for (a module's
+ * references, its load, its service). */
+#define CHARIOT_POLL_MS	20
+
 /* What a driver serves (service.c): noted before its teardown, waited for
  * after its reload. */
 #define CHARIOT_SERVED_MAX	8

@@ -83,7 +83,6 @@
 #define LIMIT_MAX	16
 #define CMD_LEN		512
 #define UNLOAD_MS	5000	/* a module in use is forced out after it */
-#define POLL_MS		20
 #define RELOAD_TRIES	5
 #define RELOAD_RETRY_MS	200
 #define LOAD_WAIT_MS	30000
@@ -1031,7 +1030,7 @@ static bool unload(struct chariot_domain *d, char *cmd)
 		exit();
 	WRITE_ONCE(d->reaper, NULL);
 	while (module_refcount(mod) > 0 && time_before(jiffies, end))
-		msleep(POLL_MS);
+		msleep(CHARIOT_POLL_MS);
 	if (module_refcount(mod) > 0)
 		pr_warn("%s: recovery: still held after %d ms: forced out\n",
 			d->name, UNLOAD_MS);
@@ -1083,7 +1082,7 @@ static bool live_after_load(struct chariot_domain *d)
 			return true;
 		if (time_after(jiffies, end))
 			return false;
-		msleep(POLL_MS);
+		msleep(CHARIOT_POLL_MS);
 	}
 }
 

@@ -28,8 +28,6 @@
 
 #include "monitor.h"
 
-#define POLL_MS	20
-
 static void add_name(struct chariot_service *s, u8 kind, const char *name)
 {
 	struct chariot_served *x;
@@ -203,7 +201,7 @@ bool chariot_service_back(struct chariot_domain *d, struct chariot_service *s,
 		gone = mod ? missing(mod, s) : d->name;
 		if (!gone || time_after(jiffies, end))
 			break;
-		msleep(POLL_MS);
+		msleep(CHARIOT_POLL_MS);
 	}
 	if (gone)
 		pr_warn("%s: recovery: %s not served again\n", d->name, gone);
