@@ -5,9 +5,9 @@
  *
  * It registers /dev/chariot_buggy0 (blk.c) and the write-only debugfs file
  * /sys/kernel/debug/chariot_buggy/trigger.  Writing a scenario's name to
- * it ("ok", "wild_write", "overflow", "uaf_write", "foreign_write",
- * "pt_write", "null_deref", "hang", "locked_fault", "stack_smash",
- * "kernel_oops", "deadlock", "lock_leak", "warn", "warn_io",
+ * it ("ok", "wild_write", "wild_atomic", "overflow", "uaf_write",
+ * "foreign_write", "pt_write", "null_deref", "hang", "locked_fault",
+ * "stack_smash", "kernel_oops", "deadlock", "lock_leak", "warn", "warn_io",
  * "nested_warn", "timeout_fault", "lost_request", "dropped_request") runs
  * that scenario in the write handler, which is this module's code, so an
  * isolated chariot_buggy is held to its authorization table while it runs

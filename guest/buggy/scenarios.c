@@ -23,6 +23,12 @@
  *                 is "swapper/0" (9 characters and a NUL), so these bytes
  *                 are past its end, read by nothing; init_task is kernel
  *                 .data (exported), plainly not the driver's.
+ *  wild_atomic    the same u32 through locked read-modify-writes (lock
+ *                 inc and lock xadd as a get/put pair, lock cmpxchg,
+ *                 xchg, lock or); it also logs "wild_atomic: inc=N dec=N
+ *                 cmpxchg=N xchg=N set_bit=N returns=right|wrong" (each
+ *                 one's landing, and whether what they returned matched
+ *                 the word the guest saw).
  *  overflow       the first 8 bytes past a kmalloc(64) object: the start
  *                 of its neighbour in the same kmalloc-64 slab page, an
  *                 object just freed (SLUB keeps a free object's link at
@@ -97,6 +103,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/compiler.h>
 #include <linux/io.h>
 #include <linux/kfence.h>
@@ -201,6 +209,55 @@ static noinline int buggy_wild_write(void)
 		return -EBUSY;
 	}
 	report("wild_write", poke32((u32 *)(comm + 12), (u32)BUGGY_PATTERN));
+	return 0;
+}
+
+/*
+ * The locked read-modify-writes a driver inlines, on wild_write's word:
+ * an increment and a decrement paired as get/put_task_struct() pair
+ * theirs (lock inc, lock xadd), lock cmpxchg, xchg and set_bit (lock or).
+ * The VMM emulates each through KVM and its own atomic redo (atomic.c),
+ * not as a plain store, and must drop each as it drops one; a pair half
+ * dropped would unbalance a foreign count (a put landing frees a live
+ * object).  Each is checked by reading the word back, and undone if it
+ * landed.  The values the instructions return must be the word's as the
+ * guest saw it, dropped or not: fetch_sub's the word after the increment,
+ * cmpxchg's and xchg's the word before.
+ */
+static noinline int buggy_wild_atomic(void)
+{
+	u32 *word = (u32 *)(init_task.comm + 12);
+	atomic_t *a = (atomic_t *)word;
+	u32 before = READ_ONCE(*word), mid, after;
+	bool inc, dec, cas, xchg, bit, rets;
+
+	if (before || strnlen(init_task.comm, sizeof(init_task.comm)) >= 12) {
+		pr_info("wild_atomic: init_task.comm leaves no room\n");
+		return -EBUSY;
+	}
+	atomic_inc(a);
+	mid = READ_ONCE(*word);
+	rets = (u32)atomic_fetch_sub(1, a) == mid;
+	after = READ_ONCE(*word);
+	inc = mid == before + 1;
+	dec = after == mid - 1;
+	if (after != before)
+		WRITE_ONCE(*word, before);
+	rets &= (u32)atomic_cmpxchg(a, before, (u32)BUGGY_PATTERN) == before;
+	cas = READ_ONCE(*word) == (u32)BUGGY_PATTERN;
+	if (cas)
+		WRITE_ONCE(*word, before);
+	rets &= (u32)atomic_xchg(a, (u32)BUGGY_PATTERN) == before;
+	xchg = READ_ONCE(*word) == (u32)BUGGY_PATTERN;
+	if (xchg)
+		WRITE_ONCE(*word, before);
+	set_bit(0, (unsigned long *)word);
+	bit = READ_ONCE(*word) & 1;
+	if (bit)
+		WRITE_ONCE(*word, before);
+	pr_info("wild_atomic: inc=%d dec=%d cmpxchg=%d xchg=%d set_bit=%d returns=%s\n",
+		inc, dec, cas, xchg, bit, rets ? "right" : "wrong");
+	report("wild_atomic", inc || dec || cas || xchg || bit);
 	return 0;
 }
 
@@ -324,8 +381,9 @@ static pte_t *pte_table(struct mm_struct *mm, unsigned long addr,
 
 /* The writing process's parent's memory (held: mmput()), or NULL.  Only
  * kernel functions write here: get_task_struct() inline in this module
- * would be a store to the parent's task the VMM denies (dropped, the
- * matching put_task_struct()'s decrement then freed a live task: seen). */
+ * would be a store to the parent's task the VMM denies (dropped), and the
+ * matching put_task_struct()'s decrement, dropped too, still returns the
+ * count it read (1): the module then frees the live task (seen). */
 static struct mm_struct *parent_mm(void)
 {
 	struct mm_struct *mm;
@@ -505,6 +563,7 @@ static const struct {
 } scenarios[] = {
 	{ "ok", buggy_ok },
 	{ "wild_write", buggy_wild_write },
+	{ "wild_atomic", buggy_wild_atomic },
 	{ "overflow", buggy_overflow },
 	{ "uaf_write", buggy_uaf_write },
 	{ "foreign_write", buggy_foreign_write },
