@@ -10,7 +10,8 @@
  * recovery notes what the module serves (chariot_service_note()) and after
  * the reload waits for each of it to be served by the new instance
  * (chariot_service_back()): a disk (a gendisk whose fops lie in the
- * module) or a netdev (its netdev_ops in the module) of the same name, and
+ * module) or a netdev (its netdev_ops in the module, in any network
+ * namespace) of the same name, and
  * each device an unwound probe was for bound to a driver of the module.
  * What the user made at run time and the driver cannot make again by
  * itself (a null_blk device made in configfs, removed by the teardown) is
@@ -31,7 +32,11 @@
 static void add_name(struct chariot_service *s, u8 kind, const char *name)
 {
 	struct chariot_served *x;
+	unsigned int i;
 
+	for (i = 0; i < s->nnames; i++)	/* one per name: see netdev_served() */
+		if (s->names[i].kind == kind && !strcmp(s->names[i].name, name))
+			return;
 	if (s->nnames >= CHARIOT_SERVED_MAX)
 		return;
 	x = &s->names[s->nnames++];
@@ -95,14 +100,25 @@ static bool is_named(struct gendisk *disk, void *arg)
 	return !strcmp(disk->disk_name, arg);
 }
 
+/*
+ * A netdev of mod's named name, in any network namespace: one the user
+ * moved out of the initial namespace (--net pair's eth1, in "peer") is
+ * made again in the initial one by the reloaded driver, under its name;
+ * the move, like the addresses, is the user's set-up to make again.
+ */
 static bool netdev_served(struct module *mod, const char *name)
 {
 	struct net_device *dev;
-	bool ok;
+	struct net *net;
+	bool ok = false;
 
 	rcu_read_lock();
-	dev = dev_get_by_name_rcu(&init_net, name);
-	ok = dev && within_module((unsigned long)dev->netdev_ops, mod);
+	for_each_net_rcu(net) {
+		dev = dev_get_by_name_rcu(net, name);
+		if ((ok = dev && within_module((unsigned long)dev->netdev_ops,
+					       mod)))
+			break;
+	}
 	rcu_read_unlock();
 	return ok;
 }
@@ -135,6 +151,7 @@ void chariot_service_note(struct chariot_domain *d, struct chariot_service *s)
 {
 	struct module *mod = READ_ONCE(d->mod);
 	struct net_device *dev;
+	struct net *net;
 
 	memset(s, 0, sizeof(*s));
 	s->ndevs = chariot_iface_unprobed(d, s->devs, CHARIOT_UNPROBED_MAX);
@@ -144,9 +161,12 @@ void chariot_service_note(struct chariot_domain *d, struct chariot_service *s)
 		 * recovery should not queue behind the failed call's
 		 * caller for a lock */
 		rcu_read_lock();
-		for_each_netdev_rcu(&init_net, dev)
-			if (within_module((unsigned long)dev->netdev_ops, mod))
-				add_name(s, CHARIOT_SERVED_NETDEV, dev->name);
+		for_each_net_rcu(net)
+			for_each_netdev_rcu(net, dev)
+				if (within_module((unsigned long)dev->netdev_ops,
+						  mod))
+					add_name(s, CHARIOT_SERVED_NETDEV,
+						 dev->name);
 		rcu_read_unlock();
 	}
 	log_noted(d, s);

@@ -648,8 +648,8 @@ expect_grep "virtio_net: the transfer was cut and restarted" \
 	'^workload tries=[1-4]$' "$T/net.out"
 expect_grep "virtio_net: reloaded, the restarted transfer arrived whole" \
 	'^net want=\([0-9a-f]\{64\}\) got=\1$' "$T/net.out"
-expect_grep "virtio_net: its service noted (the NIC left in the init namespace)" \
-	'^virtio_net: recovery: serves eth[0-9]$' "$T/net.out"
+expect_grep "virtio_net: its service noted (both NICs, eth1 in netns peer too)" \
+	'^virtio_net: recovery: serves \(eth0 eth1\|eth1 eth0\)$' "$T/net.out"
 operator_report "virtio_net: report" "$T/net.json" virtio_net \
 	", workload $(sed -n 's/^workload //p' "$T/net.out")"
 no_kernel_trouble "virtio_net: no oops, BUG or warning" "$T/net.out"
