@@ -886,6 +886,23 @@ static void unprobed(struct chariot_domain *d, struct virtio_device *vdev,
 	spin_unlock_irqrestore(&waited_lock, flags);
 }
 
+/* d's unprobed[] copied into u (room for CHARIOT_UNPROBED_MAX); take: the
+ * list emptied as well, its holds on the devices passed to the caller. */
+static unsigned int unprobed_copy(struct chariot_domain *d,
+				  struct chariot_unprobed *u, bool take)
+{
+	unsigned long flags;
+	unsigned int n;
+
+	spin_lock_irqsave(&waited_lock, flags);
+	n = d->nunprobed;
+	memcpy(u, d->unprobed, n * sizeof(*u));
+	if (take)
+		d->nunprobed = 0;
+	spin_unlock_irqrestore(&waited_lock, flags);
+	return n;
+}
+
 /**
  * chariot_iface_release() - undo what the driver's unfinished probes did
  * @d: the failed domain, being torn down by this task (let into it)
@@ -902,13 +919,8 @@ static void unprobed(struct chariot_domain *d, struct virtio_device *vdev,
 void chariot_iface_release(struct chariot_domain *d)
 {
 	struct chariot_unprobed u[CHARIOT_UNPROBED_MAX];
-	unsigned long flags;
-	unsigned int i, n;
+	unsigned int i, n = unprobed_copy(d, u, false);
 
-	spin_lock_irqsave(&waited_lock, flags);
-	n = d->nunprobed;
-	memcpy(u, d->unprobed, n * sizeof(*u));
-	spin_unlock_irqrestore(&waited_lock, flags);
 	for (i = 0; i < n; i++) {
 		void (*remove)(struct virtio_device *) = (void *)u[i].remove;
 
@@ -986,10 +998,8 @@ void chariot_iface_forget(struct chariot_domain *d)
 	memset(d->taken, 0, sizeof(d->taken));
 	d->nwaited = 0;
 	d->ntaken = 0;
-	n = d->nunprobed;
-	memcpy(u, d->unprobed, n * sizeof(*u));
-	d->nunprobed = 0;
 	spin_unlock_irqrestore(&waited_lock, flags);
+	n = unprobed_copy(d, u, true);
 	for (i = 0; i < n; i++)
 		put_back(u[i].vdev);
 }

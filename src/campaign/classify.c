@@ -192,7 +192,11 @@ static bool not_injected(const struct run_evidence *ev, struct verdict *v)
 /* A crash: true when v was set. */
 static bool crashed(const struct run_evidence *ev, unsigned con, struct verdict *v)
 {
-	if (!strcmp(ev->end, "panic"))
+	if (!strcmp(ev->end, "panic") && (con & CON_HANG))
+		/* the lockup or hung-task detector's panic: a hang ended
+		 * early (WORKLOAD_NATIVE_PREFIX), not a run timeout */
+		set(v, CLS_CRASH, "guest hung (lockup or blocked task, panicked)");
+	else if (!strcmp(ev->end, "panic"))
 		set(v, CLS_CRASH, "guest kernel panic");
 	else if (!strcmp(ev->end, "reset"))
 		set(v, CLS_CRASH, "guest reset (triple fault)");

@@ -15,6 +15,8 @@
 #include "campaign/report.h"
 #include "campaign/runner.h"
 #include "campaign/sites.h"
+#include "campaign/workload.h"
+#include "vmm/boot.h"
 
 #define MAX_JOBS	256
 #define GUARD_S		120	/* grace past a run's own --timeout */
@@ -49,7 +51,6 @@ struct runner {
 	const struct campaign_cfg *cfg;
 	int fd;			/* results.jsonl, O_APPEND */
 	char cmd[CMD_MAX];	/* the workload's guest command */
-	char cmd_native[CMD_MAX];	/* the same for an unprotected run */
 	struct queue q;
 	struct job active[MAX_JOBS];
 	unsigned nactive;
@@ -133,7 +134,11 @@ static void build_argv(const struct runner *r, const struct job *j,
 	path_of(r, j, "json", a->json, sizeof(a->json));
 	add(a, "--json");
 	add(a, a->json);
-	snprintf(a->timeout, sizeof(a->timeout), "%u", c->timeout_s);
+	/* an unprotected run ends sooner: its workload's bound (a hang
+	 * there costs no more than the workload's own timeouts allow) */
+	snprintf(a->timeout, sizeof(a->timeout), "%u",
+		 j->kind == RUN_NATIVE && !j->cover && c->w->native_s &&
+		 c->w->native_s < c->timeout_s ? c->w->native_s : c->timeout_s);
 	add(a, "--timeout");
 	add(a, a->timeout);
 	if (c->w->disk_mib) {
@@ -162,6 +167,10 @@ static void build_argv(const struct runner *r, const struct job *j,
 		add(a, "--isolate");
 		add(a, (char *)c->w->driver);
 	}
+	if (j->kind == RUN_NATIVE && !j->cover) {
+		add(a, "--append");
+		add(a, BOOT_DEFAULT_APPEND " " WORKLOAD_NATIVE_APPEND);
+	}
 	if (j->kind != RUN_CLEAN && !j->cover) {
 		snprintf(a->inject, sizeof(a->inject), "%s:%s:%llu", c->w->driver,
 			 fault_type_name(j->f.type), (unsigned long long)j->f.seed);
@@ -177,7 +186,7 @@ static void build_argv(const struct runner *r, const struct job *j,
 	add(a, "--");
 	add(a, "sh");
 	add(a, "-c");
-	add(a, (char *)(j->kind == RUN_NATIVE ? r->cmd_native : r->cmd));
+	add(a, (char *)r->cmd);
 	a->v[a->n] = NULL;
 }
 
@@ -698,9 +707,7 @@ static int setup(struct runner *r)
 	size_t nd = 0;
 	int e;
 
-	if (workload_command(r->cfg->w, r->cmd, sizeof(r->cmd)) ||
-	    snprintf(r->cmd_native, sizeof(r->cmd_native), "%s%s",
-		     WORKLOAD_NATIVE_PREFIX, r->cmd) >= (int)sizeof(r->cmd_native))
+	if (workload_command(r->cfg->w, r->cmd, sizeof(r->cmd)))
 		return -ENOSPC;
 	if ((e = open_out(r, path, sizeof(path))) ||
 	    (e = load_done(r, path, &done, &nd)))

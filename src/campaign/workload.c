@@ -113,15 +113,15 @@ static const char buggy_body[] =
 
 static const struct workload table[] = {
 	{ "virtio_blk", "ext4 on /dev/vda: files summed, remounted, checked",
-	  blk_body, 64, false },
+	  blk_body, 64, false, WORKLOAD_BLOCK_NATIVE_S },
 	{ "virtio_net", "1 MiB over TCP across --net pair, summed both ends",
-	  net_body, 0, true },
+	  net_body, 0, true, WORKLOAD_NET_NATIVE_S },
 	{ "brd", "2 MiB dd to /dev/ram0 (boot instance), read back past the cache, summed",
-	  brd_body, 0, false },
+	  brd_body, 0, false, WORKLOAD_BLOCK_NATIVE_S },
 	{ "null_blk", "512 KiB dd to a memory-backed null_blk made in configfs, read back, summed",
-	  null_blk_body, 0, false },
+	  null_blk_body, 0, false, WORKLOAD_BLOCK_NATIVE_S },
 	{ "chariot_buggy", "its ok trigger, 256 KiB dd through /dev/chariot_buggy0, summed",
-	  buggy_body, 0, false },
+	  buggy_body, 0, false, WORKLOAD_BLOCK_NATIVE_S },
 };
 
 const struct workload *workload_at(size_t i)

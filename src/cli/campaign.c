@@ -48,7 +48,8 @@ static const char campaign_help[] =
 "  --shard I/N       only faults (and clean runs) i with i %% N == I, to spread\n"
 "                    a campaign over machines; merge with `chariot report`\n"
 "  --timeout SEC     each run's --timeout (default %d): a guest still running\n"
-"                    then is hung (a crash)\n"
+"                    then is hung (a crash); an unprotected run is hung\n"
+"                    sooner, past its workload's own bounds (below)\n"
 "  --boot snapshot   the first run of each kind (unprotected, isolated,\n"
 "                    clean) saves a snapshot of its guest when init starts\n"
 "                    (DIR/snap/), the others of its kind restore it instead\n"
@@ -103,8 +104,11 @@ static void print_help(void)
 				       fault_type_name(t));
 	for (size_t i = 0; (w = workload_at(i)); i++)
 		ll += (size_t)snprintf(loads + ll, sizeof(loads) - ll,
-				       "  %-14s %s%s\n", w->driver, w->check,
-				       w->disk_mib ? " (--disk)" : w->net_pair ? " (--net pair)" : "");
+				       "  %-14s %s%s\n"
+				       "                 (an unprotected run is hung after %u s)\n",
+				       w->driver, w->check,
+				       w->disk_mib ? " (--disk)" : w->net_pair ? " (--net pair)" : "",
+				       w->native_s);
 	printf(campaign_help, types, DEFAULT_TIMEOUT, loads);
 }
 

@@ -15,10 +15,6 @@
 #include "cli/cli.h"
 #include "vmm/machine.h"
 
-#define DEFAULT_APPEND \
-	"console=ttyS0 nokaslr panic=-1 reboot=k quiet loglevel=3 acpi=off pci=off " \
-	"8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
-
 static const char help[] =
 "usage: chariot run [OPTIONS] [-- COMMAND [ARGS...]]\n"
 "\n"
@@ -31,7 +27,7 @@ static const char help[] =
 "  --kernel FILE     kernel: ELF vmlinux or bzImage (default build/kernel/vmlinux)\n"
 "  --initrd FILE     initramfs (default build/guest/initramfs.cpio.gz)\n"
 "  --append ARGS     kernel command line, replacing the default:\n"
-"                    \"" DEFAULT_APPEND "\"\n"
+"                    \"" BOOT_DEFAULT_APPEND "\"\n"
 "                    (virtio devices are always added)\n"
 "  --mem MiB         guest RAM (default 512)\n"
 "  --cpus N          vCPUs (default 1)\n"
@@ -357,7 +353,7 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	o->cfg.recover_limit = RECOVER_DEFAULT_LIMIT;
 	o->cfg.recover_window_s = RECOVER_DEFAULT_WINDOW;
 	o->cfg.hang_ms = RECOVER_DEFAULT_HANG_MS;
-	o->cfg.append = DEFAULT_APPEND;
+	o->cfg.append = BOOT_DEFAULT_APPEND;
 	o->cfg.console_fd = STDOUT_FILENO;
 	o->cfg.kernel = cli_default_path("kernel/vmlinux", o->kernel_buf,
 					 sizeof(o->kernel_buf));

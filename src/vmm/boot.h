@@ -10,6 +10,12 @@
 #include "vmm/memory.h"
 #include "vmm/x86.h"
 
+/* The guest kernel's command line when none is given (chariot run --append
+ * replaces it; a campaign's unprotected runs add to it). */
+#define BOOT_DEFAULT_APPEND \
+	"console=ttyS0 nokaslr panic=-1 reboot=k quiet loglevel=3 acpi=off pci=off " \
+	"8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+
 enum kernel_kind { KERNEL_ELF, KERNEL_BZIMAGE };
 
 struct boot_image {

@@ -27,7 +27,8 @@ enum net_mode { NET_NONE, NET_PAIR, NET_TAP };
 struct machine_config {
 	const char *kernel;
 	const char *initrd;
-	const char *append;	/* kernel command line (devices are added) */
+	const char *append;	/* kernel command line (devices are added),
+				 * BOOT_DEFAULT_APPEND unless told */
 	uint64_t mem_mib;
 	int cpus;
 	const char *disks[MACHINE_MAX_DISKS];

@@ -174,6 +174,13 @@ TEST(campaign_classify_native)
 
 	CHECK_EQ(judge(RUN_NATIVE, "{\"end\": \"panic\", \"guest_status\": null, "
 		       INJ("true", "true") "}", "Kernel panic - not syncing", &v), CLS_CRASH);
+	CHECK(!strcmp(v.reason, "guest kernel panic"));
+	/* the hung-task detector's panic (WORKLOAD_NATIVE_PREFIX): a hang */
+	CHECK_EQ(judge(RUN_NATIVE, "{\"end\": \"panic\", \"guest_status\": null, "
+		       INJ("true", "true") "}", "INFO: task dd:97 blocked for more than "
+		       "60 seconds.\nKernel panic - not syncing: hung_task: blocked tasks",
+		       &v), CLS_CRASH);
+	CHECK(strstr(v.reason, "guest hung"));
 	CHECK_EQ(judge(RUN_NATIVE, "{\"end\": \"poweroff\", \"guest_status\": 0, "
 		       INJ("true", "true") "}",
 		       "BUG: kernel NULL pointer dereference, address: 0\nOops: 0000 [#1] SMP\n",
@@ -275,9 +282,13 @@ TEST(campaign_workloads)
 	/* the check never loads another instance of a boot-loaded driver */
 	CHECK(!strstr(workload_find("brd")->body, "modprobe"));
 	CHECK_EQ(workload_command(w, cmd, 64), -ENOSPC);
-	/* every workload's whole command is valid sh */
+	/* every workload's whole command is valid sh; an unprotected run is
+	 * given past its check's own bounds (two attempts of blk-mq's 30 s,
+	 * of nc's 120 s) before it counts as hung */
 	for (size_t i = 0; (w = workload_at(i)); i++) {
 		FILE *sh = popen("sh -n", "w");
+
+		CHECK(w->native_s >= (w->net_pair ? 2 * 120 : 2 * 30) + 30);
 
 		CHECK_EQ(workload_command(w, cmd, sizeof(cmd)), 0);
 		CHECK(sh != NULL);
