@@ -194,7 +194,7 @@ static bool crashed(const struct run_evidence *ev, unsigned con, struct verdict 
 {
 	if (!strcmp(ev->end, "panic") && (con & CON_HANG))
 		/* the lockup or hung-task detector's panic: a hang ended
-		 * early (WORKLOAD_NATIVE_PREFIX), not a run timeout */
+		 * early (WORKLOAD_NATIVE_APPEND), not a run timeout */
 		set(v, CLS_CRASH, "guest hung (lockup or blocked task, panicked)");
 	else if (!strcmp(ev->end, "panic"))
 		set(v, CLS_CRASH, "guest kernel panic");

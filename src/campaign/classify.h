@@ -1,10 +1,11 @@
 /* classify.h - what one run of a campaign showed, and its class.
  *
  * An unprotected run (the fault injected, no isolation) is
- *   crash          the guest panicked, reset, hung (run timeout), or the
- *                  console shows an oops, BUG, general protection fault,
- *                  soft lockup, hung task or RCU stall (the run's guest
- *                  panics on an oops or soft lockup: WORKLOAD_NATIVE_PREFIX);
+ *   crash          the guest panicked, reset, hung (run timeout: the
+ *                  workload's bound), or the console shows an oops, BUG,
+ *                  general protection fault, soft lockup, hung task or RCU
+ *                  stall (the run's guest panics on an oops, a lockup, a
+ *                  blocked task or a stall: WORKLOAD_NATIVE_APPEND);
  *   nonfatal       the guest went on but the workload failed (a nonzero
  *                  status, a first attempt that failed, no status at all)
  *                  or the kernel logged a WARNING (from the monitor's

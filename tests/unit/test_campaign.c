@@ -175,7 +175,7 @@ TEST(campaign_classify_native)
 	CHECK_EQ(judge(RUN_NATIVE, "{\"end\": \"panic\", \"guest_status\": null, "
 		       INJ("true", "true") "}", "Kernel panic - not syncing", &v), CLS_CRASH);
 	CHECK(!strcmp(v.reason, "guest kernel panic"));
-	/* the hung-task detector's panic (WORKLOAD_NATIVE_PREFIX): a hang */
+	/* the hung-task detector's panic (WORKLOAD_NATIVE_APPEND): a hang */
 	CHECK_EQ(judge(RUN_NATIVE, "{\"end\": \"panic\", \"guest_status\": null, "
 		       INJ("true", "true") "}", "INFO: task dd:97 blocked for more than "
 		       "60 seconds.\nKernel panic - not syncing: hung_task: blocked tasks",
