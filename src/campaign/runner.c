@@ -110,6 +110,20 @@ static void path_of(const struct runner *r, const struct job *j, const char *ext
 			 j->f.index, run_kind_name(j->kind), ext);
 }
 
+unsigned campaign_run_timeout(const struct campaign_cfg *cfg, enum run_kind k)
+{
+	unsigned bound = cfg->w ? cfg->w->native_s : 0;
+
+	return k == RUN_NATIVE && bound && bound < cfg->timeout_s ? bound
+								  : cfg->timeout_s;
+}
+
+const char *campaign_run_append(enum run_kind k)
+{
+	return k == RUN_NATIVE ? BOOT_DEFAULT_APPEND " " WORKLOAD_NATIVE_APPEND
+			       : NULL;
+}
+
 /* argv for `chariot run`; strings live in the caller's store. */
 struct argv_buf {
 	char *v[24];
@@ -134,11 +148,8 @@ static void build_argv(const struct runner *r, const struct job *j,
 	path_of(r, j, "json", a->json, sizeof(a->json));
 	add(a, "--json");
 	add(a, a->json);
-	/* an unprotected run ends sooner: its workload's bound (a hang
-	 * there costs no more than the workload's own timeouts allow) */
 	snprintf(a->timeout, sizeof(a->timeout), "%u",
-		 j->kind == RUN_NATIVE && !j->cover && c->w->native_s &&
-		 c->w->native_s < c->timeout_s ? c->w->native_s : c->timeout_s);
+		 j->cover ? c->timeout_s : campaign_run_timeout(c, j->kind));
 	add(a, "--timeout");
 	add(a, a->timeout);
 	if (c->w->disk_mib) {
@@ -167,9 +178,9 @@ static void build_argv(const struct runner *r, const struct job *j,
 		add(a, "--isolate");
 		add(a, (char *)c->w->driver);
 	}
-	if (j->kind == RUN_NATIVE && !j->cover) {
+	if (!j->cover && campaign_run_append(j->kind)) {
 		add(a, "--append");
-		add(a, BOOT_DEFAULT_APPEND " " WORKLOAD_NATIVE_APPEND);
+		add(a, (char *)campaign_run_append(j->kind));
 	}
 	if (j->kind != RUN_CLEAN && !j->cover) {
 		snprintf(a->inject, sizeof(a->inject), "%s:%s:%llu", c->w->driver,

@@ -48,6 +48,15 @@ struct campaign_cfg {
  * consoles are read back with it. */
 char *campaign_read_file(const char *path, size_t *len);
 
+/* A run of kind k's --timeout: an unprotected one's is its workload's
+ * bound when that is shorter (a hang there costs no more than the
+ * workload's own timeouts allow). */
+unsigned campaign_run_timeout(const struct campaign_cfg *cfg, enum run_kind k);
+
+/* A run of kind k's kernel command line, or NULL for the default: an
+ * unprotected one's adds WORKLOAD_NATIVE_APPEND. */
+const char *campaign_run_append(enum run_kind k);
+
 /* Run the campaign. 0 when every run is recorded, -EINTR when *stop ended
  * it (the runs under way are killed and not recorded), else -errno with a
  * message in err. */

@@ -15,6 +15,7 @@
 #include "campaign/report.h"
 #include "campaign/runner.h"
 #include "campaign/sites.h"
+#include "vmm/boot.h"
 #include "test.h"
 
 #define FAKE	"tests/unit/fake-chariot.sh"
@@ -297,6 +298,30 @@ TEST(campaign_workloads)
 		fputs(cmd, sh);
 		CHECK_EQ(pclose(sh), 0);
 	}
+}
+
+/* An unprotected run's own bound and kernel detectors; the others keep
+ * the campaign's --timeout and the default command line. */
+TEST(campaign_native_runs_end_sooner)
+{
+	struct campaign_cfg c = { .w = workload_find("null_blk"), .timeout_s = 300 };
+	const char *a = campaign_run_append(RUN_NATIVE);
+
+	CHECK(c.w != NULL);
+	if (!c.w)
+		return;
+	CHECK_EQ(campaign_run_timeout(&c, RUN_NATIVE), c.w->native_s);
+	CHECK(c.w->native_s < 300);
+	CHECK_EQ(campaign_run_timeout(&c, RUN_ISOLATED), 300);
+	CHECK_EQ(campaign_run_timeout(&c, RUN_CLEAN), 300);
+	c.timeout_s = 30;	/* a shorter --timeout wins */
+	CHECK_EQ(campaign_run_timeout(&c, RUN_NATIVE), 30);
+	CHECK(a && !strncmp(a, BOOT_DEFAULT_APPEND " ", strlen(BOOT_DEFAULT_APPEND) + 1));
+	CHECK(a && strstr(a, "oops=panic") && strstr(a, "softlockup_panic=1") &&
+	      strstr(a, "hung_task_panic=1") &&
+	      strstr(a, "sysctl.kernel.hung_task_timeout_secs=60") &&
+	      strstr(a, "sysctl.kernel.panic_on_rcu_stall=1"));
+	CHECK(!campaign_run_append(RUN_ISOLATED) && !campaign_run_append(RUN_CLEAN));
 }
 
 /* --- results.jsonl --------------------------------------------------- */
