@@ -73,16 +73,21 @@ static void by_type(const struct summary *s, FILE *f)
 	}
 }
 
+void report_write_counts(const struct summary *s, FILE *f)
+{
+	fprintf(f, "%u fault%s, %u clean run%s, %u false alarm%s",
+		s->faults, s->faults == 1 ? "" : "s",
+		s->clean_runs, s->clean_runs == 1 ? "" : "s",
+		s->false_alarms, s->false_alarms == 1 ? "" : "s");
+}
+
 int report_write_md(const struct summary *s, FILE *f)
 {
 	fprintf(f, "# Fault-injection campaign: %s\n\n", s->driver[0] ? s->driver : "-");
 	if (s->seed_known)
 		fprintf(f, "Seed %" PRIu64 ", ", s->seed);
-	fprintf(f, "%u fault%s, %u clean run%s, %u false alarm%s, "
-		"%.2f injections per minute",
-		s->faults, s->faults == 1 ? "" : "s",
-		s->clean_runs, s->clean_runs == 1 ? "" : "s",
-		s->false_alarms, s->false_alarms == 1 ? "" : "s", summary_ipm(s));
+	report_write_counts(s, f);
+	fprintf(f, ", %.2f injections per minute", summary_ipm(s));
 	if (s->errors)
 		fprintf(f, ", %u runs that said nothing (errors, see results.jsonl)",
 			s->errors);

@@ -22,6 +22,9 @@ extern const double report_paper_rate[FAILURE_CLASSES];
 /* The Fig. 10 table's rows (crash, nonfatal, silent), in markdown. */
 void report_write_table(const struct summary *s, FILE *f);
 
+/* "N faults, N clean runs, N false alarms" (singular for one). */
+void report_write_counts(const struct summary *s, FILE *f);
+
 /* 0 or -EIO. */
 int report_write_md(const struct summary *s, FILE *f);
 int report_write_svg(const struct summary *s, FILE *f);

@@ -345,9 +345,9 @@ static void print_table(const struct summary *s)
 {
 	double ipm = summary_ipm(s);
 
-	printf("%s: %u faults, %u clean runs, %u false alarms, %.2f injections/min\n\n"
-	       REPORT_TABLE_HEAD, s->driver, s->faults, s->clean_runs,
-	       s->false_alarms, ipm);
+	printf("%s: ", s->driver);
+	report_write_counts(s, stdout);
+	printf(", %.2f injections/min\n\n" REPORT_TABLE_HEAD, ipm);
 	report_write_table(s, stdout);
 	if (s->clean_failed)
 		printf("\n%u clean run(s) failed their workload with no alarm: "
