@@ -45,7 +45,7 @@ else
 	pass "--inject without --isolate: no note"
 fi
 
-# --- chariot_buggy: three illegal writes among legal ones ---------------
+# --- chariot_buggy: four illegal writes among legal ones ----------------
 # foreign_write is left to test_isolation: its kallsyms_lookup_name(), a
 # walk of every kernel symbol with timer interrupts trapped too, takes
 # minutes here.
@@ -53,7 +53,7 @@ fi
 # trapped, took 5.5 of the 6 minutes of a run with the disk (2026-12-01).
 BUGGY='insmod /lib/modules/chariot/chariot_buggy.ko disk=0 || exit 10
 T=/sys/kernel/debug/chariot_buggy/trigger
-for t in ok wild_write overflow uaf_write ok; do
+for t in ok wild_write wild_atomic overflow uaf_write ok; do
 	echo $t > $T || echo "trigger $t failed"
 done
 dmesg | sed -n "s/.*\(chariot_buggy: \)/\1/p"'
@@ -62,10 +62,13 @@ expect_status "chariot_buggy, readonly-all: all triggers, guest goes on" 0 \
 	--hang-ms 0 --json "$T/b.json" --timeout 1500 -- sh -c "$BUGGY"
 cp "$T/out" "$T/b.out"
 expect_grep "chariot_buggy, readonly-all: module loaded" 'chariot_buggy: loaded' "$T/b.out"
-for s in wild_write overflow uaf_write; do
+for s in wild_write wild_atomic overflow uaf_write; do
 	expect_grep "chariot_buggy, readonly-all: $s dropped (landed=0)" \
 		"chariot_buggy: $s landed=0" "$T/b.out"
 done
+# each locked read-modify-write dropped, what it returned still right
+expect_grep "chariot_buggy, readonly-all: wild_atomic: each locked write dropped" \
+	'chariot_buggy: wild_atomic: inc=0 dec=0 cmpxchg=0 xchg=0 set_bit=0 returns=right' "$T/b.out"
 n=$(grep -c 'chariot_buggy: ok done .*landed=1' "$T/b.out")
 if [ "$n" = 2 ]; then
 	pass "chariot_buggy, readonly-all: ok's legal writes landed (2 runs)"
@@ -87,13 +90,13 @@ got=$(json_get "$T/b.json" '"%s fetch_switching=%s denied=%s violations=%s" % (
 echo "    report: $got"
 if json_get "$T/b.json" '(r["isolation"]["mechanism"] == "readonly-all" and
 	r["isolation"].get("fetch_switching") is False and
-	[d for d in r["domains"] if d["module"] == "chariot_buggy"][0]["denied"] >= 3 and
-	len(r["violations"]) >= 3 and
+	[d for d in r["domains"] if d["module"] == "chariot_buggy"][0]["denied"] >= 4 and
+	len(r["violations"]) >= 4 and
 	all(v.get("verdict") == "denied" for v in r["violations"]))' 2>/dev/null |
 	grep -qx True; then
-	pass "chariot_buggy, readonly-all: report: 3 or more writes denied, none learned"
+	pass "chariot_buggy, readonly-all: report: 4 or more writes denied, none learned"
 else
-	fail "chariot_buggy, readonly-all: report: 3 or more writes denied, none learned" "$got"
+	fail "chariot_buggy, readonly-all: report: 4 or more writes denied, none learned" "$got"
 fi
 # Not a verdict: the cost, for the notes.
 json_get "$T/b.json" '"figures: trapped writes %s, entries %s, view edits %s, wall %s ms" % (
