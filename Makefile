@@ -11,6 +11,9 @@ UNIT    := $(wildcard tests/unit/*.c)
 OBJS    := $(SRCS:%.c=$(B)/obj/%.o)
 CLIOBJS := $(CLI:%.c=$(B)/obj/%.o)
 UNITOBJS:= $(UNIT:%.c=$(B)/obj/%.o)
+# The ring model check's producer: the guest monitor's own code.
+MODELSRC:= guest/monitor/ring.c guest/monitor/post.c tests/model/producer.c
+MODELOBJS:= $(MODELSRC:%.c=$(B)/obj/model/%.o)
 
 all: $(B)/chariot
 
@@ -19,8 +22,20 @@ include bench/act.mk
 $(B)/chariot: $(OBJS) $(CLIOBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/unit-tests: $(OBJS) $(UNITOBJS)
+$(B)/unit-tests: $(OBJS) $(UNITOBJS) $(MODELOBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The ring model check (tests/unit/test_ring_model.c) runs the guest
+# monitor's producer in user space, over the kernel stand-ins of
+# tests/model/shim.
+MODELFLAGS := -std=gnu11 -Wall -Wextra -Werror -MMD -MP -Itests/model/shim \
+	   -Itests/model -Iguest/monitor -Iinclude \
+	   -include tests/model/shim/kernel_env.h \
+	   -DKBUILD_MODNAME='"chariot_monitor"'
+$(B)/obj/model/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(MODELFLAGS) -c -o $@ $<
+$(B)/obj/tests/unit/test_ring_model.o: CFLAGS += -Itests/model
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,4 +64,4 @@ clean:
 	$(MAKE) -C guest clean
 
 .PHONY: all unit guest testhost-image test demo clean
--include $(OBJS:.o=.d) $(CLIOBJS:.o=.d) $(UNITOBJS:.o=.d)
+-include $(OBJS:.o=.d) $(CLIOBJS:.o=.d) $(UNITOBJS:.o=.d) $(MODELOBJS:.o=.d)

@@ -27,7 +27,14 @@
  * trapped, so a revocation touching one must reach the VMM before the driver
  * can write there again), and after a PAGE_FREED (the page must be closed
  * before it is reused).  When the ring is full the guest rings and
- * retries: the VMM drains during that exit.
+ * retries: the VMM drains during that exit.  The non-empty rule is more
+ * than latency: the VMM sets CHARIOT_RING_F_KICK_REVOKE at the end of the
+ * exit that opened a page, after that exit's drain, so a REVOKE published
+ * in between sees no flag; because every event that leaves the ring
+ * non-empty rings, the REVOKE is applied before its post returns all the
+ * same.  tests/unit/test_ring_model.c checks these rules on both sides'
+ * code in every schedule of up to 3 VMM actions (without the non-empty
+ * rule it finds that race).
  *
  * Bump CHARIOT_RING_VERSION on any change to the header or the record.
  */

@@ -7,7 +7,8 @@
  * a kernel panic.
  *
  * The driver monitor: ring.c posts isolation updates to the VMM
- * (chariot_ring.h) and post.c builds them; domain.c turns isolated modules
+ * (chariot_ring.h) and post.c builds them (grant_va.c translating a
+ * guest-virtual grant); domain.c turns isolated modules
  * into domains (module notifier); probes.c sees their functions entered
  * and left (kretprobes), ctx.c keeps who is inside which domain; alloc.c
  * grants what is allocated on a domain's behalf and revokes it when freed;

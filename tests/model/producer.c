@@ -1,0 +1,136 @@
+/* producer.c - the producer half of the ring model check
+ * (tests/unit/test_ring_model.c): the scenario the guest monitor posts,
+ * through its own post.c and ring.c, and what those call in the rest of
+ * the monitor (the channel, the loopback, the counters).  Built over
+ * tests/model/shim with the monitor's real monitor.h. */
+#include "monitor.h"
+#include "model.h"
+
+_Static_assert((int)MODEL_DB_REASONS == (int)CHARIOT_DB_REASONS &&
+	       (int)MODEL_DB_KICK == (int)CHARIOT_DB_KICK &&
+	       (int)MODEL_DB_FREED == (int)CHARIOT_DB_FREED,
+	       "doorbell reasons");
+
+struct chariot_stats chariot_stats;
+
+#define CODE	0xffffffffc0000000ul
+#define CODE2	0xffffffffc0010000ul
+#define KTEXT	0xffffffff81000000ul
+#define THUNK	0xffffffff81e00000ul
+#define STACK	0xffffc90000010000ul
+#define FRAME	0xffffc90000013f00ul
+
+void *chariot_channel_area(u32 offset, u32 len)
+{
+	(void)offset;
+	(void)len;
+	return model_shm();
+}
+
+void chariot_channel_doorbell(enum chariot_cmd cmd)
+{
+	model_doorbell(cmd);
+}
+
+/* The model's ring always has a VMM: the loopback is never used. */
+void chariot_loopback_init(struct chariot_ring *r, u32 size)
+{
+	(void)r;
+	(void)size;
+	model_fail("the monitor laid out a loopback ring");
+}
+
+void chariot_loopback_drain(struct chariot_ring *r)
+{
+	(void)r;
+	model_fail("the monitor drained a loopback ring");
+}
+
+int model_producer_start(void)
+{
+	memset(&chariot_stats, 0, sizeof(chariot_stats));
+	chariot_ring_close();
+	return chariot_ring_open(false);
+}
+
+void model_producer_stop(void)
+{
+	chariot_ring_close();
+}
+
+void model_producer_counts(struct model_counts *c)
+{
+	for (int i = 0; i < MODEL_DB_REASONS; i++)
+		c->doorbells[i] = atomic64_read(&chariot_stats.doorbells[i]);
+	c->full_waits = atomic64_read(&chariot_stats.full_waits);
+	c->dropped = atomic64_read(&chariot_stats.dropped);
+}
+
+/* One event: its batch flushed, then what its return owes checked.  A
+ * batch of n records goes out in 1 + (n - 1) / CHARIOT_BATCH posts. */
+static void done(struct chariot_batch *b, unsigned int flags,
+		 unsigned int n)
+{
+	chariot_batch_flush(b);
+	model_event_done(flags, n ? 1 + (n - 1) / CHARIOT_BATCH : 0);
+}
+
+void model_producer_scenario(void)
+{
+	struct chariot_batch b;
+	unsigned int i;
+
+	/* The module loads: its domain, code, trusted text, return thunk. */
+	chariot_batch_init(&b);
+	chariot_post_create(&b, 0, CODE, 0x4000, 1);
+	chariot_post_code(&b, 0, CODE2, 0x1000);
+	chariot_post_trusted(&b, KTEXT, 0x100000);
+	chariot_post_thunk(&b, THUNK, 64);
+	done(&b, 0, 4);
+
+	/* A task enters it, with its stack. */
+	chariot_batch_init(&b);
+	chariot_post_enter(&b, 0, 0, (void *)FRAME,
+			   CHARIOT_ENTER_STACK(STACK, 0x4000));
+	chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_STACK, 0x51, 0x100000,
+				0x4000);
+	done(&b, MODEL_EV_PROMPT, 2);
+
+	/* It allocates. */
+	chariot_batch_init(&b);
+	chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1, 0x200000,
+				0x100);
+	done(&b, 0, 1);
+
+	/* The monitor is reloaded: it goes on from the head it finds. */
+	chariot_ring_close();
+	if (chariot_ring_open(false))
+		model_fail("the monitor could not open the ring again");
+
+	/* An event of more records than a batch holds and the ring too. */
+	chariot_batch_init(&b);
+	for (i = 0; i < CHARIOT_BATCH + 2; i++)
+		chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_KMALLOC, 0xb0 + i,
+					0x210000 + i * 0x100, 0x100);
+	done(&b, 0, CHARIOT_BATCH + 2);
+
+	/* It frees the first allocation. */
+	chariot_batch_init(&b);
+	chariot_post_revoke(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1);
+	done(&b, MODEL_EV_REVOKE, 1);
+
+	/* The kernel frees pages the VMM keeps apart. */
+	chariot_batch_init(&b);
+	chariot_post_page_freed(&b, 0x300000, 0x2000);
+	done(&b, MODEL_EV_PROMPT, 1);
+
+	/* The task leaves; the module's init code goes; it unloads. */
+	chariot_batch_init(&b);
+	chariot_post_leave(&b, 0, 0);
+	done(&b, MODEL_EV_PROMPT, 1);
+
+	chariot_batch_init(&b);
+	chariot_post_uncode(&b, 0, CODE2, 0x1000);
+	chariot_post_destroy(&b, 0);
+	done(&b, 0, 2);
+}
