@@ -32,9 +32,10 @@ MODELFLAGS := -std=gnu11 -Wall -Wextra -Werror -MMD -MP -Itests/model/shim \
 	   -Itests/model -Iguest/monitor -Iinclude \
 	   -include tests/model/shim/kernel_env.h \
 	   -DKBUILD_MODNAME='"chariot_monitor"'
+MODELOPT ?= -O2 -g
 $(B)/obj/model/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g $(MODELFLAGS) -c -o $@ $<
+	$(CC) $(MODELOPT) $(MODELFLAGS) -c -o $@ $<
 $(B)/obj/tests/unit/test_ring_model.o: CFLAGS += -Itests/model
 
 $(B)/obj/%.o: %.c
@@ -43,6 +44,13 @@ $(B)/obj/%.o: %.c
 
 unit: $(B)/unit-tests
 	$(B)/unit-tests
+
+# The same unit tests built with AddressSanitizer and UBSan, apart in
+# $(B)/asan (tests/run runs them too).
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+unit-asan:
+	CFLAGS="$(SANFLAGS)" $(MAKE) -s B=$(B)/asan MODELOPT="$(SANFLAGS)" \
+		$(B)/asan/unit-tests
 
 # The guest: monitor module and initramfs (needs tools/setup to have run).
 guest: all
@@ -60,8 +68,8 @@ demo:
 	tools/testhost tools/demo
 
 clean:
-	rm -rf $(B)/obj $(B)/chariot $(B)/unit-tests
+	rm -rf $(B)/obj $(B)/chariot $(B)/unit-tests $(B)/asan
 	$(MAKE) -C guest clean
 
-.PHONY: all unit guest testhost-image test demo clean
+.PHONY: all unit unit-asan guest testhost-image test demo clean
 -include $(OBJS:.o=.d) $(CLIOBJS:.o=.d) $(UNITOBJS:.o=.d) $(MODELOBJS:.o=.d)

@@ -90,7 +90,8 @@ static int replace_call(struct mctx *c, size_t i, struct mutation *m,
 {
 	uint8_t b[5];
 
-	memcpy(b, body, n);
+	if (n)		/* body may be NULL then */
+		memcpy(b, body, n);
 	if (is_tail(c, i))
 		b[n++] = 0xc3;
 	nop_fill(b + n, 5 - n);

@@ -669,9 +669,10 @@ int protect_set_holes(struct protect *p, bool protected,
 		    !aligned(hole[i].end) ||
 		    (i && hole[i].start < hole[i - 1].end))
 			return -EINVAL;
-	if (n == *nh && !memcmp(h, hole, n * sizeof(*h)))
+	if (n == *nh && (!n || !memcmp(h, hole, n * sizeof(*h))))
 		return 0;
-	memcpy(h, hole, n * sizeof(*h));
+	if (n)		/* hole may be NULL then */
+		memcpy(h, hole, n * sizeof(*h));
 	*nh = n;
 	if (protected)
 		p->dirty = true;

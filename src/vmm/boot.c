@@ -125,9 +125,13 @@ static int load_bzimage(struct guest_mem *m, const uint8_t *buf, size_t len,
 int boot_load_kernel(struct guest_mem *m, const uint8_t *buf, size_t len,
 		     struct boot_image *img, char *err, size_t errlen)
 {
+	uint32_t hdrs = 0;
+
 	if (len >= 4 && !memcmp(buf, ELFMAG, SELFMAG))
 		return load_elf(m, buf, len, img, err, errlen);
-	if (len >= 0x260 && *(const uint32_t *)(buf + 0x202) == HDRS_MAGIC &&
+	if (len >= 0x260)
+		memcpy(&hdrs, buf + 0x202, sizeof(hdrs));	/* unaligned */
+	if (len >= 0x260 && hdrs == HDRS_MAGIC &&
 	    buf[0x1fe] == 0x55 && buf[0x1ff] == 0xaa)
 		return load_bzimage(m, buf, len, img, err, errlen);
 	return errmsg(err, errlen, -ENOEXEC,

@@ -4,6 +4,7 @@
 #ifndef CHARIOT_TEST_H
 #define CHARIOT_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,5 +37,14 @@ void test_register(const char *name, void (*fn)(int *failed));
 		*failed = 1;						\
 	}								\
 } while (0)
+
+/* The randomized tests' generator (xorshift64): *state must not be 0. */
+static inline uint64_t test_rnd(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
 
 #endif

@@ -28,10 +28,7 @@ struct model {
 
 static uint64_t rnd(struct model *m)
 {
-	m->rng ^= m->rng << 13;
-	m->rng ^= m->rng >> 7;
-	m->rng ^= m->rng << 17;
-	return m->rng;
+	return test_rnd(&m->rng);
 }
 
 static int entry_tag(const struct model *m, const struct act_entry *e)

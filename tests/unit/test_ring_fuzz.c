@@ -40,10 +40,7 @@ static bool fz_gpa_ok(void *opaque, uint64_t gpa, uint64_t len)
 
 static uint64_t rnd(struct fz *f)
 {
-	f->rng ^= f->rng << 13;
-	f->rng ^= f->rng >> 7;
-	f->rng ^= f->rng << 17;
-	return f->rng;
+	return test_rnd(&f->rng);
 }
 
 static bool chance(struct fz *f, unsigned int in)
