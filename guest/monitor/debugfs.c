@@ -4,8 +4,7 @@
  * the ring and its doorbells, records posted by type, grants and
  * revocations by kind, each domain (probes, entries, leaves, interface
  * objects), the contexts inside domains, the grants outstanding, the
- * allocation probes and, in loopback mode, what the local consumer saw;
- * and in .../functions each probed function's calls and domain entries.
+ * allocation probes; and in .../functions each probed function's calls and domain entries.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -101,7 +100,6 @@ static int stats_show(struct seq_file *m, void *unused)
 	show_grants(m);
 	chariot_alloc_show(m);
 	chariot_recover_show(m);
-	chariot_loopback_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);

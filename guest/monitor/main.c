@@ -7,9 +7,7 @@
  * With isolate=MOD1,MOD2 it also isolates those modules: it posts their
  * domains, code, grants and entries to the VMM through the update ring.
  * When the VMM offers no usable ring, the module loads with isolation
- * disabled and says so; when it set up no ring at all, loopback=1 lays
- * one out and drains it locally instead (to test the records without
- * the VMM's consumer).  With watch=MOD (watch.c) it only posts where
+ * disabled and says so.  With watch=MOD (watch.c) it only posts where
  * those modules' code is, for fault injection in a run without isolation.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -22,10 +20,6 @@
 static char *isolate = "";
 module_param(isolate, charp, 0444);
 MODULE_PARM_DESC(isolate, "modules to isolate: NAME[,NAME...]");
-
-static bool loopback;
-module_param(loopback, bool, 0444);
-MODULE_PARM_DESC(loopback, "without a VMM ring, drain a local one (testing)");
 
 static char *recover = "off";
 module_param(recover, charp, 0444);
@@ -106,7 +100,7 @@ static void isolation_start(void)
 		pr_info("isolation: no module named (isolate=)\n");
 		return;
 	}
-	err = chariot_ring_open(loopback);
+	err = chariot_ring_open();
 	if (err) {
 		pr_warn("isolation disabled: no usable update ring (%d); %s not isolated\n",
 			err, isolate);

@@ -49,7 +49,7 @@ void chariot_channel_poweroff(void);
 int chariot_poweroff_register(void);
 void chariot_poweroff_unregister(void);
 
-/* ---- ring.c, loopback.c: the producer side of the update ring ---- */
+/* ---- ring.c: the producer side of the update ring ---- */
 
 /* Why a batch is posted: the doorbell rules of chariot_ring.h. */
 #define CHARIOT_WHY_ENTER	0x1u	/* it holds an ENTER: always ring */
@@ -70,17 +70,13 @@ enum chariot_doorbell_reason {
 	CHARIOT_DB_REASONS
 };
 
-int chariot_ring_open(bool loopback);
+int chariot_ring_open(void);
 void chariot_ring_close(void);
 bool chariot_ring_active(void);
-bool chariot_ring_is_loopback(void);
 bool chariot_ring_post(struct chariot_ring_rec *recs, unsigned int n,
 		       unsigned int why);
 void chariot_ring_show(struct seq_file *m);
 
-void chariot_loopback_init(struct chariot_ring *r, u32 size);
-void chariot_loopback_drain(struct chariot_ring *r);
-void chariot_loopback_show(struct seq_file *m);
 
 /* ---- post.c: records gathered into batches ---- */
 

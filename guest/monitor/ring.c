@@ -18,9 +18,8 @@
  * ring at the kick level.  A full ring is published, rung and retried:
  * the VMM drains during that exit.
  *
- * Under a VMM with no ring (magic 0), the loopback parameter lets the
- * module lay the ring out itself and drain it locally (loopback.c), so
- * the records can be checked without the VMM's consumer.
+ * tests/unit/test_ring_model.c builds this file for user space and checks
+ * it against the VMM's consumer in every schedule of up to 3 VMM actions.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -40,7 +39,6 @@ static DEFINE_RAW_SPINLOCK(lock);
 static struct chariot_ring *ring;
 static u32 capacity;
 static u32 head;		/* our copy: the guest alone writes it */
-static bool loopback;
 
 static const char *const reason_names[CHARIOT_DB_REASONS] = {
 	[CHARIOT_DB_ENTER] = "enter",
@@ -65,15 +63,13 @@ static bool header_ok(const struct chariot_ring *r)
 
 /**
  * chariot_ring_open() - find the ring in the shared area and check it
- * @want_loopback: when the VMM has laid out no ring, lay it out here and
- *                 drain it locally
  *
  * The channel must be open.
  *
  * Return: 0; -ENODEV when the area has no room for a ring or no ring is
  * there, -EPROTO when its header is not the one this module speaks.
  */
-int chariot_ring_open(bool want_loopback)
+int chariot_ring_open(void)
 {
 	struct chariot_ring *r;
 
@@ -83,26 +79,20 @@ int chariot_ring_open(bool want_loopback)
 		return -ENODEV;
 	}
 	if (!READ_ONCE(r->magic)) {
-		if (!want_loopback) {
-			pr_warn("the VMM has set up no update ring\n");
-			return -ENODEV;
-		}
-		chariot_loopback_init(r, CHARIOT_SHM_RING_SIZE);
-		loopback = true;
+		pr_warn("the VMM has set up no update ring\n");
+		return -ENODEV;
 	}
 	if (!header_ok(r)) {
 		pr_err("update ring: bad header (magic %#x version %u capacity %u record %u bytes)\n",
 		       READ_ONCE(r->magic), READ_ONCE(r->version),
 		       READ_ONCE(r->capacity), READ_ONCE(r->rec_size));
-		loopback = false;
 		return -EPROTO;
 	}
 	capacity = READ_ONCE(r->capacity);
 	/* A monitor loaded again goes on where the last one stopped. */
 	head = READ_ONCE(r->head);
 	WRITE_ONCE(ring, r);
-	pr_info("update ring: %u records%s\n", capacity,
-		loopback ? ", drained locally (loopback)" : "");
+	pr_info("update ring: %u records\n", capacity);
 	return 0;
 }
 
@@ -131,24 +121,11 @@ bool chariot_ring_active(void)
 	return READ_ONCE(ring);
 }
 
-/**
- * chariot_ring_is_loopback() - is the ring drained by this module?
- *
- * Return: true when chariot_ring_open() laid it out itself.
- */
-bool chariot_ring_is_loopback(void)
-{
-	return loopback;
-}
-
 /* Called with the lock held. */
 static void doorbell(enum chariot_doorbell_reason why)
 {
 	chariot_count(doorbells[why]);
-	if (loopback)
-		chariot_loopback_drain(ring);
-	else
-		chariot_channel_doorbell(CHARIOT_CMD_RING);
+	chariot_channel_doorbell(CHARIOT_CMD_RING);
 }
 
 /* Records not yet consumed, clamped: the VMM writes tail. */
@@ -260,8 +237,8 @@ void chariot_ring_show(struct seq_file *m)
 		seq_puts(m, "ring: none (isolation disabled)\n");
 		return;
 	}
-	seq_printf(m, "ring: %s, capacity %u, head %u, tail %u, vmm_flags %#x\n",
-		   loopback ? "loopback" : "vmm", capacity, READ_ONCE(r->head),
+	seq_printf(m, "ring: capacity %u, head %u, tail %u, vmm_flags %#x\n",
+		   capacity, READ_ONCE(r->head),
 		   READ_ONCE(r->tail), READ_ONCE(r->vmm_flags));
 	for (i = 0; i < CHARIOT_DB_REASONS; i++)
 		total += atomic64_read(&chariot_stats.doorbells[i]);

@@ -1,7 +1,7 @@
 /* producer.c - the producer half of the ring model check
  * (tests/unit/test_ring_model.c): the scenario the guest monitor posts,
  * through its own post.c and ring.c, and what those call in the rest of
- * the monitor (the channel, the loopback, the counters).  Built over
+ * the monitor (the channel, the counters).  Built over
  * tests/model/shim with the monitor's real monitor.h. */
 #include "monitor.h"
 #include "model.h"
@@ -32,25 +32,11 @@ void chariot_channel_doorbell(enum chariot_cmd cmd)
 	model_doorbell(cmd);
 }
 
-/* The model's ring always has a VMM: the loopback is never used. */
-void chariot_loopback_init(struct chariot_ring *r, u32 size)
-{
-	(void)r;
-	(void)size;
-	model_fail("the monitor laid out a loopback ring");
-}
-
-void chariot_loopback_drain(struct chariot_ring *r)
-{
-	(void)r;
-	model_fail("the monitor drained a loopback ring");
-}
-
 int model_producer_start(void)
 {
 	memset(&chariot_stats, 0, sizeof(chariot_stats));
 	chariot_ring_close();
-	return chariot_ring_open(false);
+	return chariot_ring_open();
 }
 
 void model_producer_stop(void)
@@ -104,7 +90,7 @@ void model_producer_scenario(void)
 
 	/* The monitor is reloaded: it goes on from the head it finds. */
 	chariot_ring_close();
-	if (chariot_ring_open(false))
+	if (chariot_ring_open())
 		model_fail("the monitor could not open the ring again");
 
 	/* An event of more records than a batch holds and the ring too. */
