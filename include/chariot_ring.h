@@ -34,7 +34,7 @@
  * non-empty rings, the REVOKE is applied before its post returns all the
  * same.  tests/unit/test_ring_model.c checks these rules on both sides'
  * code in every schedule of up to 3 VMM actions (without the non-empty
- * rule it finds that race).
+ * rule it finds that race: a freed object's page left open).
  *
  * Bump CHARIOT_RING_VERSION on any change to the header or the record.
  */

@@ -82,10 +82,10 @@ void model_producer_scenario(void)
 				0x4000);
 	done(&b, MODEL_EV_PROMPT, 2);
 
-	/* It allocates. */
+	/* It allocates a page (whole: the VMM may open it). */
 	chariot_batch_init(&b);
 	chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1, 0x200000,
-				0x100);
+				0x1000);
 	done(&b, 0, 1);
 
 	/* The monitor is reloaded: it goes on from the head it finds. */

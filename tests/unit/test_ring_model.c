@@ -4,12 +4,15 @@
  * The producer is the guest monitor's code (guest/monitor/ring.c and
  * post.c, built for user space over tests/model/shim, driven by
  * tests/model/producer.c); the consumer is the VMM's (src/iso/ring.c
- * applying to src/iso/domain.c).  Each access
- * the producer makes to shared memory is a yield point
+ * applying to src/iso/domain.c, the verdict and the open-page cache).
+ * Each access the producer makes to shared memory is a yield point
  * (tests/model/shim/kernel_env.h) where the VMM may do what it can do at
- * any other vCPU's exit: drain the ring; open a page (drain, and set
- * CHARIOT_RING_F_KICK_REVOKE at a later point, as engine.c does at the end
- * of that exit); close every page (drain, clear the flag).  A scenario of
+ * any other vCPU's exit: drain the ring; drain, then judge a driver write
+ * to its page-sized allocation and open that page if the verdict allows
+ * (CHARIOT_RING_F_KICK_REVOKE set only at a later point, as engine.c sets
+ * it at the end of that exit); set the flag; drain and close every page.
+ * Every exit but the opening one ends by setting the flag as engine.c's
+ * update_kick_revoke() does (open pages exist or not).  A scenario of
  * events (a domain created, entered, allocations granted, an event bigger
  * than a batch, the monitor reloaded, a free, pages freed, a leave, the
  * teardown) runs on a 4-record ring whose free-running indices wrap, once
@@ -19,27 +22,29 @@
  *   integrity   every record posted is applied once, in order; none
  *               rejected, none dropped;
  *   promptness  an event holding an ENTER, LEAVE or PAGE_FREED is applied
- *               when its post returns; a REVOKE of an event that returned
- *               is applied whenever a page is open (open pages are not
- *               trapped: what is revoked must be closed first);
+ *               when its post returns; no page the driver may write
+ *               untrapped (open in the protection) overlaps memory whose
+ *               revocation has returned to the guest;
  *   economy     a post rings the doorbell at most once, but for a full
  *               ring.
  *
  * Runs are sequentially consistent at the producer's accesses, and the
  * VMM's drain runs whole between two of them: sound, as the producer
  * writes only slots at or past the head it published and the VMM reads
- * only slots below it.  Two broken worlds show that the checker fails
+ * only slots below it.  Three broken worlds show that the checker fails
  * when it should: a record's bytes reaching memory after head (the
- * reordering the release store forbids), and doorbells lost.
+ * reordering the release store forbids), doorbells lost, and page closes
+ * not applied to the protection.
  *
- * CHARIOT_MODEL_DEPTH=N searches deeper (default 3: 547 129 schedules in
- * 1.5 s; 4: 22 million in 35 s). */
+ * CHARIOT_MODEL_DEPTH=N searches deeper (default 3: 543 281 schedules in
+ * 1.1 s; 4: 20.5 million in 44 s). */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
 #include "chariot_abi.h"
 #include "iso/ring.h"
+#include "iso/verdict.h"
 #include "model.h"
 #include "test.h"
 
@@ -48,14 +53,22 @@
 #define MAX_POINTS	1024
 #define MAX_RECS	64
 #define RAM_END		0x40000000ull
+#define DRIVER_RIP	0xffffffffc0000040ull	/* in producer.c's CODE */
+#define DRIVER_PAGE	0x200000ull		/* its page-sized allocation */
+#define MAX_OPEN	4
+#define MAX_REVOKED	8
 
 enum vmm_act { VMM_NONE, VMM_DRAIN, VMM_OPEN, VMM_FLAG, VMM_CLOSE, VMM_ACTS };
 static const char *const vmm_act_names[VMM_ACTS] = {
-	"-", "drains", "drains and opens a page", "sets kick-on-revoke",
-	"drains and closes every page",
+	"-", "drains", "drains, lets a driver write open its page",
+	"sets kick-on-revoke", "drains and closes every page",
 };
 
-enum bug { BUG_NONE, BUG_REORDER, BUG_LOST_DOORBELL };
+enum bug { BUG_NONE, BUG_REORDER, BUG_LOST_DOORBELL, BUG_CLOSE_LOST };
+
+struct range {
+	uint64_t start, end;
+};
 
 struct held {
 	void *dst;
@@ -74,12 +87,16 @@ struct model {
 	void *shm;
 	struct iso iso;
 	struct ring ring;
-	bool open, pending;	/* a page open; its flag not set yet */
+	bool pending;		/* a page opened, the flag not set yet */
+	uint64_t open[MAX_OPEN];	/* pages writable in the protection */
+	unsigned int nopen;
+	uint64_t opens, closes;		/* applied to the protection */
 	/* the producer, as seen from outside */
 	struct chariot_ring_rec posted[MAX_RECS];
 	unsigned int nposted;
 	unsigned int ev_first;		/* posted before the current event */
-	unsigned int revoke_due;	/* posted records a REVOKE needs applied */
+	struct range revoked[MAX_REVOKED];	/* revocations returned */
+	unsigned int nrevoked;
 	unsigned int doorbells, ev_doorbells;
 	int64_t ev_full;
 	struct held held[MAX_RECS];
@@ -109,6 +126,38 @@ static uint32_t consumed(const struct model *m)
 	return m->ring.tail - WRAP_START;
 }
 
+/* What engine.c's update_kick_revoke() does at the end of an exit. */
+static void update_flag(struct model *m)
+{
+	struct domain *d = iso_domain(&m->iso, 0);
+
+	ring_kick_on_revoke(&m->ring, d && pagecache_count(&d->pages));
+	m->pending = false;
+}
+
+/* The driver writes 8 bytes into its page-sized allocation (trapped: the
+ * page is not open yet); allowed by its ACT, the page is opened. */
+static void driver_write(struct model *m)
+{
+	struct verdict v = verdict_judge(&m->iso, 0, DRIVER_RIP, DRIVER_PAGE, 8);
+	struct domain *d = iso_domain(&m->iso, 0);
+
+	if (v.allow && v.reason == VERDICT_ALLOW_ACT && d)
+		iso_open_page(&m->iso, d, DRIVER_PAGE);
+}
+
+static void close_all(struct model *m)
+{
+	struct domain *d = iso_domain(&m->iso, 0);
+	uint64_t pages[MAX_OPEN];
+	uint32_t n;
+
+	while (d && (n = pagecache_close_range(&d->pages, 0, 0, pages,
+					       MAX_OPEN)))
+		for (uint32_t k = 0; k < n; k++)
+			m->iso.cfg.protect(m, 0, pages[k], false);
+}
+
 static void vmm_act(struct model *m, enum vmm_act a)
 {
 	switch (a) {
@@ -117,20 +166,20 @@ static void vmm_act(struct model *m, enum vmm_act a)
 		break;
 	case VMM_DRAIN:
 		ring_drain(&m->ring, &m->iso);
+		update_flag(m);
 		break;
 	case VMM_OPEN:
 		ring_drain(&m->ring, &m->iso);
-		m->open = true;
+		driver_write(m);
 		m->pending = true;
 		break;
 	case VMM_FLAG:
-		ring_kick_on_revoke(&m->ring, true);
-		m->pending = false;
+		update_flag(m);
 		break;
 	case VMM_CLOSE:
 		ring_drain(&m->ring, &m->iso);
-		m->open = false;
-		ring_kick_on_revoke(&m->ring, false);
+		close_all(m);
+		update_flag(m);
 		break;
 	}
 }
@@ -140,17 +189,40 @@ static uint8_t valid_acts(const struct model *m)
 	uint8_t v = 1u << VMM_NONE | 1u << VMM_DRAIN;
 
 	v |= m->pending ? 1u << VMM_FLAG : 1u << VMM_OPEN;
-	if (m->open && !m->pending)
+	if (m->nopen)
 		v |= 1u << VMM_CLOSE;
 	return v;
 }
 
+/* The protection as the VMM applies it (iso_config.protect). */
+static void model_protect(void *opaque, unsigned int domain, uint64_t page,
+			  bool writable)
+{
+	struct model *m = opaque;
+	unsigned int i;
+
+	(void)domain;
+	for (i = 0; i < m->nopen && m->open[i] != page; i++)
+		;
+	if (writable && i == m->nopen && m->nopen < MAX_OPEN) {
+		m->open[m->nopen++] = page;
+		m->opens++;
+	} else if (!writable && i < m->nopen && m->bug != BUG_CLOSE_LOST) {
+		m->open[i] = m->open[--m->nopen];
+		m->closes++;
+	}
+}
+
 static void check_revokes(struct model *m)
 {
-	if (m->open && consumed(m) < m->revoke_due)
-		failf(m, "promptness: a page is open while a REVOKE whose "
-		      "post returned is not applied (%u of %u read)",
-		      consumed(m), m->revoke_due);
+	for (unsigned int i = 0; i < m->nopen; i++)
+		for (unsigned int r = 0; r < m->nrevoked; r++)
+			if (m->open[i] < m->revoked[r].end &&
+			    m->revoked[r].start < m->open[i] + PC_PAGE_SIZE)
+				failf(m, "promptness: page 0x%" PRIx64 " is open "
+				      "though its revocation returned (%u of %u "
+				      "records read)", m->open[i], consumed(m),
+				      m->nposted);
 }
 
 void model_yield(const char *where)
@@ -226,6 +298,39 @@ void model_fail(const char *what)
 	failf(cur, "%s", what);
 }
 
+static void add_revoked(struct model *m, uint64_t start, uint64_t len)
+{
+	if (m->nrevoked < MAX_REVOKED)
+		m->revoked[m->nrevoked++] = (struct range){ start, start + len };
+	else
+		failf(m, "more than %u revocations", MAX_REVOKED);
+}
+
+/* The memory the current event's REVOKEs take away: a revocation by range
+ * its range, one by cookie every earlier GRANT of that cookie (the
+ * scenario grants no memory twice). */
+static void note_revoked(struct model *m)
+{
+	for (unsigned int i = m->ev_first; i < m->nposted; i++) {
+		const struct chariot_ring_rec *r = &m->posted[i];
+
+		if (r->type != CHARIOT_REC_REVOKE)
+			continue;
+		if (!(r->flags & CHARIOT_REVOKE_BY_COOKIE)) {
+			add_revoked(m, r->addr, r->len);
+			continue;
+		}
+		for (unsigned int g = 0; g < i; g++) {
+			const struct chariot_ring_rec *x = &m->posted[g];
+
+			if (x->type == CHARIOT_REC_GRANT &&
+			    x->domain == r->domain && x->kind == r->kind &&
+			    x->cookie == r->cookie)
+				add_revoked(m, x->addr, x->len);
+		}
+	}
+}
+
 void model_event_done(unsigned int flags, unsigned int posts)
 {
 	struct model *m = cur;
@@ -238,7 +343,7 @@ void model_event_done(unsigned int flags, unsigned int posts)
 		      "returned with %u of %u records read", m->cur_event,
 		      consumed(m), m->nposted);
 	if (flags & MODEL_EV_REVOKE)
-		m->revoke_due = m->nposted;
+		note_revoked(m);
 	check_revokes(m);
 	if (rung - (c.full_waits - m->ev_full) > posts)
 		failf(m, "economy: event %u rang %u times in %u posts "
@@ -282,14 +387,17 @@ static void check_end(struct model *m)
  * the doorbells' drains. */
 static void run(struct model *m, struct model_counts *total)
 {
-	struct iso_config icfg = { .vcpus = 2, .act_entries = 64 };
+	struct iso_config icfg = { .vcpus = 2, .act_entries = 64,
+				   .open_pages = MAX_OPEN,
+				   .protect = model_protect, .opaque = m };
 	struct ring_config rcfg = { .ram_end = RAM_END, .history = MAX_RECS };
 	struct model_counts c;
 
 	m->npoints = m->cur_event = m->nposted = m->ev_first = 0;
-	m->revoke_due = m->doorbells = m->ev_doorbells = m->nheld = 0;
+	m->opens = m->closes = 0;
+	m->nrevoked = m->nopen = m->doorbells = m->ev_doorbells = m->nheld = 0;
 	m->ev_full = 0;
-	m->flush_due = m->open = m->pending = false;
+	m->flush_due = m->pending = false;
 	m->fail[0] = 0;
 	cur = m;
 	if (iso_init(&m->iso, &icfg)) {
@@ -345,6 +453,7 @@ static bool next_schedule(struct model *m, unsigned int depth)
 
 struct search {
 	uint64_t schedules, failed;
+	uint64_t opens, closes;
 	unsigned int max_points;
 	char first_fail[256];
 	char trace[2048];
@@ -385,6 +494,8 @@ static void explore(struct search *s, enum bug bug, unsigned int depth)
 	do {
 		run(m, &s->counts);
 		s->schedules++;
+		s->opens += m->opens;
+		s->closes += m->closes;
 		if (m->npoints > s->max_points)
 			s->max_points = m->npoints;
 		if (m->fail[0] && !s->failed++)
@@ -416,7 +527,8 @@ TEST(ring_model_every_schedule_keeps_the_contract)
 	for (unsigned int r = 0; r < MODEL_DB_REASONS; r++)
 		fprintf(stderr, " %s %" PRId64, names[r],
 			s.counts.doorbells[r]);
-	fprintf(stderr, "\n");
+	fprintf(stderr, "; pages opened %" PRIu64 ", closed %" PRIu64 "\n",
+		s.opens, s.closes);
 	if (s.failed)
 		fprintf(stderr, "  first: %s\n%s", s.first_fail, s.trace);
 	CHECK_EQ(s.failed, 0);
@@ -424,6 +536,7 @@ TEST(ring_model_every_schedule_keeps_the_contract)
 	/* Every doorbell rule was reached, or the search proves less. */
 	for (unsigned int r = 0; r < MODEL_DB_REASONS; r++)
 		CHECK(s.counts.doorbells[r] > 0);
+	CHECK(s.opens > 0 && s.closes > 0);
 }
 
 TEST(ring_model_finds_a_record_published_before_its_bytes)
@@ -436,6 +549,17 @@ TEST(ring_model_finds_a_record_published_before_its_bytes)
 	CHECK(s.failed > 0);
 	CHECK(strstr(s.first_fail, "integrity") != NULL);
 	CHECK(strstr(s.first_fail, "seq ") != NULL);
+}
+
+TEST(ring_model_finds_page_closes_not_applied)
+{
+	struct search s;
+
+	explore(&s, BUG_CLOSE_LOST, 2);
+	CHECK(s.failed > 0);
+	CHECK(strstr(s.first_fail, "is open though its revocation returned")
+	      != NULL);
+	CHECK(strstr(s.trace, "open its page") != NULL);
 }
 
 TEST(ring_model_finds_lost_doorbells)
