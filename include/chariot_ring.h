@@ -22,19 +22,21 @@
  * Doorbell (the CHARIOT_REG_DOORBELL command for the ring, chariot_abi.h):
  * the guest rings it only when its post made the ring non-empty, when the
  * ring is at least CHARIOT_RING_KICK_LEVEL full (before it must wait), after
- * an ENTER (write protection must be on before the driver runs), and after a
- * REVOKE while the VMM has set CHARIOT_RING_F_KICK_REVOKE (open pages are not
- * trapped, so a revocation touching one must reach the VMM before the driver
- * can write there again), and after a PAGE_FREED (the page must be closed
- * before it is reused).  When the ring is full the guest rings and
- * retries: the VMM drains during that exit.  The non-empty rule is more
- * than latency: the VMM sets CHARIOT_RING_F_KICK_REVOKE at the end of the
- * exit that opened a page, after that exit's drain, so a REVOKE published
- * in between sees no flag; because every event that leaves the ring
- * non-empty rings, the REVOKE is applied before its post returns all the
- * same.  tests/unit/test_ring_model.c checks these rules on both sides'
- * code in every schedule of up to 3 VMM actions (without the non-empty
- * rule it finds that race: a freed object's page left open).
+ * an ENTER or a LEAVE (the vCPU's write protection changes right then),
+ * after a REVOKE (open pages are not trapped, so a revocation touching one
+ * must reach the VMM before the driver can write there again), and after a
+ * PAGE_FREED (the page must be closed before it is reused).  When the ring
+ * is full the guest rings and retries: the VMM drains during that exit.
+ *
+ * Until version 5 a REVOKE rang only while the VMM flagged open pages in a
+ * vmm_flags word.  tests/unit/test_ring_model.c, which checks these rules
+ * on both sides' code in every schedule of up to 3 VMM actions, found that
+ * racy: the VMM set the flag at the end of the exit that opened a page,
+ * after that exit's drain, so a free published in between (on a ring left
+ * non-empty by another CPU's event posted in parts) saw no flag, rang
+ * nothing and returned with the freed object's page open.  Almost every
+ * REVOKE rang anyway (its post made the ring non-empty), so the flag saved
+ * nothing; it is gone.
  *
  * Bump CHARIOT_RING_VERSION on any change to the header or the record.
  */
@@ -44,7 +46,7 @@
 #include <linux/types.h>
 
 #define CHARIOT_RING_MAGIC	0x474e4952u	/* "RING" */
-#define CHARIOT_RING_VERSION	5u
+#define CHARIOT_RING_VERSION	6u
 #define CHARIOT_RING_MAX_DOMAINS 16	/* domain ids are below this */
 
 /* Ring at least this full (of capacity cap): the guest rings the doorbell. */
@@ -143,9 +145,6 @@ struct chariot_ring_rec {
 #define CHARIOT_ENTER_STACK_BASE(v)	((v) & ~(__u64)0xfff)
 #define CHARIOT_ENTER_STACK_BYTES(v)	(((v) & 0xfffu) << 12)
 
-/* Set by the VMM in vmm_flags: kick after every REVOKE (open pages exist). */
-#define CHARIOT_RING_F_KICK_REVOKE	0x1u
-
 /* The header, then capacity records; head and tail on their own lines. */
 struct chariot_ring {
 	/* written by the VMM at set-up */
@@ -159,8 +158,7 @@ struct chariot_ring {
 	__u32 reserved1[15];
 	/* written by the VMM only */
 	__u32 tail;		/* records consumed */
-	__u32 vmm_flags;	/* CHARIOT_RING_F_* */
-	__u32 reserved2[14];
+	__u32 reserved2[15];
 	struct chariot_ring_rec rec[];
 };
 

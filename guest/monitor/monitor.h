@@ -54,7 +54,7 @@ void chariot_poweroff_unregister(void);
 /* Why a batch is posted: the doorbell rules of chariot_ring.h. */
 #define CHARIOT_WHY_ENTER	0x1u	/* it holds an ENTER: always ring */
 #define CHARIOT_WHY_LEAVE	0x2u	/* it holds a LEAVE: always ring */
-#define CHARIOT_WHY_REVOKE	0x4u	/* it holds a REVOKE: ring if asked */
+#define CHARIOT_WHY_REVOKE	0x4u	/* it holds a REVOKE: always ring */
 #define CHARIOT_WHY_MORE	0x8u	/* a part: the rest of the event follows */
 #define CHARIOT_WHY_OPENED	0x10u	/* an earlier part found the ring empty */
 #define CHARIOT_WHY_FREED	0x20u	/* it holds a PAGE_FREED: always ring */

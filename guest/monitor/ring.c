@@ -13,9 +13,9 @@
  * The doorbell (CHARIOT_CMD_RING) is rung at most once per post (the
  * records of one event: post.c), when one of chariot_ring.h's rules asks
  * for it: the post holds an ENTER or a LEAVE (the VMM switches the vCPU's
- * write protection right then), a REVOKE while the VMM set
- * CHARIOT_RING_F_KICK_REVOKE, it made the ring non-empty, or it left the
- * ring at the kick level.  A full ring is published, rung and retried:
+ * write protection right then), a REVOKE or a PAGE_FREED (what was open
+ * must be closed before the guest goes on), it made the ring non-empty,
+ * or it left the ring at the kick level.  A full ring is published, rung and retried:
  * the VMM drains during that exit.
  *
  * tests/unit/test_ring_model.c builds this file for user space and checks
@@ -161,8 +161,7 @@ static int kick_reason(unsigned int why, bool was_empty)
 		return CHARIOT_DB_LEAVE;
 	if (why & CHARIOT_WHY_FREED)
 		return CHARIOT_DB_FREED;
-	if ((why & CHARIOT_WHY_REVOKE) &&
-	    (READ_ONCE(ring->vmm_flags) & CHARIOT_RING_F_KICK_REVOKE))
+	if (why & CHARIOT_WHY_REVOKE)
 		return CHARIOT_DB_REVOKE;
 	if (was_empty || (why & CHARIOT_WHY_OPENED))
 		return CHARIOT_DB_EMPTY;
@@ -237,9 +236,9 @@ void chariot_ring_show(struct seq_file *m)
 		seq_puts(m, "ring: none (isolation disabled)\n");
 		return;
 	}
-	seq_printf(m, "ring: capacity %u, head %u, tail %u, vmm_flags %#x\n",
+	seq_printf(m, "ring: capacity %u, head %u, tail %u\n",
 		   capacity, READ_ONCE(r->head),
-		   READ_ONCE(r->tail), READ_ONCE(r->vmm_flags));
+		   READ_ONCE(r->tail));
 	for (i = 0; i < CHARIOT_DB_REASONS; i++)
 		total += atomic64_read(&chariot_stats.doorbells[i]);
 	seq_printf(m, "doorbells: %llu (", total);

@@ -110,21 +110,6 @@ static void make_owner(struct engine *e, unsigned int id)
 	e->stats.owner_switches++;
 }
 
-static void update_kick_revoke(struct engine *e)
-{
-	bool any = false;
-
-	for (unsigned int i = 0; i < ISO_MAX_DOMAINS && !any; i++) {
-		struct domain *d = iso_domain(&e->iso, i);
-
-		any = d && pagecache_count(&d->pages);
-	}
-	if (any != e->kick_revoke) {
-		ring_kick_on_revoke(&e->ring, any);
-		e->kick_revoke = any;
-	}
-}
-
 /* The system-page map's bit for page (chariot_abi.h). */
 static void sysmap_set(struct engine *e, uint64_t page, bool on)
 {
@@ -612,7 +597,6 @@ static int settle(struct engine *e, unsigned int self)
 			set_error(e, err, "switching a vCPU's view");
 	}
 	__atomic_store_n(&e->view_on, e->prot.non > 0, __ATOMIC_RELAXED);
-	update_kick_revoke(e);
 	return err;
 }
 

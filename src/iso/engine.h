@@ -284,7 +284,6 @@ struct engine {
 	pthread_t watchdog;
 	bool watchdog_on, watchdog_stop;
 	pthread_cond_t watchdog_cond;	/* with lock */
-	bool kick_revoke;
 	uint64_t kernel_text, kernel_etext;
 	/* Beside iso.log's entries: module and symbol at the time. */
 	char vmod[VIOLATION_LOG_MAX][DOMAIN_NAME_LEN];

@@ -302,9 +302,3 @@ uint32_t ring_drain(struct ring *r, struct iso *iso)
 	__atomic_store_n(&r->shared->tail, r->tail, __ATOMIC_RELEASE);
 	return avail;
 }
-
-void ring_kick_on_revoke(struct ring *r, bool on)
-{
-	__atomic_store_n(&r->shared->vmm_flags,
-			 on ? CHARIOT_RING_F_KICK_REVOKE : 0, __ATOMIC_RELEASE);
-}

@@ -82,9 +82,6 @@ enum ring_err ring_check(const struct ring *r, const struct iso *iso,
 void ring_history(const struct ring *r, FILE *f, uint64_t gpa, uint64_t len);
 void ring_destroy(struct ring *r);
 
-/* Ask the guest to ring after every REVOKE (set while open pages exist). */
-void ring_kick_on_revoke(struct ring *r, bool on);
-
 /* "type", "gpa", ...; "?" for an unknown value. */
 const char *ring_err_name(enum ring_err err);
 

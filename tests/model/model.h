@@ -20,7 +20,7 @@ void model_publish(uint32_t *p, uint32_t v);
 void *model_shm(void);
 void model_doorbell(unsigned int cmd);
 /* The scenario's events: what one returning owes (MODEL_EV_*). */
-#define MODEL_EV_PROMPT	0x1u	/* holds an ENTER, LEAVE or PAGE_FREED */
+#define MODEL_EV_PROMPT	0x1u	/* holds an ENTER, LEAVE, REVOKE or PAGE_FREED */
 #define MODEL_EV_REVOKE	0x2u	/* holds a REVOKE */
 void model_event_done(unsigned int flags, unsigned int posts);
 void model_fail(const char *what);
@@ -39,8 +39,13 @@ struct model_counts {
 
 /* Counters zeroed, the ring (laid out by the VMM) opened.  0 or -errno. */
 int model_producer_start(void);
-/* The events, each ending in model_event_done(). */
-void model_producer_scenario(void);
+/* The scenarios: their events, each ending in model_event_done(). */
+enum model_scenario {
+	MODEL_LIFE,		/* a driver's life, one event at a time */
+	MODEL_INTERLEAVED,	/* a free posted between another CPU's parts */
+	MODEL_SCENARIOS
+};
+void model_producer_scenario(enum model_scenario which);
 void model_producer_stop(void);
 void model_producer_counts(struct model_counts *c);
 

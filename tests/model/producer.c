@@ -61,7 +61,7 @@ static void done(struct chariot_batch *b, unsigned int flags,
 	model_event_done(flags, n ? 1 + (n - 1) / CHARIOT_BATCH : 0);
 }
 
-void model_producer_scenario(void)
+static void life(void)
 {
 	struct chariot_batch b;
 	unsigned int i;
@@ -103,7 +103,7 @@ void model_producer_scenario(void)
 	/* It frees the first allocation. */
 	chariot_batch_init(&b);
 	chariot_post_revoke(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1);
-	done(&b, MODEL_EV_REVOKE, 1);
+	done(&b, MODEL_EV_PROMPT | MODEL_EV_REVOKE, 1);
 
 	/* The kernel frees pages the VMM keeps apart. */
 	chariot_batch_init(&b);
@@ -119,4 +119,43 @@ void model_producer_scenario(void)
 	chariot_post_uncode(&b, 0, CODE2, 0x1000);
 	chariot_post_destroy(&b, 0);
 	done(&b, 0, 2);
+}
+
+/* CPU 0 posts an event in parts (a batch filled once: the first part goes
+ * out without a doorbell, below the kick level of a larger ring); CPU 1's
+ * free of the driver's page comes in between, under the ring's lock, as it
+ * may. */
+static void interleaved(void)
+{
+	struct chariot_batch a, b;
+	unsigned int i;
+
+	chariot_batch_init(&b);
+	chariot_post_create(&b, 0, CODE, 0x4000, 1);
+	chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1, 0x200000,
+				0x1000);
+	done(&b, 0, 2);
+
+	chariot_batch_init(&a);
+	for (i = 0; i < CHARIOT_BATCH + 1; i++)	/* the 9th posts a part */
+		chariot_post_grant_phys(&a, 0, CHARIOT_GRANT_KMALLOC, 0xb0 + i,
+					0x210000 + i * 0x100, 0x100);
+
+	chariot_batch_init(&b);
+	chariot_post_revoke(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1);
+	done(&b, MODEL_EV_PROMPT | MODEL_EV_REVOKE, 1);
+
+	done(&a, 0, 1);		/* CPU 0's last part: the 9th record */
+
+	chariot_batch_init(&b);
+	chariot_post_destroy(&b, 0);
+	done(&b, 0, 1);
+}
+
+void model_producer_scenario(enum model_scenario which)
+{
+	if (which == MODEL_LIFE)
+		life();
+	else
+		interleaved();
 }

@@ -352,21 +352,6 @@ TEST(ring_indices_wrap)
 	teardown(fx);
 }
 
-TEST(ring_kick_on_revoke_flag)
-{
-	struct fixture *fx = setup();
-
-	CHECK(fx != NULL);
-	if (!fx)
-		return;
-	CHECK_EQ(fx->shm->vmm_flags, 0);
-	ring_kick_on_revoke(&fx->ring, true);
-	CHECK_EQ(fx->shm->vmm_flags, CHARIOT_RING_F_KICK_REVOKE);
-	ring_kick_on_revoke(&fx->ring, false);
-	CHECK_EQ(fx->shm->vmm_flags, 0);
-	teardown(fx);
-}
-
 TEST(ring_ram_bound_without_callback)
 {
 	struct fixture *fx = setup();
