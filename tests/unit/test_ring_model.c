@@ -31,7 +31,12 @@
  * Runs are sequentially consistent at the producer's accesses, and the
  * VMM's drain runs whole between two of them: sound, as the producer
  * writes only slots at or past the head it published and the VMM reads
- * only slots below it.  Three broken worlds show that the checker fails
+ * only slots below it.  x86 adds one reordering to SC, a load passing an
+ * earlier store: the producer's only such pairs are a slot or head store
+ * then a read of tail (a stale tail means less room: safe), and head
+ * stored before the doorbell's OUT, which waits for earlier stores.
+ * (Version 5's head store then read of the VMM's flag word was one more;
+ * it is gone.)  Three broken worlds show that the checker fails
  * when it should: a record's bytes reaching memory after head (the
  * reordering the release store forbids), doorbells lost, and page closes
  * not applied to the protection.  It found a real race in ring version 5
