@@ -23,6 +23,8 @@ void model_doorbell(unsigned int cmd);
 #define MODEL_EV_PROMPT	0x1u	/* holds an ENTER, LEAVE, REVOKE or PAGE_FREED */
 #define MODEL_EV_REVOKE	0x2u	/* holds a REVOKE */
 void model_event_done(unsigned int flags, unsigned int posts);
+/* A number below n, the same sequence in every schedule of a search. */
+unsigned int model_random(unsigned int n);
 void model_fail(const char *what);
 
 /* ---- the producer half: called by the checker ---- */
@@ -43,6 +45,7 @@ int model_producer_start(void);
 enum model_scenario {
 	MODEL_LIFE,		/* a driver's life, one event at a time */
 	MODEL_INTERLEAVED,	/* a free posted between another CPU's parts */
+	MODEL_RANDOM,		/* events drawn by model_random() */
 	MODEL_SCENARIOS
 };
 void model_producer_scenario(enum model_scenario which);

@@ -152,10 +152,124 @@ static void interleaved(void)
 	done(&b, 0, 1);
 }
 
+/* ---- MODEL_RANDOM: events drawn at random, memory never granted twice */
+
+#define MAX_LIVE	16
+
+struct drawn {
+	u64 live[MAX_LIVE];	/* cookies granted, not freed */
+	unsigned int nlive, depth;
+	u64 next_cookie, next_pa;
+};
+
+/* k grants of new memory; the driver's page (the VMM opens it) first. */
+static void add_grants(struct drawn *d, struct chariot_batch *b,
+		       unsigned int k)
+{
+	while (k--) {
+		u64 pa = d->next_pa, len = 0x100;
+
+		if (d->next_cookie == 0xa1) {
+			pa = 0x200000;
+			len = 0x1000;
+		} else {
+			d->next_pa += 0x100;
+		}
+		chariot_post_grant_phys(b, 0, CHARIOT_GRANT_KMALLOC,
+					d->next_cookie, pa, len);
+		if (d->nlive < MAX_LIVE)
+			d->live[d->nlive++] = d->next_cookie;
+		d->next_cookie++;
+	}
+}
+
+/* A free of a live allocation, if there is one; false if not. */
+static bool add_free(struct drawn *d, struct chariot_batch *b)
+{
+	unsigned int i;
+
+	if (!d->nlive)
+		return false;
+	i = model_random(d->nlive);
+	chariot_post_revoke(b, 0, CHARIOT_GRANT_KMALLOC, d->live[i]);
+	d->live[i] = d->live[--d->nlive];
+	return true;
+}
+
+static void drawn_event(struct drawn *d)
+{
+	struct chariot_batch a, b;
+	unsigned int k;
+
+	chariot_batch_init(&b);
+	switch (model_random(6)) {
+	case 0:		/* allocations, maybe more than a batch */
+		k = 1 + model_random(2 * CHARIOT_BATCH + 4);
+		add_grants(d, &b, k);
+		done(&b, 0, k);
+		break;
+	case 1:
+		k = add_free(d, &b);
+		done(&b, k ? MODEL_EV_PROMPT | MODEL_EV_REVOKE : 0, k);
+		break;
+	case 2:
+		if (d->depth == 2)
+			break;
+		chariot_post_enter(&b, 0, d->depth, (void *)FRAME,
+				   CHARIOT_ENTER_STACK(STACK, 0x4000));
+		d->depth++;
+		done(&b, MODEL_EV_PROMPT, 1);
+		break;
+	case 3:
+		if (!d->depth)
+			break;
+		chariot_post_leave(&b, 0, --d->depth);
+		done(&b, MODEL_EV_PROMPT, 1);
+		break;
+	case 4:
+		chariot_post_page_freed(&b, 0x300000, 0x1000);
+		done(&b, MODEL_EV_PROMPT, 1);
+		break;
+	case 5:		/* another CPU's free between this event's parts */
+		k = CHARIOT_BATCH + 1 + model_random(CHARIOT_BATCH);
+		chariot_batch_init(&a);
+		add_grants(d, &a, k);	/* its first part is out */
+		model_event_done(0, 1);	/* (the part's doorbells counted) */
+		k = add_free(d, &b);
+		done(&b, k ? MODEL_EV_PROMPT | MODEL_EV_REVOKE : 0, k);
+		done(&a, 0, a.n);
+		break;
+	}
+}
+
+static void drawn(void)
+{
+	struct drawn d = { .next_cookie = 0xa0, .next_pa = 0x400000 };
+	struct chariot_batch b;
+	unsigned int i;
+
+	chariot_batch_init(&b);
+	chariot_post_create(&b, 0, CODE, 0x4000, 1);
+	done(&b, 0, 1);
+	for (i = 0; i < 8; i++)
+		drawn_event(&d);
+	chariot_batch_init(&b);
+	while (d.depth)
+		chariot_post_leave(&b, 0, --d.depth);
+	chariot_post_destroy(&b, 0);
+	done(&b, MODEL_EV_PROMPT, b.n);
+}
+
 void model_producer_scenario(enum model_scenario which)
 {
-	if (which == MODEL_LIFE)
+	switch (which) {
+	case MODEL_LIFE:
 		life();
-	else
+		break;
+	case MODEL_INTERLEAVED:
 		interleaved();
+		break;
+	default:
+		drawn();
+	}
 }

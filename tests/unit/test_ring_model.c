@@ -9,22 +9,25 @@
  * (tests/model/shim/kernel_env.h) where the VMM may do what it can do at
  * any other vCPU's exit: drain the ring; drain, then judge a driver write
  * to its page-sized allocation and open that page if the verdict allows;
- * drain and close every page.  Two scenarios: a driver's life, one event
- * at a time (a domain created, entered, a page-sized allocation granted,
- * an event bigger than a batch, the monitor reloaded, the free, pages
- * freed, a leave, the teardown) on a 4-record ring whose free-running
- * indices wrap; and a free posted by one CPU while another CPU's event is
- * half posted (a first part out, the ring left non-empty) on a 16-record
- * ring.  Each runs once under every schedule of at most DEPTH such actions
- * (a stateless search: each schedule replays from scratch), and each run
- * is checked for
+ * drain and close every page.  The scenarios: a driver's life, one
+ * event at a time (a domain created, entered, a page-sized allocation
+ * granted, an event bigger than a batch, the monitor reloaded, the free,
+ * pages freed, a leave, the teardown) on a 4-record ring whose
+ * free-running indices wrap; a free posted by one CPU while another CPU's
+ * event is half posted (a first part out, the ring left non-empty) on a
+ * 16-record ring; each under every schedule of at most DEPTH such actions
+ * (a stateless search: each schedule replays from scratch).  And 24
+ * drawn at random (allocations of 1 to 20 records, frees of any live one,
+ * entries and leaves nested on two vCPUs, freed pages, frees between
+ * another CPU's parts; 4- or 16-record rings), each under every schedule
+ * of at most 2 actions.  Each run is checked for
  *
  *   integrity   every record posted is applied once, in order; none
  *               rejected, none dropped;
  *   promptness  an event holding an ENTER, LEAVE, REVOKE or PAGE_FREED
- *               is applied when its post returns; no page the driver may write
- *               untrapped (open in the protection) overlaps memory whose
- *               revocation has returned to the guest;
+ *               is applied when its post returns; no page the driver
+ *               may write untrapped (open in the protection) overlaps
+ *               memory whose revocation has returned to the guest;
  *   economy     a post rings the doorbell at most once, but for a full
  *               ring.
  *
@@ -64,11 +67,12 @@ static const struct {
 } scenarios[MODEL_SCENARIOS] = {
 	[MODEL_LIFE] = { 384, 4, "a driver's life" },
 	[MODEL_INTERLEAVED] = { 1024, 16, "a free between another CPU's parts" },
+	[MODEL_RANDOM] = { 384, 4, "events drawn at random" },	/* or 16 */
 };
 #define RING_BYTES_MAX	1024
 #define WRAP_START	0xfffffffau	/* the indices wrap during the run */
 #define MAX_POINTS	1024
-#define MAX_RECS	64
+#define MAX_RECS	256
 #define RAM_END		0x40000000ull
 #define DRIVER_RIP	0xffffffffc0000040ull	/* in producer.c's CODE */
 #define DRIVER_PAGE	0x200000ull		/* its page-sized allocation */
@@ -95,6 +99,9 @@ struct held {
 struct model {
 	enum bug bug;
 	enum model_scenario scenario;
+	size_t ring_bytes;
+	uint32_t capacity;
+	uint64_t seed, rng;		/* MODEL_RANDOM's draws */
 	/* the schedule: a choice per yield point, the first nprefix given */
 	uint8_t choice[MAX_POINTS];
 	uint8_t valid[MAX_POINTS];	/* bit per enum vmm_act */
@@ -294,6 +301,11 @@ void model_doorbell(unsigned int cmd)
 		ring_drain(&m->ring, &m->iso);	/* engine_port_write() */
 }
 
+unsigned int model_random(unsigned int n)
+{
+	return n ? (unsigned int)(test_rnd(&cur->rng) % n) : 0;
+}
+
 void model_fail(const char *what)
 {
 	failf(cur, "%s", what);
@@ -388,7 +400,7 @@ static void check_end(struct model *m)
  * the doorbells' drains. */
 static void run(struct model *m, struct model_counts *total)
 {
-	struct iso_config icfg = { .vcpus = 2, .act_entries = 64,
+	struct iso_config icfg = { .vcpus = 2, .act_entries = MAX_RECS,
 				   .open_pages = MAX_OPEN,
 				   .protect = model_protect, .opaque = m };
 	struct ring_config rcfg = { .ram_end = RAM_END, .history = MAX_RECS };
@@ -405,8 +417,9 @@ static void run(struct model *m, struct model_counts *total)
 		failf(m, "set-up: iso_init");
 		return;
 	}
-	if (ring_init(&m->ring, m->shm, scenarios[m->scenario].bytes, &rcfg) ||
-	    m->ring.capacity != scenarios[m->scenario].capacity) {
+	m->rng = m->seed;
+	if (ring_init(&m->ring, m->shm, m->ring_bytes, &rcfg) ||
+	    m->ring.capacity != m->capacity) {
 		iso_destroy(&m->iso);
 		failf(m, "set-up: ring_init");
 		return;
@@ -478,8 +491,9 @@ static void keep_trace(struct search *s, const struct model *m)
 	}
 }
 
-static void explore(struct search *s, enum model_scenario scenario,
-		    enum bug bug, unsigned int depth)
+/* seed: MODEL_RANDOM's draws, and its ring (odd: 16 records, else 4). */
+static void explore_seed(struct search *s, enum model_scenario scenario,
+			 enum bug bug, unsigned int depth, uint64_t seed)
 {
 	struct model *m = calloc(1, sizeof(*m));
 
@@ -494,6 +508,13 @@ static void explore(struct search *s, enum model_scenario scenario,
 	}
 	m->bug = bug;
 	m->scenario = scenario;
+	m->ring_bytes = scenarios[scenario].bytes;
+	m->capacity = scenarios[scenario].capacity;
+	m->seed = seed * 0x9e3779b97f4a7c15ull | 1;
+	if (scenario == MODEL_RANDOM && seed % 2) {
+		m->ring_bytes = scenarios[MODEL_INTERLEAVED].bytes;
+		m->capacity = scenarios[MODEL_INTERLEAVED].capacity;
+	}
 	do {
 		run(m, &s->counts);
 		s->schedules++;
@@ -506,6 +527,12 @@ static void explore(struct search *s, enum model_scenario scenario,
 	} while (next_schedule(m, depth));
 	free(m->shm);
 	free(m);
+}
+
+static void explore(struct search *s, enum model_scenario scenario,
+		    enum bug bug, unsigned int depth)
+{
+	explore_seed(s, scenario, bug, depth, 0);
 }
 
 static unsigned int depth_wanted(void)
@@ -564,6 +591,29 @@ TEST(ring_model_free_between_another_cpus_parts)
 	struct search s;
 
 	check_scenario(failed, MODEL_INTERLEAVED, &s);
+}
+
+/* Drawn scenarios reach posts of other shapes (parts at other places,
+ * frees of any allocation, nesting on two vCPUs); depth 2 for each. */
+TEST(ring_model_drawn_scenarios)
+{
+	uint64_t schedules = 0, opens = 0;
+	unsigned int seeds = 24, bad = 0;
+	struct search s;
+
+	for (unsigned int seed = 1; seed <= seeds; seed++) {
+		explore_seed(&s, MODEL_RANDOM, BUG_NONE, 2, seed);
+		schedules += s.schedules;
+		opens += s.opens;
+		if (s.failed && !bad++)
+			fprintf(stderr, "  drawn scenario %u: %s\n%s", seed,
+				s.first_fail, s.trace);
+	}
+	fprintf(stderr, "  ring model, %u drawn scenarios: %" PRIu64
+		" schedules (up to 2 VMM actions), %u broke a property, "
+		"pages opened %" PRIu64 "\n", seeds, schedules, bad, opens);
+	CHECK_EQ(bad, 0);
+	CHECK(opens > 0);
 }
 
 TEST(ring_model_finds_a_record_published_before_its_bytes)
