@@ -4,7 +4,8 @@
  * the ring and its doorbells, records posted by type, grants and
  * revocations by kind, each domain (probes, entries, leaves, interface
  * objects), the contexts inside domains, the grants outstanding, the
- * allocation probes; and in .../functions each probed function's calls and domain entries.
+ * allocation probes; and in .../functions each probed function's calls
+ * and domain entries.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
