@@ -28,7 +28,7 @@
  * PAGE_FREED (the page must be closed before it is reused).  When the ring
  * is full the guest rings and retries: the VMM drains during that exit.
  *
- * Until version 5 a REVOKE rang only while the VMM flagged open pages in a
+ * Up to version 5 a REVOKE rang only while the VMM flagged open pages in a
  * vmm_flags word.  tests/unit/test_ring_model.c, which checks these rules
  * on both sides' code in every schedule of up to 3 VMM actions, found that
  * racy: the VMM set the flag at the end of the exit that opened a page,
