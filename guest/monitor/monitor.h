@@ -77,7 +77,6 @@ bool chariot_ring_post(struct chariot_ring_rec *recs, unsigned int n,
 		       unsigned int why);
 void chariot_ring_show(struct seq_file *m);
 
-
 /* ---- post.c: records gathered into batches ---- */
 
 #define CHARIOT_BATCH	8

@@ -15,8 +15,8 @@
  * for it: the post holds an ENTER or a LEAVE (the VMM switches the vCPU's
  * write protection right then), a REVOKE or a PAGE_FREED (what was open
  * must be closed before the guest goes on), it made the ring non-empty,
- * or it left the ring at the kick level.  A full ring is published, rung and retried:
- * the VMM drains during that exit.
+ * or it left the ring at the kick level.  A full ring is published, rung
+ * and retried: the VMM drains during that exit.
  *
  * tests/unit/test_ring_model.c builds this file for user space and checks
  * it against the VMM's consumer in every schedule of up to 3 VMM actions.
@@ -237,8 +237,7 @@ void chariot_ring_show(struct seq_file *m)
 		return;
 	}
 	seq_printf(m, "ring: capacity %u, head %u, tail %u\n",
-		   capacity, READ_ONCE(r->head),
-		   READ_ONCE(r->tail));
+		   capacity, READ_ONCE(r->head), READ_ONCE(r->tail));
 	for (i = 0; i < CHARIOT_DB_REASONS; i++)
 		total += atomic64_read(&chariot_stats.doorbells[i]);
 	seq_printf(m, "doorbells: %llu (", total);

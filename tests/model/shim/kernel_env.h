@@ -5,8 +5,8 @@
  * READ_ONCE(), WRITE_ONCE(), smp_load_acquire(), smp_store_release() or
  * (a record into its slot) memcpy(); here the first four call
  * model_yield() first, the point where the model checker may run the VMM
- * (a drain at another vCPU's exit, the open-page flag changing), and the
- * copy is model_wrote_slot() (tests/model/model.h).  The raw spinlock is a
+ * (what it may do at another vCPU's exit: drain, open a page, close them),
+ * and the copy is model_wrote_slot() (tests/model/model.h).  The raw spinlock is a
  * no-op: the model has one producer at a time, as the lock makes it. */
 #ifndef MODEL_KERNEL_ENV_H
 #define MODEL_KERNEL_ENV_H
