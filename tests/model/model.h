@@ -22,7 +22,7 @@ void model_doorbell(unsigned int cmd);
 /* The scenario's events: what one returning owes (MODEL_EV_*). */
 #define MODEL_EV_PROMPT	0x1u	/* holds an ENTER, LEAVE, REVOKE or PAGE_FREED */
 #define MODEL_EV_REVOKE	0x2u	/* holds a REVOKE */
-void model_event_done(unsigned int flags, unsigned int posts);
+void model_event_done(unsigned int flags);
 /* A number below n, the same sequence in every schedule of a search. */
 unsigned int model_random(unsigned int n);
 void model_fail(const char *what);

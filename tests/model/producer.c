@@ -52,13 +52,11 @@ void model_producer_counts(struct model_counts *c)
 	c->dropped = atomic64_read(&chariot_stats.dropped);
 }
 
-/* One event: its batch flushed, then what its return owes checked.  A
- * batch of n records goes out in 1 + (n - 1) / CHARIOT_BATCH posts. */
-static void done(struct chariot_batch *b, unsigned int flags,
-		 unsigned int n)
+/* One event: its batch flushed, then what its return owes checked. */
+static void done(struct chariot_batch *b, unsigned int flags)
 {
 	chariot_batch_flush(b);
-	model_event_done(flags, n ? 1 + (n - 1) / CHARIOT_BATCH : 0);
+	model_event_done(flags);
 }
 
 static void life(void)
@@ -72,7 +70,7 @@ static void life(void)
 	chariot_post_code(&b, 0, CODE2, 0x1000);
 	chariot_post_trusted(&b, KTEXT, 0x100000);
 	chariot_post_thunk(&b, THUNK, 64);
-	done(&b, 0, 4);
+	done(&b, 0);
 
 	/* A task enters it, with its stack. */
 	chariot_batch_init(&b);
@@ -80,13 +78,13 @@ static void life(void)
 			   CHARIOT_ENTER_STACK(STACK, 0x4000));
 	chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_STACK, 0x51, 0x100000,
 				0x4000);
-	done(&b, MODEL_EV_PROMPT, 2);
+	done(&b, MODEL_EV_PROMPT);
 
 	/* It allocates a page (whole: the VMM may open it). */
 	chariot_batch_init(&b);
 	chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1, 0x200000,
 				0x1000);
-	done(&b, 0, 1);
+	done(&b, 0);
 
 	/* The monitor is reloaded: it goes on from the head it finds. */
 	chariot_ring_close();
@@ -98,27 +96,27 @@ static void life(void)
 	for (i = 0; i < CHARIOT_BATCH + 2; i++)
 		chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_KMALLOC, 0xb0 + i,
 					0x210000 + i * 0x100, 0x100);
-	done(&b, 0, CHARIOT_BATCH + 2);
+	done(&b, 0);
 
 	/* It frees the first allocation. */
 	chariot_batch_init(&b);
 	chariot_post_revoke(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1);
-	done(&b, MODEL_EV_PROMPT | MODEL_EV_REVOKE, 1);
+	done(&b, MODEL_EV_PROMPT | MODEL_EV_REVOKE);
 
 	/* The kernel frees pages the VMM keeps apart. */
 	chariot_batch_init(&b);
 	chariot_post_page_freed(&b, 0x300000, 0x2000);
-	done(&b, MODEL_EV_PROMPT, 1);
+	done(&b, MODEL_EV_PROMPT);
 
 	/* The task leaves; the module's init code goes; it unloads. */
 	chariot_batch_init(&b);
 	chariot_post_leave(&b, 0, 0);
-	done(&b, MODEL_EV_PROMPT, 1);
+	done(&b, MODEL_EV_PROMPT);
 
 	chariot_batch_init(&b);
 	chariot_post_uncode(&b, 0, CODE2, 0x1000);
 	chariot_post_destroy(&b, 0);
-	done(&b, 0, 2);
+	done(&b, 0);
 }
 
 /* CPU 0 posts an event in parts (a batch filled once: the first part goes
@@ -134,7 +132,7 @@ static void interleaved(void)
 	chariot_post_create(&b, 0, CODE, 0x4000, 1);
 	chariot_post_grant_phys(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1, 0x200000,
 				0x1000);
-	done(&b, 0, 2);
+	done(&b, 0);
 
 	chariot_batch_init(&a);
 	for (i = 0; i < CHARIOT_BATCH + 1; i++)	/* the 9th posts a part */
@@ -143,13 +141,13 @@ static void interleaved(void)
 
 	chariot_batch_init(&b);
 	chariot_post_revoke(&b, 0, CHARIOT_GRANT_KMALLOC, 0xa1);
-	done(&b, MODEL_EV_PROMPT | MODEL_EV_REVOKE, 1);
+	done(&b, MODEL_EV_PROMPT | MODEL_EV_REVOKE);
 
-	done(&a, 0, 1);		/* CPU 0's last part: the 9th record */
+	done(&a, 0);		/* CPU 0's last part: the 9th record */
 
 	chariot_batch_init(&b);
 	chariot_post_destroy(&b, 0);
-	done(&b, 0, 1);
+	done(&b, 0);
 }
 
 /* ---- MODEL_RANDOM: events drawn at random, memory never granted twice */
@@ -204,13 +202,12 @@ static void drawn_event(struct drawn *d)
 	chariot_batch_init(&b);
 	switch (model_random(6)) {
 	case 0:		/* allocations, maybe more than a batch */
-		k = 1 + model_random(2 * CHARIOT_BATCH + 4);
-		add_grants(d, &b, k);
-		done(&b, 0, k);
+		add_grants(d, &b, 1 + model_random(2 * CHARIOT_BATCH + 4));
+		done(&b, 0);
 		break;
 	case 1:
-		k = add_free(d, &b);
-		done(&b, k ? MODEL_EV_PROMPT | MODEL_EV_REVOKE : 0, k);
+		done(&b, add_free(d, &b) ? MODEL_EV_PROMPT | MODEL_EV_REVOKE
+					 : 0);
 		break;
 	case 2:
 		if (d->depth == 2)
@@ -218,26 +215,26 @@ static void drawn_event(struct drawn *d)
 		chariot_post_enter(&b, 0, d->depth, (void *)FRAME,
 				   CHARIOT_ENTER_STACK(STACK, 0x4000));
 		d->depth++;
-		done(&b, MODEL_EV_PROMPT, 1);
+		done(&b, MODEL_EV_PROMPT);
 		break;
 	case 3:
 		if (!d->depth)
 			break;
 		chariot_post_leave(&b, 0, --d->depth);
-		done(&b, MODEL_EV_PROMPT, 1);
+		done(&b, MODEL_EV_PROMPT);
 		break;
 	case 4:
 		chariot_post_page_freed(&b, 0x300000, 0x1000);
-		done(&b, MODEL_EV_PROMPT, 1);
+		done(&b, MODEL_EV_PROMPT);
 		break;
 	case 5:		/* another CPU's free between this event's parts */
 		k = CHARIOT_BATCH + 1 + model_random(CHARIOT_BATCH);
 		chariot_batch_init(&a);
 		add_grants(d, &a, k);	/* its first part is out */
-		model_event_done(0, 1);	/* (the part's doorbells counted) */
-		k = add_free(d, &b);
-		done(&b, k ? MODEL_EV_PROMPT | MODEL_EV_REVOKE : 0, k);
-		done(&a, 0, a.n);
+		model_event_done(0);	/* (the part's doorbells counted) */
+		done(&b, add_free(d, &b) ? MODEL_EV_PROMPT | MODEL_EV_REVOKE
+					 : 0);
+		done(&a, 0);
 		break;
 	}
 }
@@ -250,14 +247,14 @@ static void drawn(void)
 
 	chariot_batch_init(&b);
 	chariot_post_create(&b, 0, CODE, 0x4000, 1);
-	done(&b, 0, 1);
+	done(&b, 0);
 	for (i = 0; i < 8; i++)
 		drawn_event(&d);
 	chariot_batch_init(&b);
 	while (d.depth)
 		chariot_post_leave(&b, 0, --d.depth);
 	chariot_post_destroy(&b, 0);
-	done(&b, MODEL_EV_PROMPT, b.n);
+	done(&b, MODEL_EV_PROMPT);
 }
 
 void model_producer_scenario(enum model_scenario which)
