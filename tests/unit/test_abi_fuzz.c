@@ -140,16 +140,22 @@ static void on_event(void *opaque, enum channel_event ev)
 	seen[ev]++;
 }
 
-static uint8_t reg_byte(unsigned int off)
+/* The register block as the guest should read it. */
+static void reg_image(uint8_t img[CHARIOT_PORT_LEN])
 {
-	uint8_t img[CHARIOT_PORT_LEN] = { 0 };
 	uint32_t v[] = { CHARIOT_ABI_MAGIC, CHARIOT_ABI_VERSION,
 		(uint32_t)AF_GPA, (uint32_t)(AF_GPA >> 32), CHARIOT_SHM_SIZE };
 
+	memset(img, 0, CHARIOT_PORT_LEN);
 	for (unsigned int i = 0; i < 5; i++)
 		for (unsigned int b = 0; b < 4; b++)
 			img[i * 4 + b] = (uint8_t)(v[i] >> (8 * b));
-	return img[off];
+}
+
+/* Does an access of len bytes at off lie inside the port block? */
+static bool in_block(uint64_t off, uint32_t len)
+{
+	return off < CHARIOT_PORT_LEN && len && len <= CHARIOT_PORT_LEN - off;
 }
 
 /* What one write should do to the model. */
@@ -158,8 +164,7 @@ static void ref_write(struct chan_ref *r, const struct chariot_shm *shm,
 {
 	uint32_t v = d[0];
 
-	if (off >= CHARIOT_PORT_LEN || !len || len > CHARIOT_PORT_LEN - off ||
-	    (len != 1 && len != 4) ||
+	if (!in_block(off, len) || (len != 1 && len != 4) ||
 	    (off != CHARIOT_REG_DOORBELL && off != CHARIOT_REG_EXIT)) {
 		r->bad++;
 		return;
@@ -271,15 +276,14 @@ static bool chan_step(struct af *f, struct channel *c, struct chariot_shm *shm,
 			memset(data + 1, 0, 3);
 	}
 	if (chance(f, 3)) {
-		channel_io(c, off, data, len, false);
-		for (uint32_t i = 0; i < len; i++) {
-			bool in = off < CHARIOT_PORT_LEN &&
-				  len <= CHARIOT_PORT_LEN - off;
+		uint8_t img[CHARIOT_PORT_LEN];
+		bool in = in_block(off, len);
 
-			if (data[i] != (in ? reg_byte((unsigned int)off + i)
-					   : 0xff))
+		reg_image(img);
+		channel_io(c, off, data, len, false);
+		for (uint32_t i = 0; i < len; i++)
+			if (data[i] != (in ? img[off + i] : 0xff))
 				return false;
-		}
 		return true;
 	}
 	ref_write(r, shm, off, data, len);
