@@ -1,5 +1,5 @@
 /* producer.c - the producer half of the ring model check
- * (tests/unit/test_ring_model.c): the scenario the guest monitor posts,
+ * (tests/unit/test_ring_model.c): the scenarios the guest monitor posts,
  * through its own post.c and ring.c, and what those call in the rest of
  * the monitor (the channel, the counters).  Built over
  * tests/model/shim with the monitor's real monitor.h. */
