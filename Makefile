@@ -52,6 +52,24 @@ unit-asan:
 	CFLAGS="$(SANFLAGS)" $(MAKE) -s B=$(B)/asan MODELOPT="$(SANFLAGS)" \
 		$(B)/asan/unit-tests
 
+# Coverage-guided fuzzing (libFuzzer) of what a guest or a damaged file can
+# hand the VMM: each tests/fuzz/fuzz_*.c linked with the VMM's objects,
+# built apart in $(B)/fuzz by clang with ASan and UBSan (tests/fuzz/run.sh
+# runs them; tests/run does, and `make fuzz` for longer).
+FUZZFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	     -fno-omit-frame-pointer -Wno-gnu-variable-sized-type-not-at-end
+FUZZ      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz-build:
+	CC=clang CFLAGS="$(FUZZFLAGS) -fsanitize=fuzzer-no-link" $(MAKE) -s \
+		B=$(B)/fuzz $(FUZZ:%=$(B)/fuzz/fuzz-%) $(B)/fuzz/seeds-gen
+$(B)/fuzz-%: tests/fuzz/fuzz_%.c $(OBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(OBJS) $(LDLIBS)
+$(B)/seeds-gen: tests/fuzz/seeds.c
+	$(CC) $(CFLAGS) -o $@ $<
+FUZZTIME ?= 300
+fuzz:
+	CHARIOT_FUZZ_TIME=$(FUZZTIME) tests/fuzz/run.sh
+
 # The guest: monitor module and initramfs (needs tools/setup to have run).
 guest: all
 	$(MAKE) -C guest
@@ -68,8 +86,8 @@ demo:
 	tools/testhost tools/demo
 
 clean:
-	rm -rf $(B)/obj $(B)/chariot $(B)/unit-tests $(B)/asan
+	rm -rf $(B)/obj $(B)/chariot $(B)/unit-tests $(B)/asan $(B)/fuzz
 	$(MAKE) -C guest clean
 
-.PHONY: all unit unit-asan guest testhost-image test demo clean
+.PHONY: all unit unit-asan fuzz-build fuzz guest testhost-image test demo clean
 -include $(OBJS:.o=.d) $(CLIOBJS:.o=.d) $(UNITOBJS:.o=.d) $(MODELOBJS:.o=.d)

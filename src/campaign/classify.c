@@ -1,6 +1,7 @@
 /* classify.c - a run's class from its report and console (rules in
  * classify.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,8 +92,9 @@ static void parse_inject(const struct jdoc *d, const struct jnode *inj,
 	     jsonr_str(jsonr_get(d, inj, "error"), NULL));
 	copy(ev->what, sizeof(ev->what), jsonr_str(jsonr_get(d, inj, "what"), NULL));
 	copy(ev->addr, sizeof(ev->addr), jsonr_str(jsonr_get(d, inj, "addr"), NULL));
-	ev->site = (long)jsonr_num(jsonr_get(d, inj, "site"), -1);
-	ev->nsites = (long)jsonr_num(jsonr_get(d, inj, "nsites"), -1);
+	ev->site = jsonr_int(jsonr_get(d, inj, "site"), LONG_MIN, LONG_MAX, -1);
+	ev->nsites = jsonr_int(jsonr_get(d, inj, "nsites"), LONG_MIN, LONG_MAX,
+			       -1);
 }
 
 static void parse_isolation(const struct jdoc *d, const struct jnode *root,
@@ -104,8 +106,12 @@ static void parse_isolation(const struct jdoc *d, const struct jnode *root,
 	for (; n; n = jsonr_next(d, n))
 		ev->violations++;
 	n = jsonr_first(d, jsonr_get(d, root, "domains"));
-	for (; n; n = jsonr_next(d, n))
-		ev->denied += (int)jsonr_num(jsonr_get(d, n, "denied"), 0);
+	for (; n; n = jsonr_next(d, n)) {
+		int v = jsonr_int(jsonr_get(d, n, "denied"), 0, INT_MAX, 0);
+
+		/* saturating: a damaged report must not overflow the sum */
+		ev->denied = v > INT_MAX - ev->denied ? INT_MAX : ev->denied + v;
+	}
 	n = jsonr_first(d, jsonr_get(d, root, "faults"));
 	for (; n; n = jsonr_next(d, n)) {
 		if (!ev->faults++)
@@ -135,7 +141,8 @@ int classify_parse_report(const char *json, size_t len, struct run_evidence *ev)
 	}
 	ev->have_report = true;
 	copy(ev->end, sizeof(ev->end), jsonr_str(jsonr_get(&d, root, "end"), "?"));
-	ev->status = (int)jsonr_num(jsonr_get(&d, root, "guest_status"), -1);
+	ev->status = jsonr_int(jsonr_get(&d, root, "guest_status"), INT_MIN,
+			       INT_MAX, -1);
 	ev->wall_ms = jsonr_num(jsonr_get(&d, root, "wall_ms"), 0);
 	parse_inject(&d, jsonr_get(&d, root, "inject"), ev);
 	parse_isolation(&d, root, ev);

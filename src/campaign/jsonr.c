@@ -317,6 +317,17 @@ double jsonr_num(const struct jnode *n, double def)
 	return n && n->type == J_NUM ? n->num : def;
 }
 
+long long jsonr_int(const struct jnode *n, long long lo, long long hi,
+		    long long def)
+{
+	/* num in (lo - 1, hi + 1) truncates into [lo, hi]; the long bounds
+	 * round to -2^63 and 2^63 in double, still bounds the cast keeps. */
+	if (!n || n->type != J_NUM || !(n->num > (double)lo - 1) ||
+	    !(n->num < (double)hi + 1))
+		return def;
+	return (long long)n->num;
+}
+
 int jsonr_bool(const struct jnode *n, int def)
 {
 	return n && n->type == J_BOOL ? (int)n->num : def;
@@ -332,8 +343,10 @@ uint64_t jsonr_u64(const struct jnode *n, uint64_t def)
 			return def;
 		v = strtoull(n->str, &end, 10);
 		/* a fraction or exponent: the double is all there is */
-		return *end == '.' || *end == 'e' || *end == 'E' ?
-			(uint64_t)n->num : v;
+		if (*end != '.' && *end != 'e' && *end != 'E')
+			return v;
+		/* 2^64 and beyond do not convert */
+		return n->num < 18446744073709551616.0 ? (uint64_t)n->num : def;
 	}
 	if (!n || n->type != J_STR || !*n->str)
 		return def;

@@ -46,6 +46,10 @@ const struct jnode *jsonr_next(const struct jdoc *d, const struct jnode *n);
 /* Typed looks: the value, or def when absent or of another type. */
 const char *jsonr_str(const struct jnode *n, const char *def);
 double jsonr_num(const struct jnode *n, double def);
+/* A number in [lo, hi], its fraction dropped; def when absent, of another
+ * type or out of range (a damaged file must not make the cast undefined). */
+long long jsonr_int(const struct jnode *n, long long lo, long long hi,
+		    long long def);
 /* 1 true, 0 false, def otherwise (null, absent, other types). */
 int jsonr_bool(const struct jnode *n, int def);
 /* A number, or a string "0x..."/decimal as the reports write addresses. */

@@ -1,5 +1,6 @@
 /* results.c - results.jsonl lines, written crash-safely and read back. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -102,12 +103,12 @@ static int parse_fields(const struct jdoc *d, const struct jnode *o,
 	r->applied = jsonr_bool(jsonr_get(d, o, "applied"), -1);
 	r->activated = jsonr_bool(jsonr_get(d, o, "activated"), -1);
 	copy(r->end, sizeof(r->end), jsonr_str(jsonr_get(d, o, "end"), ""));
-	r->status = (int)jsonr_num(jsonr_get(d, o, "status"), -1);
+	r->status = jsonr_int(jsonr_get(d, o, "status"), INT_MIN, INT_MAX, -1);
 	r->wall_ms = jsonr_num(jsonr_get(d, o, "wall_ms"), 0);
 	r->t0_ms = jsonr_u64(jsonr_get(d, o, "t0_ms"), 0);
 	r->t1_ms = jsonr_u64(jsonr_get(d, o, "t1_ms"), 0);
-	r->site = (long)jsonr_num(jsonr_get(d, o, "site"), -1);
-	r->nsites = (long)jsonr_num(jsonr_get(d, o, "nsites"), -1);
+	r->site = jsonr_int(jsonr_get(d, o, "site"), LONG_MIN, LONG_MAX, -1);
+	r->nsites = jsonr_int(jsonr_get(d, o, "nsites"), LONG_MIN, LONG_MAX, -1);
 	copy(r->reason, sizeof(r->reason), jsonr_str(jsonr_get(d, o, "reason"), ""));
 	copy(r->what, sizeof(r->what), jsonr_str(jsonr_get(d, o, "what"), ""));
 	return 0;

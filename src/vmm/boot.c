@@ -55,41 +55,49 @@ static int read_file(const char *path, uint8_t **buf, size_t *len,
 static int load_elf(struct guest_mem *m, const uint8_t *buf, size_t len,
 		    struct boot_image *img, char *err, size_t errlen)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	Elf64_Ehdr eh;
 	int loaded = 0;
 
-	if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh->e_phoff > len ||
-	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > len - eh->e_phoff)
+	/* Headers are copied out: a file may place them at any offset, and
+	 * the buffer need not be aligned for them. */
+	if (len < sizeof(eh))
+		return errmsg(err, errlen, -ENOEXEC, "not a 64-bit x86 ELF kernel");
+	memcpy(&eh, buf, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phoff > len ||
+	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
 		return errmsg(err, errlen, -ENOEXEC, "not a 64-bit x86 ELF kernel");
 	img->kernel_end = 0;
-	for (int i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + eh->e_phoff) + i;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
 		uint8_t *dst;
 
-		if (ph->p_type != PT_LOAD)
+		memcpy(&ph, buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		/* An empty segment occupies nothing: it neither needs RAM
+		 * nor moves the kernel's end. */
+		if (ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
-		if (ph->p_filesz > ph->p_memsz || ph->p_offset > len ||
-		    ph->p_filesz > len - ph->p_offset)
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len ||
+		    ph.p_filesz > len - ph.p_offset)
 			return errmsg(err, errlen, -ENOEXEC,
 				    "corrupt ELF kernel: segment %d runs past the file", i);
-		dst = guest_mem_ptr(m, ph->p_paddr, ph->p_memsz);
+		dst = guest_mem_ptr(m, ph.p_paddr, ph.p_memsz);
 		if (!dst)
 			return errmsg(err, errlen, -E2BIG,
 				    "ELF kernel segment at 0x%llx does not fit in guest RAM",
-				    (unsigned long long)ph->p_paddr);
-		memcpy(dst, buf + ph->p_offset, ph->p_filesz);
-		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
-		if (ph->p_paddr + ph->p_memsz > img->kernel_end)
-			img->kernel_end = ph->p_paddr + ph->p_memsz;
+				    (unsigned long long)ph.p_paddr);
+		memcpy(dst, buf + ph.p_offset, ph.p_filesz);
+		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		if (ph.p_paddr + ph.p_memsz > img->kernel_end)
+			img->kernel_end = ph.p_paddr + ph.p_memsz;
 		loaded++;
 	}
 	if (!loaded)
 		return errmsg(err, errlen, -ENOEXEC, "ELF kernel has no loadable segment");
 	/* vmlinux's e_entry is phys_startup_64, the 64-bit entry. */
 	img->kind = KERNEL_ELF;
-	img->entry = eh->e_entry;
+	img->entry = eh.e_entry;
 	if (!guest_mem_ptr(m, img->entry, 1))
 		return errmsg(err, errlen, -ENOEXEC, "ELF kernel entry outside RAM");
 	return 0;

@@ -173,6 +173,32 @@ TEST(reject_corrupt_kernels)
 	CHECK(boot_load_kernel(m, k, 3, &img, err, sizeof(err)) < 0);
 }
 
+/* Found by tests/fuzz/fuzz_boot.c: program headers at an odd offset
+ * were read in place (a misaligned load; UBSan in the unit run says so),
+ * and an empty segment anywhere moved the kernel's end with it (at 4 GiB
+ * it passed the RAM check, being empty, and kernel_end became 4 GiB). */
+TEST(elf_headers_anywhere_empty_segments_ignored)
+{
+	struct guest_mem *m = ram();
+	static uint8_t k[8192];
+	struct boot_image img;
+	char err[128];
+	size_t len = fake_elf(k, 16 << 20, 1024);
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[2];
+
+	memcpy(&eh, k, sizeof(eh));
+	memcpy(&ph[0], k + eh.e_phoff, sizeof(ph[0]));
+	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_paddr = 0x100000000ull };
+	eh.e_phoff = 0x101;	/* odd: not aligned for a program header */
+	eh.e_phnum = 2;
+	memcpy(k, &eh, sizeof(eh));
+	memcpy(k + 0x101, ph, sizeof(ph));
+	CHECK_EQ(boot_load_kernel(m, k, len, &img, err, sizeof(err)), 0);
+	CHECK_EQ(img.kernel_end, (16 << 20) + 1024 + 4096);
+	CHECK_EQ(*(uint8_t *)guest_mem_ptr(m, 16 << 20, 1), 0xcc);
+}
+
 /* A bzImage: boot sector and setup header, then the protected-mode part. */
 TEST(load_bzimage_and_params)
 {

@@ -6,6 +6,7 @@
  * `chariot run` (interrupted, then resumed). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,6 +62,39 @@ TEST(campaign_jsonr_reads_reports)
 	CHECK_EQ(jsonr_u64(jsonr_get(&d, jsonr_get(&d, root, "o"), "k"), 0), 16);
 	CHECK(!jsonr_get(&d, root, "missing"));
 	jsonr_free(&d);
+}
+
+/* Found by tests/fuzz/fuzz_results.c: a damaged results line's
+ * "status": 1.7e12 was cast to int, undefined; numbers out of a field's
+ * range now read as the field's default. */
+TEST(campaign_jsonr_int_in_range_or_default)
+{
+	static const char text[] =
+		"{\"a\": 2147483647.9, \"b\": 2147483648, \"c\": -2147483648,"
+		" \"d\": -1e300, \"e\": 1e300, \"f\": \"7\", \"g\": 1e20}";
+	static const char line[] =
+		"{\"driver\":\"d\",\"run\":\"native\",\"class\":\"crash\","
+		"\"status\":1.7e12,\"site\":-1e300,\"nsites\":3.9}";
+	struct run_result r;
+	struct jdoc d;
+	const struct jnode *o;
+
+	CHECK_EQ(jsonr_parse(text, strlen(text), &d), 0);
+	o = jsonr_root(&d);
+	CHECK_EQ(jsonr_int(jsonr_get(&d, o, "a"), INT_MIN, INT_MAX, -1),
+		 INT_MAX);
+	CHECK_EQ(jsonr_int(jsonr_get(&d, o, "b"), INT_MIN, INT_MAX, -1), -1);
+	CHECK_EQ(jsonr_int(jsonr_get(&d, o, "c"), INT_MIN, INT_MAX, -1),
+		 INT_MIN);
+	CHECK_EQ(jsonr_int(jsonr_get(&d, o, "d"), LONG_MIN, LONG_MAX, 5), 5);
+	CHECK_EQ(jsonr_int(jsonr_get(&d, o, "e"), LONG_MIN, LONG_MAX, 5), 5);
+	CHECK_EQ(jsonr_int(jsonr_get(&d, o, "f"), LONG_MIN, LONG_MAX, 5), 5);
+	CHECK(jsonr_u64(jsonr_get(&d, o, "g"), 9) == 9);
+	jsonr_free(&d);
+	CHECK_EQ(results_parse_line(line, strlen(line), &r), 0);
+	CHECK_EQ(r.status, -1);
+	CHECK_EQ(r.site, -1);
+	CHECK_EQ(r.nsites, 3);
 }
 
 TEST(campaign_jsonr_rejects_garbage)

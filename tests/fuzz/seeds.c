@@ -1,0 +1,224 @@
+/* seeds.c - the fuzz targets' starting inputs, written as files into the
+ * directories given: a well-formed session per target, which the fuzzer
+ * then mutates (coverage-guided fuzzing gets past a handshake far sooner
+ * from one example than from nothing).
+ * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR */
+#include <elf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct seed {
+	uint8_t b[4096];
+	size_t n;
+};
+
+static void put(struct seed *s, const void *p, size_t n)
+{
+	if (s->n + n > sizeof(s->b))
+		abort();
+	memcpy(s->b + s->n, p, n);
+	s->n += n;
+}
+
+static void u8(struct seed *s, uint8_t v)
+{
+	put(s, &v, 1);
+}
+
+static void u16(struct seed *s, uint16_t v)
+{
+	put(s, &v, 2);
+}
+
+/* The steps of fuzz_virtio.c (opcodes modulo 8). */
+static void handshake(struct seed *s, uint8_t dev, uint8_t logn)
+{
+	uint64_t want = ~0ull;
+
+	u8(s, 3);
+	u8(s, dev);
+	put(s, &want, 8);
+	u8(s, logn);
+	u8(s, 1);
+}
+
+static void poke(struct seed *s, uint16_t addr, const void *p, uint8_t n)
+{
+	u8(s, 2);
+	u16(s, addr);
+	u8(s, n);
+	put(s, p, n);
+}
+
+struct desc {
+	uint8_t flags;
+	uint16_t addr, len;
+};
+
+static void chain(struct seed *s, uint8_t dev, uint8_t q, int n,
+		  const struct desc *d)
+{
+	u8(s, 4);
+	u8(s, dev);
+	u8(s, q);
+	u8(s, n - 1);
+	for (int i = 0; i < n; i++) {
+		u8(s, d[i].flags);
+		u16(s, d[i].addr);
+		u16(s, d[i].len);
+	}
+}
+
+static void blk_hdr(struct seed *s, uint16_t addr, uint32_t type,
+		    uint64_t sector)
+{
+	uint8_t h[16] = { 0 };
+
+	memcpy(h, &type, 4);
+	memcpy(h + 8, &sector, 8);
+	poke(s, addr, h, sizeof(h));
+}
+
+static int save(const char *dir, const char *name, const struct seed *s)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(s->b, 1, s->n, f) != s->n || fclose(f)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* blk: a write of two sectors at sector 3, a read of them back, a flush
+ * and an id; buffers above the device regions (0xc000). */
+static int blk_seed(const char *dir)
+{
+	struct seed s = { .n = 0 };
+	const struct desc wr[] = { { 0, 0xd000, 16 }, { 0, 0xe000, 1024 },
+				   { 2, 0xd100, 1 } };
+	const struct desc rd[] = { { 0, 0xd010, 16 }, { 2, 0xe800, 512 },
+				   { 2, 0xea00, 512 }, { 2, 0xd101, 1 } };
+	const struct desc fl[] = { { 0, 0xd020, 16 }, { 2, 0xd102, 1 } };
+	const struct desc id[] = { { 0, 0xd030, 16 }, { 2, 0xd200, 20 },
+				   { 2, 0xd103, 1 } };
+
+	handshake(&s, 0, 4);
+	blk_hdr(&s, 0xd000, 1, 3);
+	chain(&s, 0, 0, 3, wr);
+	blk_hdr(&s, 0xd010, 0, 3);
+	chain(&s, 0, 0, 4, rd);
+	blk_hdr(&s, 0xd020, 4, 0);
+	chain(&s, 0, 0, 2, fl);
+	blk_hdr(&s, 0xd030, 8, 0);
+	chain(&s, 0, 0, 3, id);
+	/* the request step: a write of 3 sectors at 9, a read of 2 at 10 */
+	put(&s, (const uint8_t[]){ 7, 1, 9, 1, 0x5a, 2, 1 }, 7);
+	put(&s, (const uint8_t[]){ 7, 0, 10, 0, 0, 2 }, 6);
+	return save(dir, "blk", &s);
+}
+
+/* net: b posts a receive buffer, a transmits a frame (12-byte header and
+ * 60 bytes), then b posts another, which takes nothing. */
+static int net_seed(const char *dir)
+{
+	struct seed s = { .n = 0 };
+	const struct desc rx[] = { { 2, 0xd000, 1526 } };
+	const struct desc rx2[] = { { 2, 0xd800, 1526 } };
+	const struct desc tx[] = { { 0, 0xe000, 12 }, { 0, 0xe100, 60 } };
+
+	handshake(&s, 1, 4);
+	handshake(&s, 2, 4);
+	chain(&s, 2, 0, 1, rx);
+	chain(&s, 1, 1, 2, tx);
+	chain(&s, 2, 0, 1, rx2);
+	chain(&s, 1, 1, 2, tx);
+	return save(dir, "net", &s);
+}
+
+/* boot: a bzImage of 1 setup sector and 1 KiB of payload (boot protocol
+ * 2.15, 64-bit entry, init_size 64 KiB), and an ELF vmlinux of one
+ * segment at 1 MiB. */
+static int boot_seeds(const char *dir)
+{
+	struct seed bz = { .n = 2048 }, elf = { .n = 0 };
+	Elf64_Ehdr eh = { .e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3,
+				       ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+			  .e_type = ET_EXEC, .e_machine = EM_X86_64,
+			  .e_version = EV_CURRENT, .e_entry = 0x100000,
+			  .e_phoff = sizeof(Elf64_Ehdr),
+			  .e_ehsize = sizeof(Elf64_Ehdr),
+			  .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1 };
+	Elf64_Phdr ph = { .p_type = PT_LOAD,
+			  .p_offset = sizeof(eh) + sizeof(ph),
+			  .p_paddr = 0x100000, .p_filesz = 64,
+			  .p_memsz = 4096 };
+	uint8_t body[64];
+	uint32_t hdrs = 0x53726448, init = 0x10000;
+	uint16_t ver = 0x20f, xlf = 1;
+
+	memset(bz.b, 0x90, bz.n);
+	bz.b[0x1f1] = 1;			/* setup_sects */
+	bz.b[0x1fe] = 0x55;
+	bz.b[0x1ff] = 0xaa;
+	bz.b[0x201] = 0x6a;			/* jump: header to 0x26c */
+	memcpy(bz.b + 0x202, &hdrs, 4);
+	memcpy(bz.b + 0x206, &ver, 2);
+	memcpy(bz.b + 0x236, &xlf, 2);
+	memcpy(bz.b + 0x260, &init, 4);
+	memset(body, 0xcc, sizeof(body));
+	put(&elf, &eh, sizeof(eh));
+	put(&elf, &ph, sizeof(ph));
+	put(&elf, body, sizeof(body));
+	return save(dir, "bzimage", &bz) || save(dir, "elf", &elf);
+}
+
+/* results: a fault's unprotected and isolated runs and a clean run, as
+ * results.jsonl holds them. */
+static int results_seed(const char *dir)
+{
+	static const char text[] =
+		"{\"driver\":\"chariot_buggy\",\"campaign_seed\":1,"
+		"\"run\":\"native\",\"index\":3,\"type\":\"dst-operand\","
+		"\"seed\":77,\"class\":\"crash\",\"detected\":false,"
+		"\"restored\":false,\"applied\":true,\"activated\":true,"
+		"\"end\":\"panic\",\"wall_ms\":1234.5,"
+		"\"t0_ms\":1700000000000,\"t1_ms\":1700000001234,"
+		"\"site\":5,\"nsites\":40,\"reason\":\"Oops in \\\"x\\\"\","
+		"\"what\":\"flip bit 3 at +0x1c\"}\n"
+		"{\"driver\":\"chariot_buggy\",\"campaign_seed\":1,"
+		"\"run\":\"isolated\",\"index\":3,\"type\":\"dst-operand\","
+		"\"seed\":77,\"class\":\"isolated\",\"detected\":true,"
+		"\"restored\":true,\"applied\":true,\"activated\":true,"
+		"\"end\":\"exit\",\"status\":0,\"wall_ms\":2000.0,"
+		"\"t0_ms\":1700000001300,\"t1_ms\":1700000003300,"
+		"\"site\":5,\"nsites\":40,\"reason\":\"denied write\","
+		"\"what\":\"flip bit 3 at +0x1c\"}\n"
+		"{\"driver\":\"chariot_buggy\",\"campaign_seed\":1,"
+		"\"run\":\"clean\",\"index\":0,\"type\":null,\"seed\":0,"
+		"\"class\":\"clean\",\"detected\":false,\"restored\":true,"
+		"\"applied\":false,\"activated\":false,\"end\":\"exit\","
+		"\"status\":0,\"wall_ms\":900.0,\"t0_ms\":1700000004000,"
+		"\"t1_ms\":1700000004900,\"site\":-1,\"nsites\":0,"
+		"\"reason\":\"\",\"what\":\"\"}\n";
+	struct seed s = { .n = 0 };
+
+	put(&s, text, sizeof(text) - 1);
+	return save(dir, "results", &s);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s VIRTIO_DIR BOOT_DIR RESULTS_DIR\n",
+			argv[0]);
+		return 2;
+	}
+	return blk_seed(argv[1]) || net_seed(argv[1]) ||
+	       boot_seeds(argv[2]) || results_seed(argv[3]) ? 1 : 0;
+}
