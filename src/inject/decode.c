@@ -135,6 +135,23 @@ static void fill_ops(const cs_x86 *x, struct insn *out)
 	}
 }
 
+/* Capstone's encoding sizes are not always the bytes' (found by
+ * tests/fuzz/fuzz_mutate.c: `in eax, 0x40`, e5 40, has a 1-byte
+ * immediate that Capstone calls 4 bytes long, so a flipped "bit 16" fell
+ * past the instruction and the fault changed nothing).  The immediate is
+ * the last field of an x86 instruction: it runs to the end; a
+ * displacement that does not fit the instruction is no field to mutate. */
+static void fix_fields(struct insn *in)
+{
+	if (in->imm_size && in->imm_off && in->imm_off < in->len)
+		in->imm_size = in->len - in->imm_off;
+	else
+		in->imm_size = 0;
+	if (in->disp_size && (!in->disp_off ||
+			      in->disp_off + in->disp_size > in->len))
+		in->disp_size = 0;
+}
+
 static void fill_insn(struct decoder *d, const cs_insn *ci, struct insn *out)
 {
 	const cs_x86 *x = &ci->detail->x86;
@@ -154,6 +171,7 @@ static void fill_insn(struct decoder *d, const cs_insn *ci, struct insn *out)
 	out->disp_size = x->encoding.disp_size;
 	out->imm_off = x->encoding.imm_offset;
 	out->imm_size = x->encoding.imm_size;
+	fix_fields(out);
 	fill_ops(x, out);
 	if (out->flags & INSN_DIRECT)
 		out->target = (uint64_t)x->operands[0].imm;

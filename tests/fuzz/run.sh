@@ -12,8 +12,10 @@ RUNS=${1:-50000}
 F=build/fuzz
 make -s fuzz-build || { echo "FAIL: fuzz targets do not build"; exit 1; }
 rm -rf "$F/seeds"
-mkdir -p "$F/seeds/virtio" "$F/seeds/boot" "$F/seeds/results"
-"$F/seeds-gen" "$F/seeds/virtio" "$F/seeds/boot" "$F/seeds/results" ||
+TARGETS="virtio boot results mutate"
+for t in $TARGETS; do mkdir -p "$F/seeds/$t"; done
+"$F/seeds-gen" "$F/seeds/virtio" "$F/seeds/boot" "$F/seeds/results" \
+	"$F/seeds/mutate" ||
 	{ echo "FAIL: fuzz seeds"; exit 1; }
 if [ -n "${CHARIOT_FUZZ_TIME:-}" ]; then
 	limit="-max_total_time=$CHARIOT_FUZZ_TIME"
@@ -21,7 +23,7 @@ else
 	limit="-runs=$RUNS -seed=1"
 fi
 status=0
-for t in virtio boot results; do
+for t in $TARGETS; do
 	case "$t" in *"${CHARIOT_FUZZ_ONLY:-}"*) ;; *) continue ;; esac
 	mkdir -p "$F/corpus/$t"
 	log=$F/$t.log

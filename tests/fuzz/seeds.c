@@ -2,7 +2,7 @@
  * directories given: a well-formed session per target, which the fuzzer
  * then mutates (coverage-guided fuzzing gets past a handshake far sooner
  * from one example than from nothing).
- * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR */
+ * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR MUTATE_DIR */
 #include <elf.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -212,13 +212,49 @@ static int results_seed(const char *dir)
 	return save(dir, "results", &s);
 }
 
+/* mutate: a small driver function (prologue, a kmalloc call, a test and
+ * branch, a loop, rep stosq, stores, memcpy and lock calls, a kfree call,
+ * the epilogue; calls to fuzz_mutate.c's symbols from its base), once per
+ * fault type. */
+static int mutate_seeds(const char *dir)
+{
+	static const uint8_t code[] = {
+		0x55, 0x48, 0x89, 0xe5, 0x53, 0x48, 0x83, 0xec, 0x20, 0x48,
+		0x89, 0xfb, 0xbf, 0x40, 0x00, 0x00, 0x00, 0xe8, 0xea, 0xef,
+		0x1f, 0xc1, 0x48, 0x85, 0xc0, 0x74, 0x10, 0x48, 0x89, 0x45,
+		0xf0, 0x48, 0x83, 0xc3, 0x01, 0x48, 0x83, 0xfb, 0x10, 0x7c,
+		0xf6, 0xb9, 0x08, 0x00, 0x00, 0x00, 0xf3, 0x48, 0xab, 0xc7,
+		0x43, 0x08, 0x01, 0x00, 0x00, 0x00, 0xba, 0x40, 0x00, 0x00,
+		0x00, 0x48, 0x89, 0xde, 0xe8, 0xbb, 0xf1, 0x1f, 0xc1, 0xe8,
+		0xb6, 0xf2, 0x1f, 0xc1, 0x48, 0xc7, 0x43, 0x08, 0x00, 0x00,
+		0x00, 0x00, 0x48, 0x89, 0xdf, 0xe8, 0xa6, 0xf0, 0x1f, 0xc1,
+		0x48, 0x83, 0xc4, 0x20, 0x5b, 0x5d, 0xc3, 0xcc, 0xcc,
+	};
+	char name[16];
+
+	for (uint8_t t = 0; t < 17; t++) {
+		struct seed s = { .n = 0 };
+		uint64_t seed = t * 7919u;
+
+		u8(&s, t);
+		put(&s, &seed, 8);
+		u8(&s, 0);
+		put(&s, code, sizeof(code));
+		snprintf(name, sizeof(name), "type%u", t);
+		if (save(dir, name, &s))
+			return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s VIRTIO_DIR BOOT_DIR RESULTS_DIR\n",
-			argv[0]);
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s VIRTIO_DIR BOOT_DIR RESULTS_DIR "
+			"MUTATE_DIR\n", argv[0]);
 		return 2;
 	}
 	return blk_seed(argv[1]) || net_seed(argv[1]) ||
-	       boot_seeds(argv[2]) || results_seed(argv[3]) ? 1 : 0;
+	       boot_seeds(argv[2]) || results_seed(argv[3]) ||
+	       mutate_seeds(argv[4]) ? 1 : 0;
 }

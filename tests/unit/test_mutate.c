@@ -729,6 +729,24 @@ TEST(mutate_truncated)
 		}
 }
 
+/* Found by tests/fuzz/fuzz_mutate.c: Capstone calls the 1-byte port
+ * number of `in eax, 0x40` (e5 40) a 4-byte immediate, and a flip of its
+ * "bit 16" landed past the instruction: a fault that changed nothing.
+ * Every flip must now change the immediate byte itself. */
+TEST(mutate_immediate_inside_the_instruction)
+{
+	static const uint8_t code[] = { 0xe5, 0x40, 0xc3 };
+	struct mutate_input in = input(code, sizeof(code));
+	struct mutation m;
+
+	for (uint64_t seed = 0; seed < 64; seed++) {
+		CHECK_EQ(mutate_pick(&in, FAULT_SRC_OPERAND, seed, &m), 0);
+		CHECK_EQ(m.patch[0].off, 0);
+		CHECK_EQ(m.patch[0].new[0], 0xe5);
+		CHECK(m.patch[0].new[1] != 0x40);
+	}
+}
+
 TEST(mutate_random_bytes)
 {
 	uint64_t x = 0x2545f4914f6cdd1dull;
