@@ -91,3 +91,4 @@ clean:
 
 .PHONY: all unit unit-asan fuzz-build fuzz guest testhost-image test demo clean
 -include $(OBJS:.o=.d) $(CLIOBJS:.o=.d) $(UNITOBJS:.o=.d) $(MODELOBJS:.o=.d)
+-include $(wildcard $(B)/fuzz-*.d)

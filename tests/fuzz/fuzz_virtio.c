@@ -39,6 +39,7 @@
 
 #include "devices/virtio_blk.h"
 #include "devices/virtio_net.h"
+#include "fuzz_input.h"
 
 #define FZ_RAM		0x10000u	/* 64 KiB of guest RAM */
 #define FZ_DEVS		3		/* blk, net a, net b */
@@ -110,33 +111,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	return 0;
-}
-
-/* ---- reading the input ---- */
-
-struct fz_in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static bool take(struct fz_in *in, void *out, size_t len)
-{
-	if (in->n < len)
-		return false;
-	memcpy(out, in->p, len);
-	in->p += len;
-	in->n -= len;
-	return true;
-}
-
-static bool take8(struct fz_in *in, uint8_t *v)
-{
-	return take(in, v, 1);
-}
-
-static bool take16(struct fz_in *in, uint16_t *v)
-{
-	return take(in, v, 2);
 }
 
 /* ---- the world ---- */

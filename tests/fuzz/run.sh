@@ -12,10 +12,10 @@ RUNS=${1:-50000}
 F=build/fuzz
 make -s fuzz-build || { echo "FAIL: fuzz targets do not build"; exit 1; }
 rm -rf "$F/seeds"
-TARGETS="virtio boot results mutate"
+TARGETS="virtio ring boot mutate results"
 for t in $TARGETS; do mkdir -p "$F/seeds/$t"; done
 "$F/seeds-gen" "$F/seeds/virtio" "$F/seeds/boot" "$F/seeds/results" \
-	"$F/seeds/mutate" ||
+	"$F/seeds/mutate" "$F/seeds/ring" ||
 	{ echo "FAIL: fuzz seeds"; exit 1; }
 if [ -n "${CHARIOT_FUZZ_TIME:-}" ]; then
 	limit="-max_total_time=$CHARIOT_FUZZ_TIME"
@@ -33,7 +33,7 @@ for t in $TARGETS; do
 	if "$F/fuzz-$t" $limit -max_len=4096 -close_fd_mask=2 \
 		-artifact_prefix="$F/$t-" -timeout=20 "$F/corpus/$t" "$F/seeds/$t" \
 		> "$log" 2>&1; then
-		echo "PASS: fuzz $t: $(grep -o 'Done [0-9]* runs' "$log" |
+		echo "PASS: fuzz $t: $(grep -a -o 'Done [0-9]* runs' "$log" |
 			sed 's/Done //') without a finding," \
 			"$(ls "$F/corpus/$t" | wc -l) inputs in the corpus"
 	else

@@ -2,8 +2,9 @@
  * directories given: a well-formed session per target, which the fuzzer
  * then mutates (coverage-guided fuzzing gets past a handshake far sooner
  * from one example than from nothing).
- * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR MUTATE_DIR */
+ * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR MUTATE_DIR RING_DIR */
 #include <elf.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,14 +248,66 @@ static int mutate_seeds(const char *dir)
 	return 0;
 }
 
+/* ring: fuzz_ring.c's typed record (opcode 0) and trapped write (4). */
+static void ring_rec(struct seed *s, uint8_t type, uint8_t kind,
+		     uint16_t flags, uint8_t dom, uint8_t sel, uint32_t off,
+		     uint32_t len, uint8_t cookie)
+{
+	u8(s, 0);
+	u8(s, type);
+	u8(s, kind);
+	u16(s, flags);
+	u8(s, dom);
+	u8(s, 0);		/* vcpu */
+	put(s, &len, 4);
+	u8(s, sel);
+	put(s, &off, 4);
+	u8(s, cookie);
+}
+
+static void ring_write(struct seed *s, uint32_t rip_off, uint32_t gpa_off,
+		       uint16_t len)
+{
+	u8(s, 4);
+	u8(s, 0);		/* vcpu */
+	u8(s, 4);		/* rip: the domain code's base... */
+	put(s, &rip_off, 4);
+	u8(s, 0);		/* gpa: RAM, in 64-byte steps */
+	put(s, &gpa_off, 4);
+	u16(s, len);
+}
+
+/* A driver's life: created, a kmalloc grant of two pages, entered, a
+ * write there (allowed, its page opened), the grant revoked by range
+ * (half of it) or by its cookie (the kfree path): the page closed; the
+ * write again (denied), left, destroyed. */
+static int ring_seed(const char *dir, const char *name, bool by_cookie)
+{
+	struct seed s = { .n = 0 };
+
+	ring_rec(&s, 1, 0, 0, 0, 4, 0, 0x10000, 1);	/* DOMAIN_CREATE */
+	ring_rec(&s, 4, 1, 0, 0, 0, 64, 0x2000, 2);	/* GRANT kmalloc */
+	ring_rec(&s, 6, 0, 0, 0, 5, 0, 0, 0);		/* ENTER */
+	ring_write(&s, 0x100, 64, 8);
+	if (by_cookie)					/* REVOKE */
+		ring_rec(&s, 5, 1, 1, 0, 0, 0, 0, 2);
+	else
+		ring_rec(&s, 5, 0, 0, 0, 0, 64, 0x1000, 0);
+	ring_write(&s, 0x100, 64, 8);
+	ring_rec(&s, 7, 0, 0, 0, 0, 0, 0, 0);		/* LEAVE */
+	ring_rec(&s, 3, 0, 0, 0, 0, 0, 0, 0);		/* DOMAIN_DESTROY */
+	return save(dir, name, &s);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
+	if (argc != 6) {
 		fprintf(stderr, "usage: %s VIRTIO_DIR BOOT_DIR RESULTS_DIR "
-			"MUTATE_DIR\n", argv[0]);
+			"MUTATE_DIR RING_DIR\n", argv[0]);
 		return 2;
 	}
 	return blk_seed(argv[1]) || net_seed(argv[1]) ||
 	       boot_seeds(argv[2]) || results_seed(argv[3]) ||
-	       mutate_seeds(argv[4]) ? 1 : 0;
+	       mutate_seeds(argv[4]) || ring_seed(argv[5], "range", false) ||
+	       ring_seed(argv[5], "cookie", true) ? 1 : 0;
 }

@@ -16,6 +16,7 @@
 #include "iso/ring.h"
 #include "iso/verdict.h"
 #include "test.h"
+#include "../common/iso_invariants.h"
 
 #define FZ_BYTES	2048		/* 32 records: wraps often */
 #define FZ_RAM		0x10000000ull	/* 256 MiB... */
@@ -174,43 +175,6 @@ static uint64_t fz_rejected(const struct fz *f)
 	return n;
 }
 
-/* The structural invariants of the isolation state; false names none. */
-static bool fz_state_ok(struct fz *f, const char **why)
-{
-	for (unsigned int i = 0; i < ISO_MAX_DOMAINS; i++) {
-		const struct domain *d = iso_domain(&f->iso, i);
-		const struct act_entry *e, *prev = NULL;
-		unsigned int n = 0;
-
-		if (!d)
-			continue;
-		for (e = act_first(&d->act); e; prev = e, e = e->next, n++) {
-			if (e->start >= e->end) {
-				*why = "an empty ACT entry";
-				return false;
-			}
-			if (prev && prev->end > e->start) {
-				*why = "ACT entries overlap or out of order";
-				return false;
-			}
-			if (!fz_gpa_ok(NULL, e->start, e->end - e->start)) {
-				*why = "an ACT entry outside guest RAM";
-				return false;
-			}
-		}
-		if (n != act_count(&d->act)) {
-			*why = "ACT count differs from its entries";
-			return false;
-		}
-	}
-	for (unsigned int v = 0; v < 2; v++)
-		if (f->iso.vcpu[v].depth > ISO_MAX_NEST) {
-			*why = "nesting beyond ISO_MAX_NEST";
-			return false;
-		}
-	return true;
-}
-
 /* Post rec (or, lying, a wrong seq), drain, check; false on a failure. */
 static bool fz_step(struct fz *f, struct chariot_ring_rec rec, int *failed,
 		    uint64_t seed, unsigned long i)
@@ -228,7 +192,7 @@ static bool fz_step(struct fz *f, struct chariot_ring_rec rec, int *failed,
 	n = ring_drain(&f->ring, &f->iso);
 	if (n != 1 || f->ring.stats.applied + fz_rejected(f) != applied + rej + 1)
 		why = "a record not applied or rejected exactly once";
-	else if (!fz_state_ok(f, &why))
+	else if ((why = iso_invariant_broken(&f->iso, fz_gpa_ok)))
 		;
 	else if (rec.type == CHARIOT_REC_GRANT &&
 		 f->ring.stats.applied == applied + 1 &&
