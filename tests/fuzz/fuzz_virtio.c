@@ -6,7 +6,8 @@
  * offset, raw pokes into RAM, and, so that coverage gets past the probe
  * handshake, a few steps of a real driver (the handshake with a chosen
  * feature set and queue size; a chain of chosen descriptors made
- * available and notified; a block request built from a few bytes).
+ * available and notified; a block request, a frame sent from one net
+ * device to the other, each built from a few bytes).
  * Devices: one virtio-blk on a scratch disk and a virtio-net pair (what
  * one transmits the other receives).
  *
@@ -19,6 +20,7 @@
  *  - the blk device wrote its disk only where a request said to, and a
  *    read brought back what is there: the disk is compared with a shadow
  *    kept from the requests this target made (blk_predict, blk_served);
+ *  - a frame sent arrives byte for byte (step_net_xfer);
  *  - every used-ring entry a device published names a descriptor head in
  *    range and, for a chain this target made through the chain step, a
  *    length no greater than the chain's device-writable bytes.
@@ -589,11 +591,78 @@ static void check(struct fz_world *w, const uint64_t before[FZ_DEVS])
 	}
 }
 
+/* A frame sent from one net device to the other as drivers do it: the
+ * receiver posts a buffer (too small, or room to spare), the sender a
+ * 12-byte header and the frame (a pattern from a byte).  When the
+ * receiver had no other buffer waiting and this one was not taken by an
+ * earlier frame, and the used ring returns it after the send: a buffer
+ * with room holds the header and exactly the frame, with the length
+ * said; one too small comes back empty. */
+#define NET_HDR		12u
+#define NET_RX		0xc400u		/* receive buffer, up to 2 KiB */
+#define NET_TXH		0xc300u
+#define NET_TX		0xe800u		/* the frame, up to 1514 bytes */
+static void step_net_xfer(struct fz_world *w, struct fz_in *in)
+{
+	uint8_t dir, fill, room;
+	uint16_t flen;
+	int rx = 1, tx = 2;
+	struct fz_queue *q;
+	const struct vring_used *u;
+	struct vring_desc rd, td[2];
+	uint16_t head, before;
+	uint32_t rlen, want;
+	bool alone;
+
+	if (!take8(in, &dir) || !take16(in, &flen) || !take8(in, &fill) ||
+	    !take8(in, &room))
+		return;
+	if (dir & 1) {
+		rx = 2;
+		tx = 1;
+	}
+	flen %= 1515;
+	want = NET_HDR + flen;
+	rlen = room & 1 ? want - (room >> 1) % (want + 1) :
+			  want + (room >> 1);
+	q = &w->q[rx][0];
+	if (!q->num || !w->q[tx][1].num)
+		return;
+	/* Another buffer waiting would take the frame first. */
+	alone = q->avail_idx == q->used_seen;
+
+	u = (const struct vring_used *)(w->ram + Q_USED(rx, 0));
+	head = q->next_desc;
+	rd = (struct vring_desc){ .addr = NET_RX, .len = rlen,
+				  .flags = VRING_DESC_F_WRITE };
+	memset(w->ram + NET_RX, 0xee, rlen);
+	make_chain(w, rx, 0, &rd, 1, 0, -1);
+	before = u->idx;	/* a backlogged frame may have taken it */
+	memset(w->ram + NET_TXH, 0, NET_HDR);
+	for (uint32_t i = 0; i < flen; i++)
+		w->ram[NET_TX + i] = (uint8_t)(fill + i * 29);
+	td[0] = (struct vring_desc){ .addr = NET_TXH, .len = NET_HDR };
+	td[1] = (struct vring_desc){ .addr = NET_TX, .len = flen };
+	make_chain(w, tx, 1, td, 2, 0, -1);
+	if (!alone || !q->num || before != q->used_seen ||
+	    u->idx != (uint16_t)(q->used_seen + 1) ||
+	    u->ring[q->used_seen % q->num].id != head)
+		return;
+	if (rlen < want ? u->ring[q->used_seen % q->num].len != 0 :
+	    u->ring[q->used_seen % q->num].len != want ||
+	    memcmp(w->ram + NET_RX + NET_HDR, w->ram + NET_TX, flen)) {
+		fprintf(stderr, "net: a %u-byte frame arrived wrong in a "
+			"%u-byte buffer (used len %u)\n", flen, rlen,
+			u->ring[q->used_seen % q->num].len);
+		abort();
+	}
+}
+
 /* The steps by opcode (modulo their count); the chain step twice, it
  * being where most device code is reached. */
 static void (*const steps[])(struct fz_world *, struct fz_in *) = {
 	step_reg_write, step_reg_read, step_poke, step_handshake,
-	step_chain, step_chain, step_notify, step_blk_req,
+	step_chain, step_chain, step_notify, step_blk_req, step_net_xfer,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

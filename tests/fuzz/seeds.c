@@ -33,7 +33,7 @@ static void u16(struct seed *s, uint16_t v)
 	put(s, &v, 2);
 }
 
-/* The steps of fuzz_virtio.c (opcodes modulo 8). */
+/* The steps of fuzz_virtio.c (opcodes modulo 9). */
 static void handshake(struct seed *s, uint8_t dev, uint8_t logn)
 {
 	uint64_t want = ~0ull;
@@ -139,6 +139,12 @@ static int net_seed(const char *dir)
 	chain(&s, 1, 1, 2, tx);
 	chain(&s, 2, 0, 1, rx2);
 	chain(&s, 1, 1, 2, tx);
+	/* the transfer step: 60 bytes a -> b into a buffer just big enough,
+	 * 200 bytes b -> a into one with 2 to spare, 100 bytes a -> b into
+	 * one a byte short */
+	put(&s, (const uint8_t[]){ 8, 0, 60, 0, 0x11, 0 }, 6);
+	put(&s, (const uint8_t[]){ 8, 1, 200, 0, 0x22, 4 }, 6);
+	put(&s, (const uint8_t[]){ 8, 0, 100, 0, 0x33, 3 }, 6);
 	return save(dir, "net", &s);
 }
 
