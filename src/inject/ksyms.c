@@ -54,8 +54,9 @@ static int add(struct ksyms *k, uint64_t addr, const char *name, size_t len)
 struct elf_img {
 	const uint8_t *p;
 	size_t len;
-	const Elf64_Shdr *sh;
+	const Elf64_Shdr *sh;	/* a copy: the file may misalign them */
 	unsigned int nsh;
+	unsigned int shstrndx;
 };
 
 /* The bytes at virtual address va (n of them) in an allocated section. */
@@ -78,11 +79,10 @@ static const uint8_t *at_va(const struct elf_img *e, uint64_t va, size_t n)
 static const Elf64_Shdr *section(const struct elf_img *e, const char *name)
 {
 	const Elf64_Shdr *str;
-	const Elf64_Ehdr *h = (const Elf64_Ehdr *)e->p;
 
-	if (h->e_shstrndx >= e->nsh)
+	if (e->shstrndx >= e->nsh)
 		return NULL;
-	str = &e->sh[h->e_shstrndx];
+	str = &e->sh[e->shstrndx];
 	if (str->sh_offset > e->len || str->sh_size > e->len - str->sh_offset)
 		return NULL;
 	for (unsigned int i = 0; i < e->nsh; i++) {
@@ -137,20 +137,30 @@ static long add_table(struct ksyms *k, const struct elf_img *e,
 
 long ksyms_parse_vmlinux(struct ksyms *k, const uint8_t *img, size_t len)
 {
-	const Elf64_Ehdr *h = (const Elf64_Ehdr *)img;
 	static const char *const tables[] = { "__ksymtab", "__ksymtab_gpl" };
-	struct elf_img e = { img, len, NULL, 0 };
+	struct elf_img e = { img, len, NULL, 0, 0 };
+	Elf64_Shdr *sh;
+	Elf64_Ehdr h;
 	long total = 0;
 	bool found = false;
 
-	if (len < sizeof(*h) || memcmp(h->e_ident, ELFMAG, SELFMAG) ||
-	    h->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    h->e_shentsize != sizeof(Elf64_Shdr) || h->e_shoff > len ||
-	    (uint64_t)h->e_shnum * sizeof(Elf64_Shdr) > len - h->e_shoff)
+	/* Headers copied out: the file may place them at any offset. */
+	if (len < sizeof(h))
 		return -ENOEXEC;
-	e.sh = (const Elf64_Shdr *)(img + h->e_shoff);
-	e.nsh = h->e_shnum;
-	for (size_t t = 0; t < 2; t++) {
+	memcpy(&h, img, sizeof(h));
+	if (memcmp(h.e_ident, ELFMAG, SELFMAG) ||
+	    h.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    h.e_shentsize != sizeof(Elf64_Shdr) || h.e_shoff > len ||
+	    (uint64_t)h.e_shnum * sizeof(Elf64_Shdr) > len - h.e_shoff)
+		return -ENOEXEC;
+	sh = malloc(h.e_shnum ? h.e_shnum * sizeof(*sh) : 1);
+	if (!sh)
+		return -ENOMEM;
+	memcpy(sh, img + h.e_shoff, h.e_shnum * sizeof(*sh));
+	e.sh = sh;
+	e.nsh = h.e_shnum;
+	e.shstrndx = h.e_shstrndx;
+	for (size_t t = 0; t < 2 && total >= 0; t++) {
 		const Elf64_Shdr *s = section(&e, tables[t]);
 		long r;
 
@@ -158,11 +168,10 @@ long ksyms_parse_vmlinux(struct ksyms *k, const uint8_t *img, size_t len)
 			continue;
 		found = true;
 		r = add_table(k, &e, s);
-		if (r < 0)
-			return r;
-		total += r;
+		total = r < 0 ? r : total + r;
 	}
-	return found ? total : -ENOENT;
+	free(sh);
+	return total < 0 || found ? total : -ENOENT;
 }
 
 long ksyms_load_vmlinux(struct ksyms *k, const char *path)

@@ -2,7 +2,7 @@
  * directories given: a well-formed session per target, which the fuzzer
  * then mutates (coverage-guided fuzzing gets past a handshake far sooner
  * from one example than from nothing).
- * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR MUTATE_DIR RING_DIR */
+ * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR MUTATE_DIR RING_DIR KSYMS_DIR */
 #include <elf.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -305,15 +305,70 @@ static int ring_seed(const char *dir, const char *name, bool by_cookie)
 	return save(dir, name, &s);
 }
 
+/* ksyms: a vmlinux of three sections (.shstrtab, __ksymtab with two
+ * entries, .rodata with their names), and a System.map. */
+static int ksyms_seeds(const char *dir)
+{
+	static const char shstr[] = "\0.shstrtab\0__ksymtab\0.rodata";
+	static const char names[] = "kfree\0mutex_lock";
+	static const char map[] =
+		"ffffffff81200000 T __kmalloc\n"
+		"ffffffff81200100 t kfree\n"
+		"ffffffff81300000 D some_data\n"
+		"ffffffffffffffff B The real System.map is in the "
+		"linux-image-6.1.0-dbg package\n";
+	const uint64_t tab = 0xffffffff82000000ull, str = 0xffffffff82100000ull;
+	const uint64_t fn[2] = { 0xffffffff81200100ull, 0xffffffff81200400ull };
+	struct seed img = { .n = 0x300 }, sm = { .n = 0 };
+	Elf64_Ehdr eh = { .e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3,
+				       ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+			  .e_type = ET_EXEC, .e_machine = EM_X86_64,
+			  .e_version = EV_CURRENT, .e_shoff = 0x200,
+			  .e_ehsize = sizeof(Elf64_Ehdr),
+			  .e_shentsize = sizeof(Elf64_Shdr), .e_shnum = 4,
+			  .e_shstrndx = 1 };
+	Elf64_Shdr sh[4] = {
+		{ 0 },
+		{ .sh_name = 1, .sh_type = SHT_STRTAB, .sh_offset = 0x100,
+		  .sh_size = sizeof(shstr) },
+		{ .sh_name = 11, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+		  .sh_addr = tab, .sh_offset = 0x180, .sh_size = 24 },
+		{ .sh_name = 21, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+		  .sh_addr = str, .sh_offset = 0x1c0, .sh_size = sizeof(names) },
+	};
+
+	memset(img.b, 0, img.n);
+	memcpy(img.b, &eh, sizeof(eh));
+	memcpy(img.b + 0x100, shstr, sizeof(shstr));
+	for (int i = 0; i < 2; i++) {
+		/* value, name, namespace: each relative to its own field */
+		uint64_t va = tab + 12 * i;
+		int32_t rel[3] = { (int32_t)(fn[i] - va),
+				   (int32_t)(str + (i ? 6 : 0) - (va + 4)), 0 };
+
+		memcpy(img.b + 0x180 + 12 * i, rel, sizeof(rel));
+	}
+	memcpy(img.b + 0x1c0, names, sizeof(names));
+	memcpy(img.b + 0x200, sh, sizeof(sh));
+	/* the parser choice: even the image, odd the map */
+	memmove(img.b + 1, img.b, img.n);
+	img.b[0] = 0;
+	img.n++;
+	u8(&sm, 1);
+	put(&sm, map, sizeof(map) - 1);
+	return save(dir, "vmlinux", &img) || save(dir, "system.map", &sm);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 6) {
+	if (argc != 7) {
 		fprintf(stderr, "usage: %s VIRTIO_DIR BOOT_DIR RESULTS_DIR "
-			"MUTATE_DIR RING_DIR\n", argv[0]);
+			"MUTATE_DIR RING_DIR KSYMS_DIR\n", argv[0]);
 		return 2;
 	}
 	return blk_seed(argv[1]) || net_seed(argv[1]) ||
 	       boot_seeds(argv[2]) || results_seed(argv[3]) ||
 	       mutate_seeds(argv[4]) || ring_seed(argv[5], "range", false) ||
-	       ring_seed(argv[5], "cookie", true) ? 1 : 0;
+	       ring_seed(argv[5], "cookie", true) ||
+	       ksyms_seeds(argv[6]) ? 1 : 0;
 }
