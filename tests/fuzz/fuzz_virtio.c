@@ -177,39 +177,73 @@ static void reg_wr(struct virtio_mmio *m, uint64_t off, uint32_t v)
 static void forget_chains(struct fz_world *w);
 static bool over_ring(uint32_t addr, uint32_t len);
 
+/* The register an access goes to, and its width: with bit 7 of the width
+ * byte clear, one of the transport's registers (a 4-byte access, as the
+ * spec asks) or a byte of config space; set, any offset up to twice the
+ * window (the bus never passes those, but the handler must not trust
+ * that) and any width of 1, 2, 4 or 8. */
+static bool take_reg(struct fz_in *in, uint8_t *dev, uint64_t *off,
+		     uint32_t *width)
+{
+	static const uint16_t regs[] = {
+		VIRTIO_MMIO_MAGIC_VALUE, VIRTIO_MMIO_VERSION,
+		VIRTIO_MMIO_DEVICE_ID, VIRTIO_MMIO_VENDOR_ID,
+		VIRTIO_MMIO_DEVICE_FEATURES, VIRTIO_MMIO_DEVICE_FEATURES_SEL,
+		VIRTIO_MMIO_DRIVER_FEATURES, VIRTIO_MMIO_DRIVER_FEATURES_SEL,
+		VIRTIO_MMIO_QUEUE_SEL, VIRTIO_MMIO_QUEUE_NUM_MAX,
+		VIRTIO_MMIO_QUEUE_NUM, VIRTIO_MMIO_QUEUE_READY,
+		VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_MMIO_INTERRUPT_STATUS,
+		VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_STATUS,
+		VIRTIO_MMIO_QUEUE_DESC_LOW, VIRTIO_MMIO_QUEUE_DESC_HIGH,
+		VIRTIO_MMIO_QUEUE_AVAIL_LOW, VIRTIO_MMIO_QUEUE_AVAIL_HIGH,
+		VIRTIO_MMIO_QUEUE_USED_LOW, VIRTIO_MMIO_QUEUE_USED_HIGH,
+		VIRTIO_MMIO_CONFIG_GENERATION,
+	};
+	static const uint32_t widths[4] = { 1, 2, 4, 8 };
+	uint8_t w;
+	uint16_t o;
+
+	if (!take8(in, dev) || !take16(in, &o) || !take8(in, &w))
+		return false;
+	*dev %= FZ_DEVS;
+	if (w & 0x80) {
+		*off = o % (2 * VIRTIO_MMIO_SIZE);
+		*width = widths[w % 4];
+	} else if (o & 0x8000) {
+		*off = VIRTIO_MMIO_CONFIG + o % 64;
+		*width = widths[w % 3];
+	} else {
+		*off = regs[o % (sizeof(regs) / sizeof(regs[0]))];
+		*width = 4;
+	}
+	return true;
+}
+
 static void step_reg_write(struct fz_world *w, struct fz_in *in)
 {
-	uint8_t dev, width;
-	uint16_t off;
-	uint64_t v;
-	static const uint32_t widths[4] = { 1, 2, 4, 8 };
+	uint8_t dev;
+	uint64_t off, v;
+	uint32_t width;
 
-	if (!take8(in, &dev) || !take16(in, &off) || !take8(in, &width) ||
-	    !take(in, &v, sizeof(v)))
+	if (!take_reg(in, &dev, &off, &width) || !take(in, &v, sizeof(v)))
 		return;
-	/* Offsets up to twice the window: the bus never passes those, but
-	 * the handler must not trust that. */
-	virtio_mmio_io(w->m[dev % FZ_DEVS], off % (2 * VIRTIO_MMIO_SIZE),
-		       (uint8_t *)&v, widths[width % 4], true);
+	virtio_mmio_io(w->m[dev], off, (uint8_t *)&v, width, true);
 	/* The queues may now be elsewhere, another size, or reset: the
 	 * used-ring checks hold again after the next handshake. */
-	w->q[dev % FZ_DEVS][0].num = 0;
-	w->q[dev % FZ_DEVS][1].num = 0;
-	if (dev % FZ_DEVS == 0)
+	w->q[dev][0].num = 0;
+	w->q[dev][1].num = 0;
+	if (dev == 0)
 		w->shadow_valid = false;
 }
 
 static void step_reg_read(struct fz_world *w, struct fz_in *in)
 {
-	uint8_t dev, width;
-	uint16_t off;
-	uint64_t v = 0;
-	static const uint32_t widths[4] = { 1, 2, 4, 8 };
+	uint8_t dev;
+	uint64_t off, v = 0;
+	uint32_t width;
 
-	if (!take8(in, &dev) || !take16(in, &off) || !take8(in, &width))
-		return;
-	virtio_mmio_io(w->m[dev % FZ_DEVS], off % (2 * VIRTIO_MMIO_SIZE),
-		       (uint8_t *)&v, widths[width % 4], false);
+	if (take_reg(in, &dev, &off, &width))
+		virtio_mmio_io(w->m[dev], off, (uint8_t *)&v, width, false);
 }
 
 static void step_poke(struct fz_world *w, struct fz_in *in)
@@ -626,7 +660,9 @@ static void step_net_xfer(struct fz_world *w, struct fz_in *in)
 	rlen = room & 1 ? want - (room >> 1) % (want + 1) :
 			  want + (room >> 1);
 	q = &w->q[rx][0];
-	if (!q->num || !w->q[tx][1].num)
+	/* the sender's chain is two descriptors: in a queue of one it
+	 * would overwrite its own head */
+	if (!q->num || w->q[tx][1].num < 2)
 		return;
 	/* Another buffer waiting would take the frame first. */
 	alone = q->avail_idx == q->used_seen;
