@@ -12,10 +12,10 @@ RUNS=${1:-50000}
 F=build/fuzz
 make -s fuzz-build || { echo "FAIL: fuzz targets do not build"; exit 1; }
 rm -rf "$F/seeds"
-TARGETS="virtio ring boot ksyms mutate results"
+TARGETS="virtio ring boot ksyms snapshot mutate results"
 for t in $TARGETS; do mkdir -p "$F/seeds/$t"; done
 "$F/seeds-gen" "$F/seeds/virtio" "$F/seeds/boot" "$F/seeds/results" \
-	"$F/seeds/mutate" "$F/seeds/ring" "$F/seeds/ksyms" ||
+	"$F/seeds/mutate" "$F/seeds/ring" "$F/seeds/ksyms" "$F/seeds/snapshot" ||
 	{ echo "FAIL: fuzz seeds"; exit 1; }
 if [ -n "${CHARIOT_FUZZ_TIME:-}" ]; then
 	limit="-max_total_time=$CHARIOT_FUZZ_TIME"

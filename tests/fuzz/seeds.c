@@ -2,7 +2,8 @@
  * directories given: a well-formed session per target, which the fuzzer
  * then mutates (coverage-guided fuzzing gets past a handshake far sooner
  * from one example than from nothing).
- * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR MUTATE_DIR RING_DIR KSYMS_DIR */
+ * Usage: seeds VIRTIO_DIR BOOT_DIR RESULTS_DIR MUTATE_DIR RING_DIR KSYMS_DIR
+ *              SNAPSHOT_DIR */
 #include <elf.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -359,16 +360,33 @@ static int ksyms_seeds(const char *dir)
 	return save(dir, "vmlinux", &img) || save(dir, "system.map", &sm);
 }
 
+/* snapshot: the file intact, cut in the middle of its RAM, and with its
+ * state damaged (fuzz_snapshot.c's patches start at offset 0). */
+static int snapshot_seeds(const char *dir)
+{
+	struct seed intact = { .n = 0 }, cut = { .n = 0 }, flip = { .n = 0 };
+	uint32_t none = 0, half = (2u << 20) + (100u << 10);
+
+	put(&intact, &none, 4);
+	put(&cut, &half, 4);
+	put(&flip, &none, 4);
+	u16(&flip, 4096);
+	u8(&flip, 1);
+	u8(&flip, 0xff);
+	return save(dir, "intact", &intact) || save(dir, "cut", &cut) ||
+	       save(dir, "flip", &flip);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
+	if (argc != 8) {
 		fprintf(stderr, "usage: %s VIRTIO_DIR BOOT_DIR RESULTS_DIR "
-			"MUTATE_DIR RING_DIR KSYMS_DIR\n", argv[0]);
+			"MUTATE_DIR RING_DIR KSYMS_DIR SNAPSHOT_DIR\n", argv[0]);
 		return 2;
 	}
 	return blk_seed(argv[1]) || net_seed(argv[1]) ||
 	       boot_seeds(argv[2]) || results_seed(argv[3]) ||
 	       mutate_seeds(argv[4]) || ring_seed(argv[5], "range", false) ||
 	       ring_seed(argv[5], "cookie", true) ||
-	       ksyms_seeds(argv[6]) ? 1 : 0;
+	       ksyms_seeds(argv[6]) || snapshot_seeds(argv[7]) ? 1 : 0;
 }
