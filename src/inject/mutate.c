@@ -309,9 +309,11 @@ static void describe(struct mctx *c, struct mutation *m)
 	memcpy(buf, c->in->code + start, end - start);
 	decode_text(c->dec, buf, end - start, c->in->base + start,
 		    m->before, sizeof(m->before));
+	/* buf + (off - start): buf + off alone may point past buf, which
+	 * is undefined however it is brought back (found by fuzz_mutate) */
 	for (unsigned int p = 0; p < m->npatches; p++)
 		if (m->patch[p].off + m->patch[p].len <= end)
-			memcpy(buf + m->patch[p].off - start, m->patch[p].new,
+			memcpy(buf + (m->patch[p].off - start), m->patch[p].new,
 			       m->patch[p].len);
 	decode_text(c->dec, buf, end - start, c->in->base + start,
 		    m->after, sizeof(m->after));

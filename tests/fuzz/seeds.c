@@ -220,6 +220,25 @@ static int results_seed(const char *dir)
 	return save(dir, "results", &s);
 }
 
+/* A branch 400 bytes into the code: describing its inversion once made
+ * a pointer past a 288-byte buffer (undefined; clang's UBSan sees it,
+ * gcc's did not), so every fuzz run replays it. */
+static int mutate_far_seed(const char *dir)
+{
+	struct seed s = { .n = 0 };
+	uint64_t seed = 0;
+	uint8_t code[402];
+
+	memset(code, 0x90, 400);
+	code[400] = 0x74;	/* je +5 */
+	code[401] = 0x05;
+	u8(&s, 6);		/* FAULT_BRANCH_INVERT */
+	put(&s, &seed, 8);
+	u8(&s, 0);
+	put(&s, code, sizeof(code));
+	return save(dir, "far", &s);
+}
+
 /* mutate: a small driver function (prologue, a kmalloc call, a test and
  * branch, a loop, rep stosq, stores, memcpy and lock calls, a kfree call,
  * the epilogue; calls to fuzz_mutate.c's symbols from its base), once per
@@ -252,7 +271,7 @@ static int mutate_seeds(const char *dir)
 		if (save(dir, name, &s))
 			return -1;
 	}
-	return 0;
+	return mutate_far_seed(dir);
 }
 
 /* ring: fuzz_ring.c's typed record (opcode 0) and trapped write (4). */

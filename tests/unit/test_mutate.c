@@ -747,6 +747,24 @@ TEST(mutate_immediate_inside_the_instruction)
 	}
 }
 
+/* Found by tests/fuzz/fuzz_mutate.c in a 10-minute run: describing a
+ * patch more than 288 bytes into the code computed buf + off before
+ * taking start off, a pointer past the buffer.  gcc's UBSan (the unit
+ * run) does not see that; clang's does, and the fuzz target's seed "far"
+ * replays this case every run.  Here: the description is still right. */
+TEST(mutate_site_far_into_the_code)
+{
+	static uint8_t code[402];
+	struct mutation m;
+
+	memset(code, 0x90, 400);
+	code[400] = 0x74;	/* je +5 */
+	code[401] = 0x05;
+	CHECK_EQ(pick_site(code, sizeof(code), FAULT_BRANCH_INVERT, 0, &m), 0);
+	CHECK_EQ(m.patch[0].off, 400);
+	CHECK(!strncmp(m.before, "je ", 3) && !strncmp(m.after, "jne ", 4));
+}
+
 TEST(mutate_random_bytes)
 {
 	uint64_t x = 0x2545f4914f6cdd1dull;
