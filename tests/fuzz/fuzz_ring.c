@@ -12,6 +12,7 @@
  *  - a verdict agrees with the ACT: allowed as ALLOW_ACT only when the
  *    target is wholly granted, denied as NOT_IN_ACT or PARTIAL only when
  *    none or part of it is; a denial is not performed (enforce);
+ *  - PAGE_FREED is passed on only for whole pages of RAM;
  *  - precision of the open pages: every page the protection was told to
  *    open is wholly in its domain's ACT, and opens and closes alternate
  *    (never an open page opened, nor a closed one closed). */
@@ -53,6 +54,16 @@ static bool fz_gpa_ok(void *opaque, uint64_t gpa, uint64_t len)
 	if (gpa >= FZ_RAM || len > FZ_RAM - gpa)
 		return false;
 	return gpa + len <= FZ_HOLE || gpa >= FZ_HOLE + 0x2000000ull;
+}
+
+/* PAGE_FREED reaches the VMM only for whole pages of RAM. */
+static void fz_page_freed(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct fz *f = opaque;
+
+	if ((gpa | len) & (PC_PAGE_SIZE - 1) || !len ||
+	    !fz_gpa_ok(NULL, gpa, len))
+		f->broken = "PAGE_FREED passed on for what is not whole RAM pages";
 }
 
 static int find_open(const struct fz *f, unsigned int domain, uint64_t page)
@@ -127,11 +138,18 @@ static bool take_rec(struct fz_in *in, struct chariot_ring_rec *r)
 	r->domain = dom & 0x80 ? dom : dom % 4;
 	r->vcpu = vcpu & 0x80 ? vcpu : vcpu % 2;
 	r->len = len;
-	/* none (0); ENTER's is its stack; the rest name objects */
-	r->cookie = !cookie ? 0 : r->type == CHARIOT_REC_ENTER ?
-		CHARIOT_ENTER_STACK(0xffffc90000100000ull + (cookie % 8) * 0x4000,
-				    0x4000) :
-		0xffff888000000000ull + (cookie % 8) * 0x1000;
+	/* none (0); ENTER's is its stack (at the top of the address space
+	 * with bit 6: some wrap); the rest name objects */
+	if (!cookie)
+		r->cookie = 0;
+	else if (r->type == CHARIOT_REC_ENTER && (cookie & 0x40))
+		r->cookie = CHARIOT_ENTER_STACK(0xffffffffffffe000ull,
+						(cookie % 4) * 0x1000);
+	else if (r->type == CHARIOT_REC_ENTER)
+		r->cookie = CHARIOT_ENTER_STACK(0xffffc90000100000ull +
+						(cookie % 8) * 0x4000, 0x4000);
+	else
+		r->cookie = 0xffff888000000000ull + (cookie % 8) * 0x1000;
 	return true;
 }
 
@@ -229,7 +247,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz *f = calloc(1, sizeof(*f));
 	struct iso_config icfg = { .vcpus = 2, .act_entries = 64,
 				   .open_pages = 4, .protect = fz_protect };
-	struct ring_config rcfg = { .gpa_ok = fz_gpa_ok };
+	struct ring_config rcfg = { .gpa_ok = fz_gpa_ok,
+				    .page_freed = fz_page_freed };
 	struct chariot_ring_rec rec;
 	uint16_t by;
 	uint8_t op;
@@ -237,6 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!f)
 		abort();
 	icfg.opaque = f;
+	rcfg.opaque = f;
 	f->shm = aligned_alloc(64, FZ_BYTES);
 	if (!f->shm || iso_init(&f->iso, &icfg) ||
 	    ring_init(&f->ring, f->shm, FZ_BYTES, &rcfg))
