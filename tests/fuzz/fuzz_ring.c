@@ -22,13 +22,9 @@
 
 #include "iso/ring.h"
 #include "iso/verdict.h"
-#include "../common/iso_invariants.h"
+#include "../common/ring_world.h"
 #include "fuzz_input.h"
 
-#define FZ_BYTES	2048		/* 32 records: wraps often */
-#define FZ_RAM		0x10000000ull	/* 256 MiB... */
-#define FZ_HOLE		0x08000000ull	/* ...without RAM in [128, 160) MiB */
-#define FZ_DRV		0xffffffffc0000000ull
 #define FZ_TEXT		0xffffffff81000000ull
 #define FZ_OPEN_MAX	(ISO_MAX_DOMAINS * 4)
 
@@ -47,14 +43,6 @@ struct fz {
 	unsigned int nopen;
 	const char *broken;	/* set by a callback that saw a violation */
 };
-
-static bool fz_gpa_ok(void *opaque, uint64_t gpa, uint64_t len)
-{
-	(void)opaque;
-	if (gpa >= FZ_RAM || len > FZ_RAM - gpa)
-		return false;
-	return gpa + len <= FZ_HOLE || gpa >= FZ_HOLE + 0x2000000ull;
-}
 
 /* PAGE_FREED reaches the VMM only for whole pages of RAM. */
 static void fz_page_freed(void *opaque, uint64_t gpa, uint64_t len)
@@ -153,21 +141,13 @@ static bool take_rec(struct fz_in *in, struct chariot_ring_rec *r)
 	return true;
 }
 
-static uint64_t rejected(const struct fz *f)
-{
-	uint64_t n = 0;
-
-	for (int e = 0; e < RING_ERRS; e++)
-		n += f->ring.stats.rejected[e];
-	return n;
-}
-
 #define FAIL(...)	do { fprintf(stderr, __VA_ARGS__); abort(); } while (0)
 
 /* Post rec at head (or at a lying seq), drain, check. */
 static void post(struct fz *f, struct chariot_ring_rec rec, bool raw_seq)
 {
-	uint64_t applied = f->ring.stats.applied, rej = rejected(f);
+	uint64_t applied = f->ring.stats.applied;
+	uint64_t rej = ring_rejected(&f->ring);
 	const struct domain *d;
 
 	if (!raw_seq)
@@ -176,7 +156,7 @@ static void post(struct fz *f, struct chariot_ring_rec rec, bool raw_seq)
 	f->head++;
 	__atomic_store_n(&f->shm->head, f->head, __ATOMIC_RELEASE);
 	if (ring_drain(&f->ring, &f->iso) != 1 ||
-	    f->ring.stats.applied + rejected(f) != applied + rej + 1)
+	    f->ring.stats.applied + ring_rejected(&f->ring) != applied + rej + 1)
 		FAIL("a record not applied or rejected exactly once\n");
 	if (rec.type == CHARIOT_REC_GRANT &&
 	    f->ring.stats.applied == applied + 1 &&

@@ -16,12 +16,8 @@
 #include "iso/ring.h"
 #include "iso/verdict.h"
 #include "test.h"
-#include "../common/iso_invariants.h"
+#include "../common/ring_world.h"
 
-#define FZ_BYTES	2048		/* 32 records: wraps often */
-#define FZ_RAM		0x10000000ull	/* 256 MiB... */
-#define FZ_HOLE		0x08000000ull	/* ...without RAM in [128, 160) MiB */
-#define FZ_DRV		0xffffffffc0000000ull
 
 struct fz {
 	struct iso iso;
@@ -30,14 +26,6 @@ struct fz {
 	uint32_t head;
 	uint64_t rng;
 };
-
-static bool fz_gpa_ok(void *opaque, uint64_t gpa, uint64_t len)
-{
-	(void)opaque;
-	if (gpa >= FZ_RAM || len > FZ_RAM - gpa)
-		return false;
-	return gpa + len <= FZ_HOLE || gpa >= FZ_HOLE + 0x2000000ull;
-}
 
 static uint64_t rnd(struct fz *f)
 {
@@ -166,20 +154,12 @@ static struct chariot_ring_rec fz_rec(struct fz *f)
 	return r;
 }
 
-static uint64_t fz_rejected(const struct fz *f)
-{
-	uint64_t n = 0;
-
-	for (int e = 0; e < RING_ERRS; e++)
-		n += f->ring.stats.rejected[e];
-	return n;
-}
-
 /* Post rec (or, lying, a wrong seq), drain, check; false on a failure. */
 static bool fz_step(struct fz *f, struct chariot_ring_rec rec, int *failed,
 		    uint64_t seed, unsigned long i)
 {
-	uint64_t applied = f->ring.stats.applied, rej = fz_rejected(f);
+	uint64_t applied = f->ring.stats.applied;
+	uint64_t rej = ring_rejected(&f->ring);
 	uint64_t gpa_rej = f->ring.stats.rejected[RING_ERR_GPA];
 	const char *why = NULL;
 	const struct domain *d;
@@ -190,7 +170,8 @@ static bool fz_step(struct fz *f, struct chariot_ring_rec rec, int *failed,
 	f->head++;
 	__atomic_store_n(&f->shm->head, f->head, __ATOMIC_RELEASE);
 	n = ring_drain(&f->ring, &f->iso);
-	if (n != 1 || f->ring.stats.applied + fz_rejected(f) != applied + rej + 1)
+	if (n != 1 ||
+	    f->ring.stats.applied + ring_rejected(&f->ring) != applied + rej + 1)
 		why = "a record not applied or rejected exactly once";
 	else if ((why = iso_invariant_broken(&f->iso, fz_gpa_ok)))
 		;
