@@ -9,6 +9,7 @@
 
 #include "devices/virtio_mmio.h"
 #include "test.h"
+#include "../common/virtio_regs.h"
 
 /* ---- shared test helpers (declared where used) ---- */
 
@@ -24,19 +25,6 @@ static int count_edge(void *opaque, uint32_t gsi, int level)
 struct irq_line test_irq(int *edges)
 {
 	return (struct irq_line){ .set = count_edge, .opaque = edges };
-}
-
-static uint32_t mmio_rd(struct virtio_mmio *m, uint64_t off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_io(m, off, (uint8_t *)&v, 4, false);
-	return v;
-}
-
-static void mmio_wr(struct virtio_mmio *m, uint64_t off, uint32_t v)
-{
-	virtio_mmio_io(m, off, (uint8_t *)&v, 4, true);
 }
 
 #define FDRV_QSIZE 16
@@ -85,24 +73,6 @@ static void fdrv_set_queue(struct fdrv *d, uint32_t i, uint32_t num)
 	mmio_wr(d->m, VIRTIO_MMIO_QUEUE_USED_LOW, used);
 	mmio_wr(d->m, VIRTIO_MMIO_QUEUE_USED_HIGH, used >> 32);
 	mmio_wr(d->m, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
-static uint64_t device_features(struct virtio_mmio *m)
-{
-	uint64_t f;
-
-	mmio_wr(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	f = (uint64_t)mmio_rd(m, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	mmio_wr(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return f | mmio_rd(m, VIRTIO_MMIO_DEVICE_FEATURES);
-}
-
-static void write_features(struct virtio_mmio *m, uint64_t f)
-{
-	mmio_wr(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	mmio_wr(m, VIRTIO_MMIO_DRIVER_FEATURES, f);
-	mmio_wr(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	mmio_wr(m, VIRTIO_MMIO_DRIVER_FEATURES, f >> 32);
 }
 
 /* The Linux virtio_mmio probe sequence, minus DRIVER_OK when ok is false. */
