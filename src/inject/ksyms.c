@@ -135,14 +135,34 @@ static long add_table(struct ksyms *k, const struct elf_img *e,
 	return added;
 }
 
-long ksyms_parse_vmlinux(struct ksyms *k, const uint8_t *img, size_t len)
+/* Both export tables of e, whose section headers are in hand. */
+static long add_tables(struct ksyms *k, const struct elf_img *e)
 {
 	static const char *const tables[] = { "__ksymtab", "__ksymtab_gpl" };
+	long total = 0;
+	bool found = false;
+
+	for (size_t t = 0; t < 2; t++) {
+		const Elf64_Shdr *s = section(e, tables[t]);
+		long r;
+
+		if (!s)
+			continue;
+		found = true;
+		r = add_table(k, e, s);
+		if (r < 0)
+			return r;
+		total += r;
+	}
+	return found ? total : -ENOENT;
+}
+
+long ksyms_parse_vmlinux(struct ksyms *k, const uint8_t *img, size_t len)
+{
 	struct elf_img e = { img, len, NULL, 0, 0 };
 	Elf64_Shdr *sh;
 	Elf64_Ehdr h;
-	long total = 0;
-	bool found = false;
+	long r;
 
 	/* Headers copied out: the file may place them at any offset. */
 	if (len < sizeof(h))
@@ -160,18 +180,9 @@ long ksyms_parse_vmlinux(struct ksyms *k, const uint8_t *img, size_t len)
 	e.sh = sh;
 	e.nsh = h.e_shnum;
 	e.shstrndx = h.e_shstrndx;
-	for (size_t t = 0; t < 2 && total >= 0; t++) {
-		const Elf64_Shdr *s = section(&e, tables[t]);
-		long r;
-
-		if (!s)
-			continue;
-		found = true;
-		r = add_table(k, &e, s);
-		total = r < 0 ? r : total + r;
-	}
+	r = add_tables(k, &e);
 	free(sh);
-	return total < 0 || found ? total : -ENOENT;
+	return r;
 }
 
 long ksyms_load_vmlinux(struct ksyms *k, const char *path)
