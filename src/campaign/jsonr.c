@@ -1,5 +1,7 @@
 /* jsonr.c - recursive-descent JSON reader (RFC 8259), nodes in one array. */
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,16 +192,53 @@ static int parse_container(struct parser *ps, enum jtype t, char close)
 	return err ? err : idx;
 }
 
+static bool is_digit(const struct parser *ps, const char *q)
+{
+	return q < ps->end && *q >= '0' && *q <= '9';
+}
+
+/* The end of the number at ps->p by RFC 8259's grammar, or NULL: strtod
+ * alone would also take "-inf", "-nan", hex and "01". */
+static const char *number_end(const struct parser *ps)
+{
+	const char *q = ps->p;
+
+	if (q < ps->end && *q == '-')
+		q++;
+	if (!is_digit(ps, q))
+		return NULL;
+	if (*q++ != '0')
+		while (is_digit(ps, q))
+			q++;
+	if (q < ps->end && *q == '.') {
+		if (!is_digit(ps, ++q))
+			return NULL;
+		while (is_digit(ps, q))
+			q++;
+	}
+	if (q < ps->end && (*q == 'e' || *q == 'E')) {
+		q++;
+		if (q < ps->end && (*q == '+' || *q == '-'))
+			q++;
+		if (!is_digit(ps, q))
+			return NULL;
+		while (is_digit(ps, q))
+			q++;
+	}
+	return q;
+}
+
 static int parse_number(struct parser *ps)
 {
+	const char *want = number_end(ps);
 	char *end, *start = ps->p;
 	double v;
 	int idx;
 
-	if (*ps->p != '-' && (*ps->p < '0' || *ps->p > '9'))
-		return -EINVAL;
+	if (!want || (want < ps->end && *want >= '0' && *want <= '9'))
+		return -EINVAL;	/* "01": a digit after a leading zero */
 	v = strtod(ps->p, &end);
-	if (end == ps->p || end > ps->end)
+	if (end != want)
 		return -EINVAL;
 	ps->p = end;
 	idx = new_node(ps, J_NUM);
@@ -314,7 +353,8 @@ const char *jsonr_str(const struct jnode *n, const char *def)
 
 double jsonr_num(const struct jnode *n, double def)
 {
-	return n && n->type == J_NUM ? n->num : def;
+	/* 1e999 is JSON but overflows to inf, which no writer can print back */
+	return n && n->type == J_NUM && isfinite(n->num) ? n->num : def;
 }
 
 long long jsonr_int(const struct jnode *n, long long lo, long long hi,

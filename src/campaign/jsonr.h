@@ -45,6 +45,7 @@ const struct jnode *jsonr_next(const struct jdoc *d, const struct jnode *n);
 
 /* Typed looks: the value, or def when absent or of another type. */
 const char *jsonr_str(const struct jnode *n, const char *def);
+/* A finite number; a number too large for a double (1e999) is def. */
 double jsonr_num(const struct jnode *n, double def);
 /* A number in [lo, hi], its fraction dropped; def when absent, of another
  * type or out of range (a damaged file must not make the cast undefined). */

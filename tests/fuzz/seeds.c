@@ -214,10 +214,18 @@ static int results_seed(const char *dir)
 		"\"status\":0,\"wall_ms\":900.0,\"t0_ms\":1700000004000,"
 		"\"t1_ms\":1700000004900,\"site\":-1,\"nsites\":0,"
 		"\"reason\":\"\",\"what\":\"\"}\n";
-	struct seed s = { .n = 0 };
+	/* numbers at the edges: no double (1e999, found in CI), beyond 2^64,
+	 * negative where a count belongs */
+	static const char edges[] =
+		"{\"driver\":\"d\",\"run\":\"native\",\"index\":-1,"
+		"\"class\":\"silent\",\"wall_ms\":1e999,\"status\":-0.0,"
+		"\"t0_ms\":18446744073709551616,\"t1_ms\":1e-999,"
+		"\"site\":-9223372036854775809,\"nsites\":1e308}\n";
+	struct seed s = { .n = 0 }, e = { .n = 0 };
 
 	put(&s, text, sizeof(text) - 1);
-	return save(dir, "results", &s);
+	put(&e, edges, sizeof(edges) - 1);
+	return save(dir, "results", &s) || save(dir, "edges", &e);
 }
 
 /* A branch 400 bytes into the code: describing its inversion once made

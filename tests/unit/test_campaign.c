@@ -97,11 +97,50 @@ TEST(campaign_jsonr_int_in_range_or_default)
 	CHECK_EQ(r.nsites, 3);
 }
 
+/* 1e999 is JSON but no double: read as absent, never as inf, which the
+ * results writer would print as "inf", a line nothing parses back (found
+ * by fuzz_results in CI). */
+TEST(campaign_jsonr_number_out_of_range)
+{
+	static const char line[] =
+		"{\"driver\":\"d\",\"run\":\"clean\",\"class\":\"clean\","
+		"\"wall_ms\":1e999}";
+	static const char text[] = "[-1e999, 1e-999, 0, -0.0, 2.5E+3]";
+	struct run_result r, again;
+	const struct jnode *x;
+	char buf[1024];
+	FILE *f;
+	struct jdoc d;
+	size_t n;
+
+	CHECK_EQ(jsonr_parse(text, strlen(text), &d), 0);
+	x = jsonr_first(&d, jsonr_root(&d));
+	CHECK(jsonr_num(x, 7) == 7);
+	x = jsonr_next(&d, x);
+	CHECK(jsonr_num(x, 7) == 0);
+	x = jsonr_next(&d, jsonr_next(&d, jsonr_next(&d, x)));
+	CHECK(jsonr_num(x, 7) == 2500);
+	jsonr_free(&d);
+
+	CHECK_EQ(results_parse_line(line, strlen(line), &r), 0);
+	CHECK(r.wall_ms == 0);
+	f = fmemopen(buf, sizeof(buf), "w");
+	CHECK(f != NULL);
+	results_format(&r, f);
+	n = (size_t)ftell(f);
+	fclose(f);
+	CHECK(n > 1 && n < sizeof(buf) && buf[n - 1] == '\n');
+	CHECK_EQ(results_parse_line(buf, n - 1, &again), 0);
+}
+
 TEST(campaign_jsonr_rejects_garbage)
 {
 	static const char *const bad[] = {
 		"", "{", "{\"a\" 1}", "[1,]", "{\"a\":1} x", "\"abc", "tru",
 		"{\"a\":\"\x01\"}", "[1 2]",
+		/* numbers strtod takes and JSON does not */
+		"-inf", "[-infinity]", "-nan", "[0x10]", "[-0x1p3]", "[01]",
+		"[1.]", "[.5]", "[1e]", "[+1]", "[-]", "[1.5e+]",
 	};
 	struct jdoc d;
 
