@@ -292,3 +292,19 @@ void classify_clean(const struct run_evidence *ev, unsigned con, struct verdict 
 		set(v, CLS_CLEAN, "no alarm");
 	}
 }
+
+void classify_run(enum run_kind k, const char *report, size_t rlen,
+		  const char *console, size_t clen, struct run_evidence *ev,
+		  struct verdict *v)
+{
+	unsigned con = console ? classify_scan_console(console, clen) : 0;
+
+	if (!report || !rlen || classify_parse_report(report, rlen, ev))
+		classify_parse_report("", 0, ev);	/* have_report false */
+	if (k == RUN_NATIVE)
+		classify_native(ev, con, v);
+	else if (k == RUN_ISOLATED)
+		classify_isolated(ev, con, v);
+	else
+		classify_clean(ev, con, v);
+}

@@ -94,6 +94,12 @@ int classify_parse_report(const char *json, size_t len, struct run_evidence *ev)
 /* CON_* bits found in the console text. */
 unsigned classify_scan_console(const char *text, size_t len);
 
+/* A run of kind k from its report and console text: ev from the report
+ * (have_report false when it is empty or no JSON object), v its class. */
+void classify_run(enum run_kind k, const char *report, size_t rlen,
+		  const char *console, size_t clen, struct run_evidence *ev,
+		  struct verdict *v);
+
 void classify_native(const struct run_evidence *ev, unsigned con, struct verdict *v);
 void classify_isolated(const struct run_evidence *ev, unsigned con, struct verdict *v);
 void classify_clean(const struct run_evidence *ev, unsigned con, struct verdict *v);

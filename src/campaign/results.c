@@ -202,3 +202,20 @@ const struct run_result *results_find(const struct run_result *rs, size_t n,
 			return &rs[i];
 	return NULL;
 }
+
+void results_set_evidence(struct run_result *res, const struct run_evidence *ev,
+			  const struct verdict *v)
+{
+	res->cls = v->cls;
+	res->detected = v->detected;
+	res->restored = v->restored;
+	snprintf(res->reason, sizeof(res->reason), "%s", v->reason);
+	snprintf(res->end, sizeof(res->end), "%s", ev->end);
+	res->status = ev->status;
+	res->wall_ms = ev->wall_ms;
+	res->applied = ev->applied;
+	res->activated = ev->activated;
+	res->site = ev->site;
+	res->nsites = ev->nsites;
+	snprintf(res->what, sizeof(res->what), "%s", ev->what);
+}

@@ -33,6 +33,10 @@ struct run_result {
 	char what[CLASSIFY_TEXT];
 };
 
+/* What a run showed (its report's evidence and its verdict) into r. */
+void results_set_evidence(struct run_result *r, const struct run_evidence *ev,
+			  const struct verdict *v);
+
 /* One line (with its '\n') for r. */
 void results_format(const struct run_result *r, FILE *f);
 

@@ -311,23 +311,6 @@ static void base_result(const struct runner *r, const struct job *j,
 	res->site = res->nsites = -1;
 }
 
-static void fill_evidence(struct run_result *res, const struct run_evidence *ev,
-			  const struct verdict *v)
-{
-	res->cls = v->cls;
-	res->detected = v->detected;
-	res->restored = v->restored;
-	snprintf(res->reason, sizeof(res->reason), "%s", v->reason);
-	snprintf(res->end, sizeof(res->end), "%s", ev->end);
-	res->status = ev->status;
-	res->wall_ms = ev->wall_ms;
-	res->applied = ev->applied;
-	res->activated = ev->activated;
-	res->site = ev->site;
-	res->nsites = ev->nsites;
-	snprintf(res->what, sizeof(res->what), "%s", ev->what);
-}
-
 /* Classify a finished run from its files. */
 static void judge(const struct runner *r, const struct job *j,
 		  struct run_result *res)
@@ -335,26 +318,17 @@ static void judge(const struct runner *r, const struct job *j,
 	char p[PATH_MAX + 8];
 	struct run_evidence ev;
 	struct verdict v;
-	size_t len;
-	char *text;
-	unsigned con;
+	size_t rlen = 0, clen = 0;
+	char *report, *console;
 
 	path_of(r, j, "json", p, sizeof(p));
-	text = campaign_read_file(p, &len);
-	if (!text || !len || classify_parse_report(text, len, &ev))
-		classify_parse_report("", 0, &ev);	/* have_report false */
-	free(text);
+	report = campaign_read_file(p, &rlen);
 	path_of(r, j, "out", p, sizeof(p));
-	text = campaign_read_file(p, &len);
-	con = text ? classify_scan_console(text, len) : 0;
-	free(text);
-	if (j->kind == RUN_NATIVE)
-		classify_native(&ev, con, &v);
-	else if (j->kind == RUN_ISOLATED)
-		classify_isolated(&ev, con, &v);
-	else
-		classify_clean(&ev, con, &v);
-	fill_evidence(res, &ev, &v);
+	console = campaign_read_file(p, &clen);
+	classify_run(j->kind, report, rlen, console, clen, &ev, &v);
+	free(report);
+	free(console);
+	results_set_evidence(res, &ev, &v);
 }
 
 static int record(struct runner *r, const struct run_result *res)

@@ -19,56 +19,14 @@
 #include "campaign/report.h"
 #include "campaign/results.h"
 #include "campaign/summary.h"
+#include "run_line.h"
 
 #define FZ_MAX_RUNS	64
-
-/* Everything f received, as a malloc'ed string; *len its length. */
-static char *written(void (*emit)(const void *, FILE *), const void *arg,
-		     size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-
-	if (!f)
-		abort();
-	emit(arg, f);
-	if (fclose(f))
-		abort();
-	return buf;
-}
-
-static void emit_run(const void *r, FILE *f)
-{
-	results_format(r, f);
-}
 
 static void emit_summary(const void *s, FILE *f)
 {
 	if (summary_write_json(s, f))
 		abort();
-}
-
-/* Parse, write back, parse again, write again: the two writes agree. */
-static void round_trip(const struct run_result *r)
-{
-	struct run_result again;
-	size_t l1, l2;
-	char *one = written(emit_run, r, &l1), *two;
-
-	if (!l1 || one[l1 - 1] != '\n' ||
-	    results_parse_line(one, l1 - 1, &again)) {
-		fprintf(stderr, "a parsed run, written back, does not parse: "
-			"%s\n", one);
-		abort();
-	}
-	two = written(emit_run, &again, &l2);
-	if (l1 != l2 || memcmp(one, two, l1)) {
-		fprintf(stderr, "written back twice, the lines differ:\n%s%s",
-			one, two);
-		abort();
-	}
-	free(one);
-	free(two);
 }
 
 static void check_reports(const struct run_result *rs, size_t n)
@@ -81,7 +39,7 @@ static void check_reports(const struct run_result *rs, size_t n)
 
 	if (!null || summary_build(rs, n, &s))
 		abort();
-	json = written(emit_summary, &s, &len);
+	json = fz_written(emit_summary, &s, &len);
 	if (jsonr_parse(json, len, &doc)) {
 		fprintf(stderr, "summary.json is not JSON:\n%s\n", json);
 		abort();
@@ -110,8 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *nl = memchr(text, '\n', end - text);
 		size_t len = (nl ? nl : end) - text;
 
-		if (results_parse_line(text, len, &rs[n]) == 0)
-			round_trip(&rs[n++]);
+		if (results_parse_line(text, len, &rs[n]) == 0) {
+			struct run_result again;
+
+			fz_round_trip(&rs[n++], &again);
+		}
 		text += len + 1;
 	}
 	check_reports(rs, n);

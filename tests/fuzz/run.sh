@@ -12,10 +12,11 @@ RUNS=${1:-50000}
 F=build/fuzz
 make -s fuzz-build || { echo "FAIL: fuzz targets do not build"; exit 1; }
 rm -rf "$F/seeds"
-TARGETS="virtio ring boot ksyms snapshot mutate results"
+TARGETS="virtio ring boot ksyms snapshot mutate results classify"
 for t in $TARGETS; do mkdir -p "$F/seeds/$t"; done
 "$F/seeds-gen" "$F/seeds/virtio" "$F/seeds/boot" "$F/seeds/results" \
-	"$F/seeds/mutate" "$F/seeds/ring" "$F/seeds/ksyms" "$F/seeds/snapshot" ||
+	"$F/seeds/mutate" "$F/seeds/ring" "$F/seeds/ksyms" "$F/seeds/snapshot" \
+	"$F/seeds/classify" ||
 	{ echo "FAIL: fuzz seeds"; exit 1; }
 if [ -n "${CHARIOT_FUZZ_TIME:-}" ]; then
 	limit="-max_total_time=$CHARIOT_FUZZ_TIME"
@@ -39,6 +40,10 @@ for t in $TARGETS; do
 	else
 		art=$(sed -n "s/.*Test unit written to \(.*\)/\1/p" "$log" | tail -n 1)
 		echo "FAIL: fuzz $t: $F/fuzz-$t $art reproduces it"
+		# CI keeps only this output: the input itself, to replay
+		# elsewhere (base64 -d > FILE).
+		[ -n "$art" ] && [ "$(wc -c < "$art")" -le 4096 ] &&
+			echo "    input (base64): $(base64 -w0 "$art")"
 		[ -n "$art" ] && "$F/fuzz-$t" "$art" 2>&1 |
 			grep -v -e '^INFO' -e '^ *#[0-9]* 0x.*\(libFuzzer\|fuzzer::\|libc\)' |
 			head -n 25 | sed 's/^/    /'

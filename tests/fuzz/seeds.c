@@ -404,16 +404,57 @@ static int snapshot_seeds(const char *dir)
 	       save(dir, "flip", &flip);
 }
 
+/* classify: a run's kind byte, its report, a NUL, its console. */
+static int classify_seed(const char *dir, const char *name, uint8_t kind,
+			 const char *report, const char *console)
+{
+	struct seed s = { .n = 0 };
+
+	u8(&s, kind);
+	put(&s, report, strlen(report) + 1);
+	put(&s, console, strlen(console));
+	return save(dir, name, &s);
+}
+
+#define SEED_INJECT	"\"inject\": {\"module\": \"brd\", \"type\": " \
+	"\"branch-invert\", \"seed\": 5, \"applied\": true, \"error\": " \
+	"null, \"addr\": \"0xffffffffc0001000\", \"site\": 2, \"nsites\": " \
+	"9, \"what\": \"je -> jne\", \"activated\": true}"
+
+static int classify_seeds(const char *dir)
+{
+	return classify_seed(dir, "native", 0, "{\"end\": \"panic\", "
+			     "\"guest_status\": null, \"wall_ms\": 5321.5, "
+			     SEED_INJECT "}", "BUG: kernel NULL pointer "
+			     "dereference\nOops: 0000 [#1] SMP\nKernel panic"
+			     " - not syncing\n") ||
+	       classify_seed(dir, "isolated", 1, "{\"end\": \"poweroff\", "
+			     "\"guest_status\": 0, " SEED_INJECT ", "
+			     "\"domains\": [{\"module\": \"brd\", "
+			     "\"denied\": 1}], \"violations\": [{\"module\":"
+			     " \"brd\", \"verdict\": \"denied\"}], "
+			     "\"faults\": [{\"module\": \"brd\", "
+			     "\"detected_by\": \"write\", \"unloaded\": "
+			     "true, \"reloaded\": true}]}",
+			     "chariot-campaign: attempt 1 failed (status 12)\n"
+			     "WARNING: CPU: 0 PID: 1\n") ||
+	       classify_seed(dir, "clean", 2, "{\"end\": \"poweroff\", "
+			     "\"guest_status\": 0, \"violations\": [], "
+			     "\"wall_ms\": 1e999}", "fs-intact\nchariot-campaign: workload status=0\n");
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 8) {
+	if (argc != 9) {
 		fprintf(stderr, "usage: %s VIRTIO_DIR BOOT_DIR RESULTS_DIR "
-			"MUTATE_DIR RING_DIR KSYMS_DIR SNAPSHOT_DIR\n", argv[0]);
+			"MUTATE_DIR RING_DIR KSYMS_DIR SNAPSHOT_DIR "
+			"CLASSIFY_DIR\n", argv[0]);
 		return 2;
 	}
 	return blk_seed(argv[1]) || net_seed(argv[1]) ||
 	       boot_seeds(argv[2]) || results_seed(argv[3]) ||
 	       mutate_seeds(argv[4]) || ring_seed(argv[5], "range", false) ||
 	       ring_seed(argv[5], "cookie", true) ||
-	       ksyms_seeds(argv[6]) || snapshot_seeds(argv[7]) ? 1 : 0;
+	       ksyms_seeds(argv[6]) || snapshot_seeds(argv[7]) ||
+	       classify_seeds(argv[8]) ? 1 : 0;
 }

@@ -229,16 +229,8 @@ static enum run_class judge(enum run_kind k, const char *json, const char *conso
 			    struct verdict *v)
 {
 	struct run_evidence ev;
-	unsigned con = classify_scan_console(console, strlen(console));
 
-	if (classify_parse_report(json, strlen(json), &ev))
-		classify_parse_report("", 0, &ev);
-	if (k == RUN_NATIVE)
-		classify_native(&ev, con, v);
-	else if (k == RUN_ISOLATED)
-		classify_isolated(&ev, con, v);
-	else
-		classify_clean(&ev, con, v);
+	classify_run(k, json, strlen(json), console, strlen(console), &ev, v);
 	return v->cls;
 }
 
