@@ -143,6 +143,7 @@ int iso_domain_create(struct iso *iso, unsigned int id, const char *name,
 	d->code[0] = (struct iso_range){ code, code + len };
 	d->ncode = 1;
 	d->live = true;
+	iso->code_gen++;
 	return 0;
 }
 
@@ -214,6 +215,7 @@ int iso_domain_destroy(struct iso *iso, unsigned int id)
 	pagecache_destroy(&d->pages);
 	act_destroy(&d->act);
 	memset(d, 0, sizeof(*d));
+	iso->code_gen++;
 	return 0;
 }
 

@@ -92,6 +92,11 @@ struct iso {
 	unsigned int nthunk;
 	struct iso_vcpu vcpu[ISO_MAX_VCPUS];
 	struct violation_log log;
+	/* Bumped each time a domain is created or destroyed: a module
+	 * loaded again may get the same addresses in other pages, and
+	 * what is derived from its code's pages (the engine's holes) must
+	 * not take the same ranges for the same pages. */
+	uint64_t code_gen;
 };
 
 /* Returns 0 or -EINVAL. */

@@ -319,13 +319,16 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return h;
 }
 
-/* A digest of what the holes are made from: the live domains' code and
- * kernel text. */
+/* A digest of what the holes are made from: the live domains' code (and
+ * how often domains came and went) and kernel text. */
 static uint64_t hole_sources(struct engine *e)
 {
 	uint64_t h = mix(0xcbf29ce484222325ull, e->kernel_text);
 
 	h = mix(h, e->kernel_etext);
+	/* Not only the addresses: a driver reloaded at the same ones, its
+	 * destruction and creation drained together, has new pages. */
+	h = mix(h, e->iso.code_gen);
 	for (unsigned int t = 0; t < e->iso.ntrusted; t++)
 		h = mix(mix(h, e->iso.trusted[t].start), e->iso.trusted[t].end);
 	for (unsigned int t = 0; t < e->iso.nthunk; t++)

@@ -45,6 +45,8 @@ struct fx {
 	struct chariot_ring *ring;
 	bool smm[4];
 	unsigned int slot_calls, kicks[4];
+	uint64_t code_a_moved;		/* CODE_A's pages here if set (a
+					 * reload at the same address) */
 };
 
 static int fake_set_slot(void *opaque, uint32_t slot, uint64_t gpa,
@@ -156,13 +158,15 @@ static int fake_kernel_cr3(void *opaque, unsigned int vcpu, uint64_t *cr3)
  * 0x380000 (backwards: page n at 0x3ff000 - n * 4 KiB). */
 static int fake_walk(void *opaque, uint64_t cr3, uint64_t gva, uint64_t *gpa)
 {
-	(void)opaque;
+	const struct fx *f = opaque;
+
 	if (cr3 != 0x1000)
 		return -EFAULT;
 	if (gva >= KTEXT && gva < KTEXT + 0x100000)
 		*gpa = 0x800000 + (gva - KTEXT);
 	else if (gva >= CODE_A && gva < CODE_A + 0x10000)
-		*gpa = 0x300000 + (gva - CODE_A);
+		*gpa = (f->code_a_moved ? f->code_a_moved : 0x300000) +
+		       (gva - CODE_A);
 	else if (gva >= CALL_STACK && gva < CALL_STACK + 0x1000)
 		*gpa = 0xc00000 + (gva - CALL_STACK);
 	else if (gva >= CODE_B && gva < CODE_B + 0x10000)
@@ -1055,6 +1059,39 @@ TEST(engine_fetch_holes_follow_code_ranges)
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK_EQ(p->nhole[0], 0);
 	CHECK(!protect_in_hole(p, false, 0x300000));
+	teardown(f);
+}
+
+/* The driver unloaded and loaded again (recovery's reload) at the same
+ * address, its code now in other pages, both records drained at once:
+ * the holes move to the new pages.  Left at the old ones, the reloaded
+ * driver would run unprotected in the normal view, and the freed pages,
+ * reused by the kernel (a stack, a page table), would stay holes. */
+TEST(engine_fetch_holes_follow_a_reload_at_the_same_address)
+{
+	struct fx *f = setup_fetch();
+	const struct protect *p;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	p = &f->e.prot;
+	create(f, 0, CODE_A, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(protect_in_hole(p, false, 0x300000));
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_DESTROY,
+		.domain = 0 });
+	f->code_a_moved = 0x500000;
+	create(f, 0, CODE_A, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK(protect_in_hole(p, false, 0x500000));
+	CHECK(!protect_in_hole(p, false, 0x300000));
+	CHECK_EQ(p->nhole[0], 1);
+	/* The new code's first fetch switches into the view. */
+	enter(f, 0, 0);
+	CHECK_EQ(ring_bell(f, 0), 1);
+	CHECK_EQ(fetch(f, 0, CODE_A + 0x10, 0x500000), 1);
+	CHECK(f->smm[0]);
 	teardown(f);
 }
 
