@@ -46,7 +46,7 @@
 #include <linux/types.h>
 
 #define CHARIOT_RING_MAGIC	0x474e4952u	/* "RING" */
-#define CHARIOT_RING_VERSION	6u
+#define CHARIOT_RING_VERSION	7u
 #define CHARIOT_RING_MAX_DOMAINS 16	/* domain ids are below this */
 
 /* Ring at least this full (of capacity cap): the guest rings the doorbell. */
@@ -65,6 +65,7 @@ enum chariot_rec_type {
 	CHARIOT_REC_DOMAIN_UNCODE = 9,
 	CHARIOT_REC_PAGE_FREED = 10,
 	CHARIOT_REC_THUNK = 11,
+	CHARIOT_REC_TRUSTED_GONE = 12,
 	CHARIOT_REC_TYPES
 };
 
@@ -102,6 +103,7 @@ enum chariot_grant_kind {
  *   DOMAIN_UNCODE    id      -     code length   code start GVA  -
  *   PAGE_FREED       -       -     bytes         GPA             -
  *   THUNK            -       -     code length   code start GVA  -
+ *   TRUSTED_GONE     -       -     code length   code start GVA  -
  *
  * ENTER's stack: the kernel stack the entry runs on (the task's, or the
  * CPU's IRQ stack for a softirq or hardirq), CHARIOT_ENTER_STACK(base,
@@ -121,6 +123,9 @@ enum chariot_grant_kind {
  * most CHARIOT_THUNK_MAX_LEN bytes.  The VMM may let it run in the
  * protected view, so a return inside the driver does not switch views
  * twice.
+ * TRUSTED_GONE: a range TRUSTED_RANGE gave (exactly) is unloaded (version
+ * 7): its addresses may hold an isolated driver's code next, its pages
+ * anything.
  * kind is the grant kind for GRANT and REVOKE|BY_COOKIE (a revocation by
  * range takes every kind).  A range larger than 4 GiB - 1 is posted as
  * several records.

@@ -28,6 +28,7 @@ static const char *const rec_names[CHARIOT_REC_TYPES] = {
 	[CHARIOT_REC_DOMAIN_UNCODE] = "uncode",
 	[CHARIOT_REC_PAGE_FREED] = "page_freed",
 	[CHARIOT_REC_THUNK] = "thunk",
+	[CHARIOT_REC_TRUSTED_GONE] = "trusted_gone",
 };
 
 static const char *const kind_names[CHARIOT_GRANT_KINDS] = {

@@ -15,6 +15,7 @@
  *      inline kernel code in the driver writes), then a kretprobe on each
  *      function (probes.c) before its init function runs;
  *  COMING, any other: TRUSTED_RANGE of its core text;
+ *  GOING, any other: TRUSTED_GONE of it;
  *  LIVE, isolated: the init probes removed, DOMAIN_UNCODE of its init
  *      text (freed next: the VMM must stop taking those pages for the
  *      driver's code), the ro_after_init and init data grants revoked
@@ -275,6 +276,18 @@ static void post_trusted(struct chariot_batch *b, struct module *mod)
 			     mod->core_layout.text_size);
 }
 
+/* Its text may hold an isolated driver's code next (the VMM refuses a
+ * domain over trusted code), its pages anything. */
+static void post_trusted_gone(struct module *mod)
+{
+	struct chariot_batch b;
+
+	chariot_batch_init(&b);
+	chariot_post_trusted_gone(&b, (unsigned long)mod->core_layout.base,
+				  mod->core_layout.text_size);
+	chariot_batch_flush(&b);
+}
+
 static int module_event(struct notifier_block *nb, unsigned long state,
 			void *data)
 {
@@ -306,6 +319,8 @@ static int module_event(struct notifier_block *nb, unsigned long state,
 		if (d && d->mod == mod) {
 			destroy(d);
 			chariot_recover_module(d, NULL, state);
+		} else if (!d) {
+			post_trusted_gone(mod);
 		}
 		break;
 	}

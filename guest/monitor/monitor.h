@@ -115,6 +115,8 @@ void chariot_post_uncode(struct chariot_batch *b, unsigned int domain,
 void chariot_post_destroy(struct chariot_batch *b, unsigned int domain);
 void chariot_post_trusted(struct chariot_batch *b, unsigned long code,
 			  unsigned long len);
+void chariot_post_trusted_gone(struct chariot_batch *b, unsigned long code,
+			       unsigned long len);
 void chariot_post_thunk(struct chariot_batch *b, unsigned long code,
 			unsigned long len);
 void chariot_post_page_freed(struct chariot_batch *b, phys_addr_t pa,

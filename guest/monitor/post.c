@@ -143,6 +143,21 @@ void chariot_post_trusted(struct chariot_batch *b, unsigned long code,
 }
 
 /**
+ * chariot_post_trusted_gone() - add TRUSTED_GONE: the code a
+ * chariot_post_trusted() of the same range gave is unloaded
+ * @b:    the batch
+ * @code: start, guest-virtual
+ * @len:  length
+ */
+void chariot_post_trusted_gone(struct chariot_batch *b, unsigned long code,
+			       unsigned long len)
+{
+	if (!len)
+		return;
+	add_ranges(b, CHARIOT_REC_TRUSTED_GONE, 0, code, len, 0);
+}
+
+/**
  * chariot_post_thunk() - add THUNK: kernel text a driver's returns go
  * through, writing only the stack
  * @b:    the batch

@@ -227,6 +227,21 @@ int iso_add_trusted(struct iso *iso, uint64_t start, uint64_t len)
 			start, len, false);
 }
 
+int iso_drop_trusted(struct iso *iso, uint64_t start, uint64_t len)
+{
+	for (unsigned int t = 0; t < iso->ntrusted; t++) {
+		if (iso->trusted[t].start != start ||
+		    iso->trusted[t].end - start != len)
+			continue;
+		memmove(&iso->trusted[t], &iso->trusted[t + 1],
+			(iso->ntrusted - t - 1) * sizeof(iso->trusted[0]));
+		iso->ntrusted--;
+		iso->code_gen++;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int iso_add_thunk(struct iso *iso, uint64_t start, uint64_t len)
 {
 	if (!range_ok(start, len))

@@ -92,10 +92,11 @@ struct iso {
 	unsigned int nthunk;
 	struct iso_vcpu vcpu[ISO_MAX_VCPUS];
 	struct violation_log log;
-	/* Bumped each time a domain is created or destroyed: a module
-	 * loaded again may get the same addresses in other pages, and
-	 * what is derived from its code's pages (the engine's holes) must
-	 * not take the same ranges for the same pages. */
+	/* Bumped each time a domain is created or destroyed or trusted
+	 * code unloaded: a module loaded again may get the same addresses
+	 * in other pages, and what is derived from its code's pages (the
+	 * engine's holes) must not take the same ranges for the same
+	 * pages. */
 	uint64_t code_gen;
 };
 
@@ -127,6 +128,9 @@ struct domain *iso_domain(struct iso *iso, unsigned int id);
 /* Trusted code [start, start + len).  Returns 0, -EINVAL, -ENOSPC or
  * -EBUSY (overlaps a domain's code). */
 int iso_add_trusted(struct iso *iso, uint64_t start, uint64_t len);
+/* Trusted code iso_add_trusted() gave (exactly that range) is unloaded.
+ * Returns 0 or -EINVAL (no such range). */
+int iso_drop_trusted(struct iso *iso, uint64_t start, uint64_t len);
 /* A return thunk [start, start + len) (ring.h, THUNK); again the same
  * range: nothing.  Returns 0, -EINVAL or -ENOSPC. */
 int iso_add_thunk(struct iso *iso, uint64_t start, uint64_t len);

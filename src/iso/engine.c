@@ -1663,8 +1663,9 @@ static void report_isolation(struct engine *e, FILE *f)
 	report_fetch(e, f);
 	report_profile(e, f);
 	fprintf(f, ",\n    \"ring\": {\"drains\": %llu, \"applied\": %llu, "
-		"\"rejected\": {", (unsigned long long)rs->drains,
-		(unsigned long long)rs->applied);
+		"\"trusted_ranges\": %u, \"rejected\": {",
+		(unsigned long long)rs->drains, (unsigned long long)rs->applied,
+		e->iso.ntrusted);
 	for (int r = RING_OK + 1; r < RING_ERRS; r++)
 		fprintf(f, "%s\"%s\": %llu", r > RING_OK + 1 ? ", " : "",
 			ring_err_name(r), (unsigned long long)rs->rejected[r]);

@@ -143,6 +143,7 @@ static unsigned int fields_of(const struct chariot_ring_rec *rec)
 	case CHARIOT_REC_LEAVE:
 		return F_DOMAIN | F_VCPU;
 	case CHARIOT_REC_TRUSTED_RANGE:
+	case CHARIOT_REC_TRUSTED_GONE:
 	case CHARIOT_REC_THUNK:
 		return F_LEN | F_ADDR;
 	case CHARIOT_REC_PAGE_FREED:
@@ -259,6 +260,8 @@ static int apply(const struct ring *r, struct iso *iso,
 		return iso_leave(iso, rec->vcpu, rec->domain);
 	case CHARIOT_REC_TRUSTED_RANGE:
 		return iso_add_trusted(iso, rec->addr, rec->len);
+	case CHARIOT_REC_TRUSTED_GONE:
+		return iso_drop_trusted(iso, rec->addr, rec->len);
 	case CHARIOT_REC_THUNK:
 		return iso_add_thunk(iso, rec->addr, rec->len);
 	case CHARIOT_REC_PAGE_FREED:

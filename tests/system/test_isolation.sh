@@ -464,12 +464,31 @@ $RAMDISK"
 done
 
 # --- a module that never loads ------------------------------------------
+# The same run unloads brd, not isolated there: the monitor posts
+# TRUSTED_GONE and the VMM drops brd's range (ring version 7), so its
+# addresses can hold an isolated driver next.  The VMM's trusted ranges
+# are then kernel text and every module loaded (the monitor's own code
+# too); with brd's range kept, one more.
 expect_status "--isolate nosuchmodule: the run still works" 0 $CHARIOT run \
 	--isolate nosuchmodule --policy enforce --json "$T/none.json" \
-	--timeout 120 -- sh -c 'echo guest-ran'
+	--timeout 120 -- sh -c 'echo guest-ran
+rmmod brd && echo rmmod-ok
+echo "modules: $(grep -c . /proc/modules)"
+grep "^records posted" /sys/kernel/debug/chariot/stats'
 expect_grep "--isolate nosuchmodule: guest ran" '^guest-ran' "$T/out"
 expect_grep "--isolate nosuchmodule: stderr says it never loaded" \
 	'nosuchmodule.*\(never\|not\) loaded' "$T/err"
 iso_check "nosuchmodule" absent "$T/none.json" nosuchmodule
+expect_grep "brd unloaded: the monitor posted TRUSTED_GONE" \
+	'^records posted: .*trusted_gone 1\b' "$T/out"
+mods=$(sed -n 's/^modules: //p' "$T/out")
+ring=$(json_get "$T/none.json" \
+	'"%d %d" % (r["isolation"]["ring"]["trusted_ranges"], sum(r["isolation"]["ring"]["rejected"].values()))' 2>/dev/null)
+if [ -n "$mods" ] && [ "$ring" = "$((mods + 1)) 0" ]; then
+	pass "brd unloaded: the VMM dropped its trusted range"
+else
+	fail "brd unloaded: the VMM dropped its trusted range" \
+		"modules loaded $mods, VMM's trusted ranges and records rejected: $ring"
+fi
 
 finish

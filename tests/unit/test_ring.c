@@ -394,3 +394,47 @@ TEST(ring_keeps_thunks_once_and_bounded)
 	CHECK_EQ(fx->ring.stats.rejected[RING_ERR_STATE], 1);
 	teardown(fx);
 }
+
+/* A module that is not isolated unloads (TRUSTED_GONE, version 7): its
+ * range goes, exactly that one, and an isolated driver loaded at those
+ * addresses next is a domain (it was refused, -EBUSY, while the range
+ * stayed trusted). */
+TEST(ring_trusted_code_goes_with_its_module)
+{
+	struct fixture *fx = setup();
+	const uint64_t mod = DRV + 0x100000;
+
+	CHECK(fx != NULL);
+	if (!fx)
+		return;
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_TRUSTED_RANGE,
+					    .addr = KTEXT, .len = 0x1000 });
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_TRUSTED_RANGE,
+					    .addr = mod, .len = 0x3000 });
+	post(fx, create_rec(1, mod + 0x1000));		/* over it: refused */
+	CHECK_EQ(ring_drain(&fx->ring, &fx->iso), 3);
+	CHECK_EQ(fx->ring.stats.rejected[RING_ERR_STATE], 1);
+	CHECK(!iso_domain(&fx->iso, 1));
+	/* Not the range given (a part of it, another): refused. */
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_TRUSTED_GONE,
+					    .addr = mod, .len = 0x1000 });
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_TRUSTED_GONE,
+					    .addr = DRV, .len = 0x3000 });
+	CHECK_EQ(ring_drain(&fx->ring, &fx->iso), 2);
+	CHECK_EQ(fx->ring.stats.rejected[RING_ERR_STATE], 3);
+	CHECK_EQ(fx->iso.ntrusted, 2);
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_TRUSTED_GONE,
+					    .addr = mod, .len = 0x3000 });
+	post(fx, create_rec(1, mod + 0x1000));
+	CHECK_EQ(ring_drain(&fx->ring, &fx->iso), 2);
+	CHECK_EQ(fx->ring.stats.rejected[RING_ERR_STATE], 3);
+	CHECK_EQ(fx->iso.ntrusted, 1);
+	CHECK_EQ(fx->iso.trusted[0].start, KTEXT);
+	CHECK(iso_domain(&fx->iso, 1) != NULL);
+	/* Gone twice: the second is refused. */
+	post(fx, (struct chariot_ring_rec){ .type = CHARIOT_REC_TRUSTED_GONE,
+					    .addr = mod, .len = 0x3000 });
+	CHECK_EQ(ring_drain(&fx->ring, &fx->iso), 1);
+	CHECK_EQ(fx->ring.stats.rejected[RING_ERR_STATE], 4);
+	teardown(fx);
+}

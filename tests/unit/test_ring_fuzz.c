@@ -69,7 +69,7 @@ static const uint8_t fz_types[] = {
 	CHARIOT_REC_GRANT, CHARIOT_REC_REVOKE, CHARIOT_REC_REVOKE,
 	CHARIOT_REC_ENTER, CHARIOT_REC_ENTER, CHARIOT_REC_LEAVE,
 	CHARIOT_REC_LEAVE, CHARIOT_REC_TRUSTED_RANGE,
-	CHARIOT_REC_PAGE_FREED, CHARIOT_REC_THUNK, 0, CHARIOT_REC_TYPES,
+	CHARIOT_REC_TRUSTED_GONE, CHARIOT_REC_PAGE_FREED, CHARIOT_REC_THUNK, 0, CHARIOT_REC_TYPES,
 };
 
 /* A record of a random type with the fields its type uses (as
@@ -126,6 +126,7 @@ static struct chariot_ring_rec fz_rec(struct fz *f)
 		r.vcpu = (uint16_t)(rnd(f) % 2);
 		break;
 	case CHARIOT_REC_TRUSTED_RANGE:
+	case CHARIOT_REC_TRUSTED_GONE:
 		r.addr = 0xffffffff81000000ull;
 		r.len = 0x100000;
 		break;
