@@ -161,6 +161,22 @@ static int add_code(struct iso *iso, struct iso_range *ranges,
 	return 0;
 }
 
+/* Remove exactly [start, start + len) from ranges[from..*n), keeping the
+ * others in order.  Returns 0 or -EINVAL (no such range). */
+static int drop_code(struct iso_range *ranges, unsigned int *n,
+		     unsigned int from, uint64_t start, uint64_t len)
+{
+	for (unsigned int i = from; i < *n; i++) {
+		if (ranges[i].start != start || ranges[i].end - start != len)
+			continue;
+		memmove(&ranges[i], &ranges[i + 1],
+			(*n - i - 1) * sizeof(ranges[0]));
+		(*n)--;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int iso_domain_add_code(struct iso *iso, unsigned int id, uint64_t code,
 			uint64_t len)
 {
@@ -181,15 +197,8 @@ int iso_domain_drop_code(struct iso *iso, unsigned int id, uint64_t code,
 
 	if (!d)
 		return -ENOENT;
-	for (unsigned int c = 1; c < d->ncode; c++) {
-		if (d->code[c].start != code || d->code[c].end - code != len)
-			continue;
-		memmove(&d->code[c], &d->code[c + 1],
-			(d->ncode - c - 1) * sizeof(d->code[0]));
-		d->ncode--;
-		return 0;
-	}
-	return -EINVAL;
+	/* not the first: the core text lives as long as the domain */
+	return drop_code(d->code, &d->ncode, 1, code, len);
 }
 
 /* Remove id's entries from v's stack, keeping the others in order. */
@@ -229,17 +238,11 @@ int iso_add_trusted(struct iso *iso, uint64_t start, uint64_t len)
 
 int iso_drop_trusted(struct iso *iso, uint64_t start, uint64_t len)
 {
-	for (unsigned int t = 0; t < iso->ntrusted; t++) {
-		if (iso->trusted[t].start != start ||
-		    iso->trusted[t].end - start != len)
-			continue;
-		memmove(&iso->trusted[t], &iso->trusted[t + 1],
-			(iso->ntrusted - t - 1) * sizeof(iso->trusted[0]));
-		iso->ntrusted--;
+	int err = drop_code(iso->trusted, &iso->ntrusted, 0, start, len);
+
+	if (!err)
 		iso->code_gen++;
-		return 0;
-	}
-	return -EINVAL;
+	return err;
 }
 
 int iso_add_thunk(struct iso *iso, uint64_t start, uint64_t len)
