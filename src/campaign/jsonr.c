@@ -198,7 +198,7 @@ static bool is_digit(const struct parser *ps, const char *q)
 }
 
 /* The end of the number at ps->p by RFC 8259's grammar, or NULL: strtod
- * alone would also take "-inf", "-nan", hex and "01". */
+ * alone would also take "-inf", "-nan", hex, "01" and "1.". */
 static const char *number_end(const struct parser *ps)
 {
 	const char *q = ps->p;
@@ -207,9 +207,13 @@ static const char *number_end(const struct parser *ps)
 		q++;
 	if (!is_digit(ps, q))
 		return NULL;
-	if (*q++ != '0')
+	if (*q++ == '0') {
+		if (is_digit(ps, q))
+			return NULL;	/* "01": no leading zeros */
+	} else {
 		while (is_digit(ps, q))
 			q++;
+	}
 	if (q < ps->end && *q == '.') {
 		if (!is_digit(ps, ++q))
 			return NULL;
@@ -235,8 +239,8 @@ static int parse_number(struct parser *ps)
 	double v;
 	int idx;
 
-	if (!want || (want < ps->end && *want >= '0' && *want <= '9'))
-		return -EINVAL;	/* "01": a digit after a leading zero */
+	if (!want)
+		return -EINVAL;
 	v = strtod(ps->p, &end);
 	if (end != want)
 		return -EINVAL;
