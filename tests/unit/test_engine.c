@@ -260,6 +260,12 @@ static void create(struct fx *f, uint16_t id, uint64_t code, uint64_t name)
 		.domain = id, .len = 0x1000, .addr = code, .cookie = name });
 }
 
+static void destroy(struct fx *f, uint16_t id)
+{
+	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_DESTROY,
+		.domain = id });
+}
+
 static void grant(struct fx *f, uint16_t id, uint64_t gpa, uint32_t len)
 {
 	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_GRANT,
@@ -480,8 +486,7 @@ TEST(engine_reload_keeps_counting)
 	enter(f, 3, 0);
 	leave(f, 3, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
-	post(f, (struct chariot_ring_rec){
-		.type = CHARIOT_REC_DOMAIN_DESTROY, .domain = 3 });
+	destroy(f, 3);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	create(f, 3, CODE_B, 0);
 	enter(f, 3, 0);
@@ -591,8 +596,7 @@ TEST(engine_page_tables_writable_when_switching_on)
 	CHECK_EQ(f->e.stats.sys_pages, 7);	/* its root, a new table */
 	CHECK(protect_page_open(&f->e.prot, ROOT_OF(0x2000)));
 	/* A domain closing its pages leaves the system pages open. */
-	post(f, (struct chariot_ring_rec){
-		.type = CHARIOT_REC_DOMAIN_DESTROY, .domain = 0 });
+	destroy(f, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK(protect_page_open(&f->e.prot, 0x702000));
 	teardown(f);
@@ -1054,8 +1058,7 @@ TEST(engine_fetch_holes_follow_code_ranges)
 	CHECK_EQ(f->e.ring.stats.rejected[RING_ERR_STATE], 1);
 
 	/* Unloaded: no hole left for reused pages. */
-	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_DESTROY,
-		.domain = 0 });
+	destroy(f, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK_EQ(p->nhole[0], 0);
 	CHECK(!protect_in_hole(p, false, 0x300000));
@@ -1079,8 +1082,7 @@ TEST(engine_fetch_holes_follow_a_reload_at_the_same_address)
 	create(f, 0, CODE_A, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
 	CHECK(protect_in_hole(p, false, 0x300000));
-	post(f, (struct chariot_ring_rec){ .type = CHARIOT_REC_DOMAIN_DESTROY,
-		.domain = 0 });
+	destroy(f, 0);
 	f->code_a_moved = 0x500000;
 	create(f, 0, CODE_A, 0);
 	CHECK_EQ(ring_bell(f, 0), 1);
