@@ -479,6 +479,7 @@ expect_grep "--isolate nosuchmodule: guest ran" '^guest-ran' "$T/out"
 expect_grep "--isolate nosuchmodule: stderr says it never loaded" \
 	'nosuchmodule.*\(never\|not\) loaded' "$T/err"
 iso_check "nosuchmodule" absent "$T/none.json" nosuchmodule
+expect_grep "brd unloaded" '^rmmod-ok' "$T/out"
 expect_grep "brd unloaded: the monitor posted TRUSTED_GONE" \
 	'^records posted: .*trusted_gone 1\b' "$T/out"
 mods=$(sed -n 's/^modules: //p' "$T/out")
