@@ -213,10 +213,15 @@ long decode_all(struct decoder *d, const uint8_t *code, size_t len,
 		in->off = (uint32_t)off;
 		off += in->len;
 	}
-	/* Sized for one-byte instructions; give the rest back. */
-	*out = realloc(v, (n ? n : 1) * sizeof(*v));
-	if (!*out)
-		*out = v;
+	/* Sized for one-byte instructions; give the rest back (keeping v
+	 * when the allocator will not: it is still valid then). */
+	if (n < (len ? len : 1)) {
+		struct insn *shrunk = realloc(v, (n ? n : 1) * sizeof(*v));
+
+		if (shrunk)
+			v = shrunk;
+	}
+	*out = v;
 	return (long)n;
 }
 

@@ -692,7 +692,7 @@ TEST(mutate_bad_symbols)
 	static const struct mutate_symbol unsorted[] = {
 		{ KFREE, "kfree" }, { KMALLOC, "__kmalloc" },
 	};
-	uint8_t code[8];
+	uint8_t code[8] = { 0 };
 	struct mutate_input in = input(code, 5);
 	struct mutation m;
 
