@@ -9,7 +9,8 @@
 #                     writable at the same path, exit status of a nested command.
 #   outside           run on the host itself, each case boots a test host (~1 min
 #                     in all):  CHARIOT_TEST_OUTSIDE=1 sh tests/system/test_testhost.sh
-#                     argument quoting, stdout/stderr, exit status, files written
+#                     argument quoting, stdout/stderr (pipes or ttys as outside),
+#                     exit status, files written
 #                     inside seen outside, timeout, SIGTERM, kernel panic, heartbeat
 #                     kept and lost, direct mode.
 cd "$(dirname "$0")/../.." || exit 2
@@ -99,6 +100,22 @@ line' >"$T/want"
 	[ "$(cat "$T/err")" = to-stderr ] || { echo "stderr: $(cat "$T/err")"; return 1; }
 	[ "$(cat "$f" 2>/dev/null)" = inside ] || { echo "$f not written"; return 1; }
 	rm -f "$f"
+}
+
+case_pipes() {
+	# Out here a file, inside not a tty either (a campaign's progress bar
+	# goes by isatty); every line arrives, and the exit status.  Then
+	# under a terminal (script's pty): ttys inside.
+	$TH sh -c 'test -t 1 && echo stdout-tty; test -t 2 && echo stderr-tty >&2
+		seq 1 20000; echo end >&2; exit 7' >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 7 ] || { echo "exit $rc, want 7"; return 1; }
+	seq 1 20000 >"$T/want"
+	cmp -s "$T/out" "$T/want" || { echo "stdout differs:"; head -3 "$T/out"; return 1; }
+	[ "$(cat "$T/err")" = end ] || { echo "stderr: $(cat "$T/err")"; return 1; }
+	script -qec "$TH sh -c 'test -t 1 && test -t 2 && echo both-ttys'" \
+		/dev/null >"$T/tty" 2>&1 </dev/null
+	grep -q both-ttys "$T/tty" || { echo "under a pty:"; cat "$T/tty"; return 1; }
 }
 
 case_true() {
@@ -204,6 +221,7 @@ case_direct() {
 
 outside() {
 	check "quoting, stdout/stderr, exit 7, file written inside seen outside" case_quoting
+	check "stdout/stderr in files are pipes inside, ttys under a terminal; nothing lost" case_pipes
 	check "tools/testhost true exits 0" case_true
 	check "CHARIOT_TESTHOST_TIMEOUT kills a hung test host (exit 124)" case_timeout
 	check "SIGTERM kills QEMU (exit 143)" case_sigterm
