@@ -154,17 +154,13 @@ static void blk_reset(void *dev)
 	(void)dev;	/* no request outlives the notify that carried it */
 }
 
-static int open_backing(struct virtio_blk *b, const char *path, char *err,
-			size_t errlen)
+/* path's size in sectors, from fd open on it. */
+static int backing_sectors(int fd, const char *path, uint64_t *sectors,
+			   char *err, size_t errlen)
 {
-	off_t size;
-
-	b->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (b->fd < 0)
-		return virtio_error(err, errlen, -errno, "%s: %s", path,
-				    strerror(errno));
 	/* lseek, not st_size, so that a host block device works too. */
-	size = lseek(b->fd, 0, SEEK_END);
+	off_t size = lseek(fd, 0, SEEK_END);
+
 	if (size < 0)
 		return virtio_error(err, errlen, -errno, "%s: %s", path,
 				    strerror(errno));
@@ -172,8 +168,28 @@ static int open_backing(struct virtio_blk *b, const char *path, char *err,
 		return virtio_error(err, errlen, -EINVAL,
 				    "%s: size %lld is not a multiple of %d",
 				    path, (long long)size, SECTOR);
-	b->sectors = size / SECTOR;
+	*sectors = (uint64_t)size / SECTOR;
 	return 0;
+}
+
+static int open_backing(struct virtio_blk *b, const char *path, char *err,
+			size_t errlen)
+{
+	b->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (b->fd < 0)
+		return virtio_error(err, errlen, -errno, "%s: %s", path,
+				    strerror(errno));
+	return backing_sectors(b->fd, path, &b->sectors, err, errlen);
+}
+
+int virtio_blk_check(const char *path, char *err, size_t errlen)
+{
+	struct virtio_blk b = { .fd = -1 };
+	int r = open_backing(&b, path, err, errlen);
+
+	if (b.fd >= 0)
+		close(b.fd);
+	return r;
 }
 
 static void set_id(struct virtio_blk *b, const char *path)

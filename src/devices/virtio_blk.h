@@ -19,6 +19,10 @@ int virtio_blk_create(struct virtio_blk **out, struct guest_mem *mem,
 		      size_t errlen);
 void virtio_blk_destroy(struct virtio_blk *b);
 
+/* What virtio_blk_create would say of path, without a device: so that a
+ * bad --disk is reported before anything else is set up. */
+int virtio_blk_check(const char *path, char *err, size_t errlen);
+
 /* The transport to register on the bus: VIRTIO_MMIO_SIZE bytes,
  * virtio_mmio_io() as handler, this pointer as opaque. */
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);

@@ -227,8 +227,7 @@ static int add_disks(struct machine *m, char *err, size_t errlen)
 					  m->cfg.disks[i], e, sizeof(e));
 
 		if (r)
-			return errmsg(err, errlen, r, "bad input: --disk %s: %s",
-				    m->cfg.disks[i], e);
+			return errmsg(err, errlen, r, "bad input: --disk %s", e);
 		r = add_virtio(m, virtio_blk_transport(b), b, destroy_blk);
 		if (r)
 			return errmsg(err, errlen, r, "too many devices");
@@ -363,6 +362,13 @@ static int check_config(const struct machine_config *c, char *err, size_t errlen
 	if (c->ndisks > MACHINE_MAX_DISKS)
 		return errmsg(err, errlen, -EINVAL, "bad input: at most %d disks",
 			    MACHINE_MAX_DISKS);
+	for (int i = 0; i < c->ndisks; i++) {
+		char e[256] = "";
+		int r = virtio_blk_check(c->disks[i], e, sizeof(e));
+
+		if (r)
+			return errmsg(err, errlen, r, "bad input: --disk %s", e);
+	}
 	if (c->nisolate < 0 || c->nisolate > ENGINE_MAX_MODULES)
 		return errmsg(err, errlen, -EINVAL,
 			    "bad input: at most %d --isolate modules",

@@ -15,6 +15,9 @@ bad "corrupt kernel" "not a Linux kernel" $CHARIOT run --kernel "$T/bad-kernel" 
 head -c 1000 build/kernel/vmlinux > "$T/trunc-kernel"
 bad "truncated kernel" "corrupt\|not a" $CHARIOT run --kernel "$T/trunc-kernel" -- true
 bad "missing disk" "No such file" $CHARIOT run --disk /nonexistent.img -- true
+head -c 1000 /dev/zero > "$T/odd-disk"
+bad "disk not whole sectors" "multiple of 512" $CHARIOT run --disk "$T/odd-disk" -- true
+bad "disk is a directory" "Is a directory" $CHARIOT run --disk "$T" -- true
 bad "cpus 0" "cpus" $CHARIOT run --cpus 0 -- true
 bad "cpus not a number" "cpus" $CHARIOT run --cpus two -- true
 bad "memory beyond the host" "more than the host" $CHARIOT run --mem 100000000 -- true

@@ -139,6 +139,14 @@ TEST(blk_create_errors)
 	CHECK_EQ(virtio_blk_create(&b, &mem, test_irq(NULL), path, err,
 				   sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "multiple of 512") != NULL);
+	/* The check before a VM exists says the same, and takes a good one. */
+	err[0] = '\0';
+	CHECK_EQ(virtio_blk_check(path, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "multiple of 512") != NULL);
+	CHECK_EQ(virtio_blk_check("/nonexistent/disk.img", err, sizeof(err)),
+		 -ENOENT);
+	CHECK_EQ(ftruncate(fd, 1024), 0);
+	CHECK_EQ(virtio_blk_check(path, err, sizeof(err)), 0);
 	close(fd);
 	unlink(path);
 }
