@@ -46,7 +46,7 @@
 # buggy_ok's read loop fetched in the normal view, switched to
 # protected, then the shutdown with no exit between; kprobe_ftrace_handler
 # fetched protected, switched to normal).
-# In a test host of ONE CPU it passed 15 times of 15 (2026-12-03, 3 test
+# In a test host of ONE CPU it passed 16 times of 16 (2026-12-03, 4 test
 # hosts), no triple fault; see tests/pending/test_two_vcpus.sh.
 # Run it (test_recovery's CHARIOT_TEST_VCPUS=2 mode: this case alone):
 #   CHARIOT_TESTHOST_CPUS=1 tools/testhost sh tests/pending/test_recovery_two.sh

@@ -13,8 +13,8 @@
 # CPUs guests triple-fault right after a view switch and the test host's
 # own kernel dies; in test hosts of one CPU (CHARIOT_TESTHOST_CPUS=1, the
 # way to run this file) no guest triple-faulted in 2026-12-03's runs
-# (recovery 15 of 15, virtio_blk 4 of 4, brd 3 of 3), but the test host
-# locked up in 6 of 9 boots, null_blk's case bringing that on each time.
+# (recovery 16 of 16, virtio_blk 4 of 4, brd 3 of 3), but the test host
+# locked up in 6 of 10 boots, null_blk's case bringing that on each time.
 # Hardware KVM is what these cases wait for.
 #   CHARIOT_TESTHOST_CPUS=1 tools/testhost sh tests/pending/test_two_vcpus.sh
 rc=0
