@@ -154,13 +154,19 @@ static void blk_reset(void *dev)
 	(void)dev;	/* no request outlives the notify that carried it */
 }
 
-/* path's size in sectors, from fd open on it. */
-static int backing_sectors(int fd, const char *path, uint64_t *sectors,
-			   char *err, size_t errlen)
+/* Open path read-write into *fd and size it in sectors; *fd stays open
+ * (the caller closes it) even when the size is refused. */
+static int open_backing(const char *path, int *fd, uint64_t *sectors,
+			char *err, size_t errlen)
 {
-	/* lseek, not st_size, so that a host block device works too. */
-	off_t size = lseek(fd, 0, SEEK_END);
+	off_t size;
 
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return virtio_error(err, errlen, -errno, "%s: %s", path,
+				    strerror(errno));
+	/* lseek, not st_size, so that a host block device works too. */
+	size = lseek(*fd, 0, SEEK_END);
 	if (size < 0)
 		return virtio_error(err, errlen, -errno, "%s: %s", path,
 				    strerror(errno));
@@ -172,23 +178,13 @@ static int backing_sectors(int fd, const char *path, uint64_t *sectors,
 	return 0;
 }
 
-static int open_backing(struct virtio_blk *b, const char *path, char *err,
-			size_t errlen)
-{
-	b->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (b->fd < 0)
-		return virtio_error(err, errlen, -errno, "%s: %s", path,
-				    strerror(errno));
-	return backing_sectors(b->fd, path, &b->sectors, err, errlen);
-}
-
 int virtio_blk_check(const char *path, char *err, size_t errlen)
 {
-	struct virtio_blk b = { .fd = -1 };
-	int r = open_backing(&b, path, err, errlen);
+	uint64_t sectors;
+	int fd, r = open_backing(path, &fd, &sectors, err, errlen);
 
-	if (b.fd >= 0)
-		close(b.fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
@@ -213,7 +209,7 @@ int virtio_blk_create(struct virtio_blk **out, struct guest_mem *mem,
 
 	if (!b)
 		return virtio_error(err, errlen, -ENOMEM, "out of memory");
-	r = open_backing(b, path, err, errlen);
+	r = open_backing(path, &b->fd, &b->sectors, err, errlen);
 	if (r)
 		goto fail;
 	set_id(b, path);
